@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `npm test`: every layer of tests, then one summary line of passed/failed counts.
+#   1. setup (idempotent)          4. the test server on a free port
+#   2. rustfmt + clippy            5. browser tests: wasm-pack test --headless --chrome
+#   3. native cargo tests          6. JavaScript / end-to-end tests (Playwright)
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_setup || { echo "npm test: setup failed"; exit 1; }
+
+LOG_DIR="$ROOT/target/test-logs"
+mkdir -p "$LOG_DIR"
+PASSED=0; FAILED=0; FAILED_LAYERS=()
+trap stop_server EXIT
+
+# layer NAME CMD...: runs CMD (output shown and logged), adds the "N passed; M failed" counts
+# it prints (cargo, wasm-bindgen-test and node:test all print such lines); a failing command that
+# printed no failure count still counts as one failure.
+layer() {
+  local name="$1"; shift
+  local log="$LOG_DIR/$name.log"
+  echo; echo "==> [$name] $*"
+  local start=$SECONDS
+  "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -aoE '([0-9]+) passed' "$log" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -aoE '([0-9]+) failed' "$log" | awk '{s+=$1} END {print s+0}')
+  if grep -aqE '^# (pass|fail) [0-9]+' "$log"; then # node:test summary
+    p=$(grep -aoE '^# pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+    f=$(grep -aoE '^# fail [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+  fi
+  if [ "$p" = 0 ] && [ "$f" = 0 ]; then # a check without test counts
+    if [ "$status" = 0 ]; then p=1; else f=1; fi
+  fi
+  if [ "$status" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+  [ "$f" = 0 ] || FAILED_LAYERS+=("$name")
+  echo "<== [$name] $p passed, $f failed ($((SECONDS - start))s)"
+}
+
+layer rustfmt cargo fmt --all -- --check
+layer clippy-native cargo clippy -q --workspace --all-targets -- -D warnings
+layer clippy-wasm32 cargo clippy -q -p resocket --target wasm32-unknown-unknown --all-targets -- -D warnings
+layer native-tests cargo test -q --workspace
+
+if start_server 0; then
+  echo "[server] listening on 127.0.0.1:$SERVER_PORT"
+  export RESOCKET_TEST_SERVER="ws://127.0.0.1:$SERVER_PORT"
+  layer browser-tests wasm-pack test --headless --chrome
+else
+  FAILED=$((FAILED + 1)); FAILED_LAYERS+=("server")
+fi
+stop_server
+
+layer build-package bash "$ROOT/scripts/build.sh"
+layer e2e-tests node --test --test-concurrency=1 "$ROOT"/tests/e2e/*.test.mjs
+
+echo
+if [ "$FAILED" = 0 ]; then
+  echo "npm test: ${PASSED} passed, 0 failed"
+else
+  echo "npm test: ${PASSED} passed, ${FAILED} failed (in: ${FAILED_LAYERS[*]})"
+  exit 1
+fi

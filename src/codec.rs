@@ -1,0 +1,120 @@
+//! Codecs turn [`Message`]s into user types and back.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::{Error, Result};
+use crate::message::Message;
+
+/// Converts user types to and from [`Message`]s for the typed layer.
+///
+/// A decode failure is returned as an error (the typed stream yields it as an `Err` item and
+/// goes on); it never panics.
+///
+/// ```
+/// use resocket::{Codec, Json, Message};
+/// let msg = Json.encode(&vec![1, 2, 3]).unwrap();
+/// assert_eq!(msg, Message::Text("[1,2,3]".into()));
+/// let back: Vec<u8> = Json.decode(&msg).unwrap();
+/// assert_eq!(back, vec![1, 2, 3]);
+/// ```
+pub trait Codec {
+    /// Encodes `value` into a message.
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Message>;
+    /// Decodes a message into a `T`.
+    fn decode<T: DeserializeOwned>(&self, message: &Message) -> Result<T>;
+}
+
+/// JSON through serde_json: encodes to text messages; decodes text and binary (UTF-8 JSON).
+///
+/// ```
+/// use resocket::{Codec, Json, Message, Error};
+/// let err = Json.decode::<u32>(&Message::Text("{oops".into())).unwrap_err();
+/// assert!(matches!(err, Error::Decode { size: 5, kind: "text", .. }));
+/// ```
+#[cfg(feature = "json")]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Json;
+
+#[cfg(feature = "json")]
+impl Codec for Json {
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Message> {
+        serde_json::to_string(value)
+            .map(Message::Text)
+            .map_err(|e| Error::Encode {
+                message: e.to_string(),
+            })
+    }
+
+    fn decode<T: DeserializeOwned>(&self, message: &Message) -> Result<T> {
+        let decoded = match message {
+            Message::Text(text) => serde_json::from_str(text),
+            Message::Binary(bytes) => serde_json::from_slice(bytes),
+        };
+        decoded.map_err(|e| Error::Decode {
+            message: e.to_string(),
+            kind: message.kind(),
+            size: message.len(),
+        })
+    }
+}
+
+#[cfg(all(test, feature = "json"))]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Tick {
+        seq: u64,
+        symbol: String,
+    }
+
+    #[test]
+    fn json_round_trip_text_and_binary() {
+        let t = Tick {
+            seq: 7,
+            symbol: "BTC".into(),
+        };
+        let m = Json.encode(&t).unwrap();
+        assert_eq!(Json.decode::<Tick>(&m).unwrap(), t);
+        let Message::Text(text) = m else {
+            panic!("json encodes to text")
+        };
+        let bin = Message::Binary(text.into_bytes());
+        assert_eq!(Json.decode::<Tick>(&bin).unwrap(), t);
+    }
+
+    #[test]
+    fn decode_error_reports_size_and_kind_without_payload() {
+        let secret = r#"{"seq":"secret-token"}"#;
+        let err = Json
+            .decode::<Tick>(&Message::Text(secret.into()))
+            .unwrap_err();
+        match &err {
+            Error::Decode { kind, size, .. } => {
+                assert_eq!(*kind, "text");
+                assert_eq!(*size, secret.len());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = Json
+            .decode::<Tick>(&Message::Binary(vec![0xff, 0xfe]))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Decode {
+                kind: "binary",
+                size: 2,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn encode_error_is_an_error() {
+        use std::collections::HashMap;
+        let mut bad = HashMap::new();
+        bad.insert(vec![1u8], 1); // JSON object keys must be strings
+        assert!(matches!(Json.encode(&bad), Err(Error::Encode { .. })));
+    }
+}

@@ -1,0 +1,64 @@
+//! # resocket
+//!
+//! A WebSocket client for Rust/wasm frontends and JavaScript apps that survives flaky networks:
+//! the browser `WebSocket` as a typed async `Stream`/`Sink`.
+//!
+//! A typed round trip, in five lines:
+//!
+//! ```no_run
+//! # #[cfg(target_arch = "wasm32")]
+//! # async fn demo() -> Result<(), resocket::Error> {
+//! use futures::{SinkExt, StreamExt};
+//! let conn = resocket::Connection::open("ws://127.0.0.1:8080/ws/echo")?;
+//! let mut socket = resocket::Typed::<Vec<u32>, Vec<u32>, _, _>::new(conn, resocket::Json);
+//! socket.send(vec![1, 2, 3]).await?;
+//! assert_eq!(socket.next().await, Some(Ok(vec![1, 2, 3])));
+//! # Ok(()) }
+//! ```
+//!
+//! ## Layers
+//! - [`Connection`]: exactly one browser `WebSocket` (wasm32 only), a `Stream` of
+//!   [`Message`]s and a `Sink` with real backpressure (`poll_ready` waits while connecting and
+//!   above a `bufferedAmount` high-water mark, `poll_flush` waits for `bufferedAmount == 0`).
+//! - [`Typed`] with a [`Codec`] ([`Json`] by default): user types in and out; a decode failure is
+//!   an `Err` item, never a panic and never the end of the stream.
+//! - Pure policy functions ([`validate_close`], [`default_should_retry`], [`validate_url`],
+//!   [`redact_url`]) that also build and test natively.
+//!
+//! ## Threads
+//! Browser objects are `!Send`; so are the handles here. Use them from `spawn_local` tasks on
+//! the thread that created them. resocket never wraps them in a panicking `SendWrapper`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod backoff;
+mod close;
+mod codec;
+mod error;
+mod message;
+mod outbox;
+mod typed;
+mod url;
+
+#[cfg(target_arch = "wasm32")]
+mod connection;
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+mod sys;
+
+pub use backoff::{retry_allowed, Backoff, Jitter, Rng};
+pub use close::{default_should_retry, validate_close, MAX_CLOSE_REASON_BYTES};
+pub use codec::Codec;
+#[cfg(feature = "json")]
+pub use codec::Json;
+pub use error::{Error, Result};
+pub use message::{CloseEvent, Message, ReadyState};
+pub use outbox::{unsent_tail, Outbox, Overflow, Pushed};
+pub use typed::Typed;
+pub use url::{redact_url, validate_url};
+
+#[cfg(target_arch = "wasm32")]
+pub use connection::{ConnectOptions, Connection, Receiver, Sender, DEFAULT_HIGH_WATER_MARK};
+#[cfg(target_arch = "wasm32")]
+pub use sys::live_listeners;

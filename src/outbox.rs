@@ -1,0 +1,334 @@
+//! The outbox: messages sent while the socket is not open, bounded in count and bytes, plus the
+//! arithmetic that puts a dead socket's unsent tail back in front.
+
+use std::collections::VecDeque;
+
+use crate::error::{Error, Result};
+use crate::message::Message;
+
+/// What happens when a message does not fit in the outbox.
+///
+/// ```
+/// assert_eq!(resocket::Overflow::default(), resocket::Overflow::Reject);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// The new message is refused with [`Error::OutboxFull`] (the sender knows at once).
+    #[default]
+    Reject,
+    /// The oldest queued messages are dropped to make room (reported as an event).
+    DropOldest,
+    /// The new message is dropped (reported as an event).
+    DropNewest,
+}
+
+/// What [`Outbox::push`] did.
+///
+/// ```
+/// use resocket::{Outbox, Overflow, Pushed, Message};
+/// let mut o = Outbox::new(1, 1024, Overflow::DropOldest);
+/// assert_eq!(o.push(Message::from("a")).unwrap(), Pushed::Queued);
+/// assert_eq!(o.push(Message::from("b")).unwrap(), Pushed::DroppedOldest(vec![Message::from("a")]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pushed {
+    /// Queued without dropping anything.
+    Queued,
+    /// Queued after dropping these older messages.
+    DroppedOldest(Vec<Message>),
+    /// Not queued: the outbox was full and the policy is `DropNewest`.
+    DroppedNewest(Message),
+}
+
+/// An ordered, bounded queue of messages waiting for an open socket.
+///
+/// ```
+/// use resocket::{Outbox, Overflow, Message};
+/// let mut o = Outbox::new(100, 1 << 20, Overflow::Reject);
+/// o.push(Message::from("hello")).unwrap();
+/// assert_eq!((o.len(), o.bytes()), (1, 5));
+/// assert_eq!(o.pop(), Some(Message::from("hello")));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    queue: VecDeque<Message>,
+    bytes: usize,
+    max_messages: usize,
+    max_bytes: usize,
+    overflow: Overflow,
+}
+
+impl Outbox {
+    /// An empty outbox holding at most `max_messages` messages and `max_bytes` payload bytes.
+    ///
+    /// ```
+    /// let o = resocket::Outbox::new(10, 100, resocket::Overflow::DropNewest);
+    /// assert!(o.is_empty());
+    /// ```
+    pub fn new(max_messages: usize, max_bytes: usize, overflow: Overflow) -> Self {
+        Outbox {
+            queue: VecDeque::new(),
+            bytes: 0,
+            max_messages,
+            max_bytes,
+            overflow,
+        }
+    }
+
+    /// Queued messages.
+    ///
+    /// ```
+    /// assert_eq!(resocket::Outbox::new(1, 1, resocket::Overflow::Reject).len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether nothing is queued.
+    ///
+    /// ```
+    /// assert!(resocket::Outbox::new(1, 1, resocket::Overflow::Reject).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Queued payload bytes.
+    ///
+    /// ```
+    /// assert_eq!(resocket::Outbox::new(1, 1, resocket::Overflow::Reject).bytes(), 0);
+    /// ```
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn fits(&self, extra_messages: usize, extra_bytes: usize) -> bool {
+        self.queue.len() + extra_messages <= self.max_messages
+            && self.bytes + extra_bytes <= self.max_bytes
+    }
+
+    /// Appends a message, applying the overflow policy when it does not fit.
+    ///
+    /// A message larger than the whole byte capacity is refused under every policy with
+    /// [`Error::MessageExceedsOutbox`], as is any message when the capacity is zero messages.
+    ///
+    /// ```
+    /// use resocket::{Outbox, Overflow, Message, Error};
+    /// let mut o = Outbox::new(1, 10, Overflow::Reject);
+    /// o.push(Message::from("a")).unwrap();
+    /// assert!(matches!(o.push(Message::from("b")), Err(Error::OutboxFull { .. })));
+    /// ```
+    pub fn push(&mut self, message: Message) -> Result<Pushed> {
+        let size = message.len();
+        if size > self.max_bytes || self.max_messages == 0 {
+            return Err(Error::MessageExceedsOutbox {
+                size,
+                capacity: self.max_bytes,
+            });
+        }
+        if self.fits(1, size) {
+            self.push_back(message);
+            return Ok(Pushed::Queued);
+        }
+        match self.overflow {
+            Overflow::Reject => Err(Error::OutboxFull {
+                messages: self.queue.len(),
+                bytes: self.bytes,
+                size,
+            }),
+            Overflow::DropNewest => Ok(Pushed::DroppedNewest(message)),
+            Overflow::DropOldest => {
+                let mut dropped = Vec::new();
+                while !self.fits(1, size) {
+                    match self.pop() {
+                        Some(old) => dropped.push(old),
+                        None => break,
+                    }
+                }
+                self.push_back(message);
+                Ok(Pushed::DroppedOldest(dropped))
+            }
+        }
+    }
+
+    fn push_back(&mut self, message: Message) {
+        self.bytes += message.len();
+        self.queue.push_back(message);
+    }
+
+    /// Puts messages back at the front, in their original order, ahead of everything queued.
+    /// They were accepted once, so they are never refused here (the outbox may exceed its
+    /// capacity until they are flushed).
+    ///
+    /// ```
+    /// use resocket::{Outbox, Overflow, Message};
+    /// let mut o = Outbox::new(10, 100, Overflow::Reject);
+    /// o.push(Message::from("c")).unwrap();
+    /// o.requeue_front(vec![Message::from("a"), Message::from("b")]);
+    /// assert_eq!(o.pop(), Some(Message::from("a")));
+    /// ```
+    pub fn requeue_front(&mut self, messages: Vec<Message>) {
+        for message in messages.into_iter().rev() {
+            self.bytes += message.len();
+            self.queue.push_front(message);
+        }
+    }
+
+    /// Takes the oldest message.
+    ///
+    /// ```
+    /// assert_eq!(resocket::Outbox::new(1, 1, resocket::Overflow::Reject).pop(), None);
+    /// ```
+    pub fn pop(&mut self) -> Option<Message> {
+        let message = self.queue.pop_front()?;
+        self.bytes -= message.len();
+        Some(message)
+    }
+
+    /// Empties the outbox, returning what was queued, oldest first.
+    ///
+    /// ```
+    /// use resocket::{Outbox, Overflow, Message};
+    /// let mut o = Outbox::new(10, 100, Overflow::Reject);
+    /// o.push(Message::from("a")).unwrap();
+    /// assert_eq!(o.drain(), vec![Message::from("a")]);
+    /// assert!(o.is_empty());
+    /// ```
+    pub fn drain(&mut self) -> Vec<Message> {
+        self.bytes = 0;
+        self.queue.drain(..).collect()
+    }
+}
+
+/// How many of the most recently sent messages never left the browser, given their sizes in
+/// send order and the socket's `bufferedAmount` at close.
+///
+/// The browser sends in order, so the unsent bytes are the tail. A message only partly sent
+/// counts as unsent (the peer never got a whole frame of it).
+///
+/// ```
+/// // 3 messages of 10 bytes; 15 bytes still buffered: the last two never (fully) left.
+/// assert_eq!(resocket::unsent_tail(&[10, 10, 10], 15), 2);
+/// assert_eq!(resocket::unsent_tail(&[10, 10, 10], 0), 0);
+/// ```
+pub fn unsent_tail(sizes: &[usize], buffered_amount: u64) -> usize {
+    let mut remaining = buffered_amount;
+    let mut count = 0;
+    for &size in sizes.iter().rev() {
+        if remaining == 0 {
+            break;
+        }
+        count += 1;
+        remaining = remaining.saturating_sub(size as u64);
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(s: &str) -> Message {
+        Message::from(s)
+    }
+
+    #[test]
+    fn reject_policy_refuses_and_keeps_the_queue() {
+        let mut o = Outbox::new(2, 100, Overflow::Reject);
+        o.push(m("a")).unwrap();
+        o.push(m("bb")).unwrap();
+        assert_eq!(
+            o.push(m("ccc")),
+            Err(Error::OutboxFull {
+                messages: 2,
+                bytes: 3,
+                size: 3
+            })
+        );
+        assert_eq!(o.drain(), vec![m("a"), m("bb")]);
+    }
+
+    #[test]
+    fn byte_capacity_is_enforced_too() {
+        let mut o = Outbox::new(100, 5, Overflow::DropOldest);
+        o.push(m("aa")).unwrap();
+        o.push(m("bb")).unwrap();
+        assert_eq!(
+            o.push(m("ccc")).unwrap(),
+            Pushed::DroppedOldest(vec![m("aa")])
+        );
+        assert_eq!((o.len(), o.bytes()), (2, 5));
+        assert_eq!(
+            o.push(m("dddddd")),
+            Err(Error::MessageExceedsOutbox {
+                size: 6,
+                capacity: 5
+            })
+        );
+        assert_eq!(o.drain(), vec![m("bb"), m("ccc")]);
+    }
+
+    #[test]
+    fn drop_newest_keeps_the_old_ones() {
+        let mut o = Outbox::new(1, 100, Overflow::DropNewest);
+        o.push(m("a")).unwrap();
+        assert_eq!(o.push(m("b")).unwrap(), Pushed::DroppedNewest(m("b")));
+        assert_eq!(o.drain(), vec![m("a")]);
+    }
+
+    #[test]
+    fn zero_capacity_refuses_everything() {
+        let mut o = Outbox::new(0, 100, Overflow::DropOldest);
+        assert!(matches!(
+            o.push(m("a")),
+            Err(Error::MessageExceedsOutbox { .. })
+        ));
+    }
+
+    #[test]
+    fn accounting_stays_exact_through_every_operation() {
+        let mut o = Outbox::new(5, 40, Overflow::DropOldest);
+        let mut expected: VecDeque<Message> = VecDeque::new();
+        for i in 0..50 {
+            let msg = Message::Binary(vec![0; (i * 7) % 13]);
+            if let Ok(Pushed::DroppedOldest(d)) = o.push(msg.clone()) {
+                for dropped in d {
+                    assert_eq!(expected.pop_front(), Some(dropped));
+                }
+            }
+            expected.push_back(msg);
+            if i % 9 == 0 {
+                assert_eq!(o.pop(), expected.pop_front());
+            }
+            assert_eq!(o.len(), expected.len());
+            assert_eq!(o.bytes(), expected.iter().map(Message::len).sum::<usize>());
+            assert!(o.len() <= 5 && o.bytes() <= 40);
+        }
+    }
+
+    #[test]
+    fn requeue_goes_in_front_in_order_and_may_exceed_capacity() {
+        let mut o = Outbox::new(2, 100, Overflow::Reject);
+        o.push(m("c")).unwrap();
+        o.push(m("d")).unwrap();
+        o.requeue_front(vec![m("a"), m("b")]);
+        assert_eq!(o.len(), 4);
+        assert_eq!(o.bytes(), 4);
+        assert_eq!(o.drain(), vec![m("a"), m("b"), m("c"), m("d")]);
+    }
+
+    #[test]
+    fn unsent_tail_counts_partial_messages() {
+        assert_eq!(unsent_tail(&[], 100), 0);
+        assert_eq!(unsent_tail(&[5, 5], 1), 1);
+        assert_eq!(unsent_tail(&[5, 5], 5), 1);
+        assert_eq!(unsent_tail(&[5, 5], 6), 2);
+        assert_eq!(unsent_tail(&[5, 5], 10), 2);
+        assert_eq!(unsent_tail(&[5, 5], 1000), 2, "never more than were sent");
+        assert_eq!(
+            unsent_tail(&[3, 0, 4], 5),
+            3,
+            "empty messages inside the tail count"
+        );
+    }
+}

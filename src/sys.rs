@@ -1,0 +1,106 @@
+//! The few browser facilities every layer needs: owned timers, error messages and a
+//! count of live listeners. Every call into web-sys that is not about the socket itself is here.
+
+use std::cell::Cell;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    // Bound on the global object so they work in windows and workers alike.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, ms: i32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+}
+
+thread_local! {
+    static LIVE_LISTENERS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many resocket event listeners and timers are alive right now (for leak checks).
+///
+/// Every browser callback resocket installs counts here while it exists, and stops counting
+/// when it is removed. After every `Connection` / `ReSocket` has been dropped it is back to what
+/// it was before: nothing is leaked with `Closure::forget`.
+///
+/// ```no_run
+/// let before = resocket::live_listeners();
+/// // open and drop connections ...
+/// assert_eq!(resocket::live_listeners(), before);
+/// ```
+pub fn live_listeners() -> usize {
+    LIVE_LISTENERS.with(Cell::get)
+}
+
+/// A `Closure` counted in [`live_listeners`]; dropping it frees the closure.
+pub(crate) struct Listener<F: ?Sized> {
+    closure: Closure<F>,
+}
+
+impl<F: ?Sized + wasm_bindgen::closure::WasmClosure> Listener<F> {
+    pub(crate) fn new(closure: Closure<F>) -> Self {
+        LIVE_LISTENERS.with(|c| c.set(c.get() + 1));
+        Listener { closure }
+    }
+
+    /// The closure as a JS function, to hand to the browser.
+    pub(crate) fn function(&self) -> &js_sys::Function {
+        self.closure.as_ref().unchecked_ref()
+    }
+}
+
+impl<F: ?Sized> Drop for Listener<F> {
+    fn drop(&mut self) {
+        LIVE_LISTENERS.with(|c| c.set(c.get().saturating_sub(1)));
+    }
+}
+
+impl<F: ?Sized> std::fmt::Debug for Listener<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listener")
+    }
+}
+
+/// A one-shot `setTimeout` that is cleared when dropped.
+#[derive(Debug)]
+pub(crate) struct Timeout {
+    handle: JsValue,
+    _callback: Listener<dyn FnMut()>,
+}
+
+impl Timeout {
+    /// Calls `f` once after `ms` milliseconds unless the `Timeout` is dropped first.
+    pub(crate) fn new(ms: u32, f: impl FnOnce() + 'static) -> Self {
+        let callback = Listener::new(Closure::once(f) as Closure<dyn FnMut()>);
+        let handle = set_timeout(callback.function(), ms.min(i32::MAX as u32) as i32);
+        Timeout {
+            handle,
+            _callback: callback,
+        }
+    }
+}
+
+impl Drop for Timeout {
+    fn drop(&mut self) {
+        clear_timeout(&self.handle);
+    }
+}
+
+/// A readable message for a thrown JS value (`Error.message`, a string, or its debug form).
+pub(crate) fn js_error_message(value: &JsValue) -> String {
+    if let Some(err) = value.dyn_ref::<js_sys::Error>() {
+        let name = String::from(err.name());
+        let message = String::from(err.message());
+        if name.is_empty() {
+            message
+        } else {
+            format!("{name}: {message}")
+        }
+    } else if let Some(s) = value.as_string() {
+        s
+    } else {
+        format!("{value:?}")
+    }
+}

@@ -1,0 +1,190 @@
+//! URL checks done before the browser sees a URL, and redaction for error messages.
+
+use crate::error::{Error, Result};
+
+/// Removes what may hold secrets from a URL before it goes into an error or a log line:
+/// the query string, the fragment and any `user:password@` part.
+///
+/// ```
+/// assert_eq!(
+///     resocket::redact_url("wss://user:pw@example.com/feed?token=abc#x"),
+///     "wss://example.com/feed?…"
+/// );
+/// assert_eq!(resocket::redact_url("ws://localhost:8080/ws"), "ws://localhost:8080/ws");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let (base, had_query) = match url.find(['?', '#']) {
+        Some(i) => (&url[..i], true),
+        None => (url, false),
+    };
+    let mut out = match base.find("://") {
+        Some(i) => {
+            let (scheme, rest) = base.split_at(i + 3);
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}{}", &rest[at + 1..]),
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
+    };
+    if had_query {
+        out.push_str("?…");
+    }
+    out
+}
+
+/// Checks that `url` is an absolute `ws://` or `wss://` URL with a host.
+///
+/// With `secure_only`, `ws://` is accepted only for `localhost`, `127.0.0.1` and `[::1]`.
+/// The browser still parses the URL fully when the socket is created; this catches the
+/// mistakes it would accept silently (Chromium resolves `"notaurl"` against the page).
+///
+/// ```
+/// use resocket::{validate_url, Error};
+/// assert!(validate_url("wss://example.com/feed", true).is_ok());
+/// assert!(validate_url("ws://127.0.0.1:8080/ws", true).is_ok());
+/// assert!(matches!(validate_url("ws://example.com/", true), Err(Error::InsecureUrl { .. })));
+/// assert!(matches!(validate_url("http://example.com/", false), Err(Error::InvalidScheme { .. })));
+/// assert!(matches!(validate_url("notaurl", false), Err(Error::InvalidUrl { .. })));
+/// ```
+pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
+    let redacted = || redact_url(url);
+    let Some(sep) = url.find("://") else {
+        return Err(Error::InvalidUrl {
+            url: redacted(),
+            reason: "not an absolute URL (expected ws://host/... or wss://host/...)".into(),
+        });
+    };
+    let scheme = url[..sep].to_ascii_lowercase();
+    if scheme != "ws" && scheme != "wss" {
+        return Err(Error::InvalidScheme {
+            scheme: url[..sep].to_owned(),
+            url: redacted(),
+        });
+    }
+    let rest = &url[sep + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(stripped) = host_port.strip_prefix('[') {
+        match stripped.find(']') {
+            Some(end) => &host_port[..end + 2],
+            None => {
+                return Err(Error::InvalidUrl {
+                    url: redacted(),
+                    reason: "unterminated IPv6 address".into(),
+                })
+            }
+        }
+    } else {
+        host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
+    };
+    if host.is_empty() {
+        return Err(Error::InvalidUrl {
+            url: redacted(),
+            reason: "missing host".into(),
+        });
+    }
+    if !host.starts_with('[') {
+        if let Some(bad) = host
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || "%<>\\^|\"`{}".contains(*c))
+        {
+            return Err(Error::InvalidUrl {
+                url: redacted(),
+                reason: format!("invalid character {bad:?} in host"),
+            });
+        }
+    }
+    if let Some(port) = host_port[host.len()..].strip_prefix(':') {
+        if !port.is_empty() && port.parse::<u16>().is_err() {
+            return Err(Error::InvalidUrl {
+                url: redacted(),
+                reason: format!("invalid port `{port}`"),
+            });
+        }
+    }
+    if secure_only && scheme == "ws" {
+        let local = matches!(
+            host.to_ascii_lowercase().as_str(),
+            "localhost" | "127.0.0.1" | "[::1]"
+        );
+        if !local {
+            return Err(Error::InsecureUrl { url: redacted() });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_never_keeps_query_or_credentials() {
+        for url in [
+            "wss://h/p?token=secret",
+            "wss://h/p#token=secret",
+            "ws://u:secret@h/p?x=secret",
+            "relative/path?secret",
+        ] {
+            assert!(!redact_url(url).contains("secret"), "{url}");
+        }
+        assert_eq!(redact_url("wss://h/a@b"), "wss://h/a@b");
+    }
+
+    #[test]
+    fn accepts_valid_urls() {
+        for url in [
+            "ws://localhost:8080/ws/echo?client=a",
+            "WSS://example.com",
+            "wss://[2001:db8::1]:443/x",
+            "ws://[::1]/",
+            "wss://user:pw@example.com/",
+        ] {
+            assert!(validate_url(url, false).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_urls_naming_them() {
+        let cases = [
+            ("", "not an absolute URL"),
+            ("localhost:8080", "not an absolute URL"),
+            ("ws://", "missing host"),
+            ("ws://:80/x", "missing host"),
+            ("ws://h:99999/", "invalid port `99999`"),
+            ("ws://[::1/", "unterminated IPv6"),
+            ("wss://exa mple.com/", "invalid character ' ' in host"),
+            ("ws://a|b/", "invalid character '|' in host"),
+        ];
+        for (url, want) in cases {
+            let err = validate_url(url, false).unwrap_err();
+            assert!(err.to_string().contains(want), "{url}: {err}");
+        }
+        let err = validate_url("https://example.com/?token=s3cret", false).unwrap_err();
+        assert_eq!(
+            err,
+            Error::InvalidScheme {
+                scheme: "https".into(),
+                url: "https://example.com/?…".into()
+            }
+        );
+        assert!(!err.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn secure_only_allows_only_local_plain_ws() {
+        assert!(validate_url("ws://localhost/", true).is_ok());
+        assert!(validate_url("ws://127.0.0.1:1/", true).is_ok());
+        assert!(validate_url("ws://[::1]:9/", true).is_ok());
+        assert!(validate_url("wss://example.com/", true).is_ok());
+        assert_eq!(
+            validate_url("ws://example.com/?t=1", true),
+            Err(Error::InsecureUrl {
+                url: "ws://example.com/?…".into()
+            })
+        );
+        assert!(validate_url("ws://example.com/", false).is_ok());
+    }
+}

@@ -1,0 +1,70 @@
+// Shared by the end-to-end tests: the real server as a child process, and headless Chromium
+// driven by playwright-core (the browser comes from the system, see scripts/setup.sh).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SERVER_BIN = path.join(ROOT, 'target', 'release', 'resocket-server');
+
+export const CHROME_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-quic', '--no-first-run',
+];
+
+/** Starts the server (port 0 = a free one) serving the dashboard and pkg/; resolves once listening. */
+export async function startServer({ port = 0 } = {}) {
+  const child = spawn(SERVER_BIN, [
+    '--port', String(port),
+    '--static', `/=${path.join(ROOT, 'www', 'dist')}`,
+    '--static', `/pkg=${path.join(ROOT, 'pkg')}`,
+    '--static', `/e2e=${path.join(ROOT, 'tests', 'e2e', 'pages')}`,
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let buffer = '';
+  const port_ = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start within 10 s')), 10_000);
+    child.on('exit', (code) => reject(new Error(`server exited early with ${code}`)));
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      const m = buffer.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    port: port_,
+    http: `http://127.0.0.1:${port_}`,
+    ws: `ws://127.0.0.1:${port_}`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** Launches headless Chromium with the flags that work as root on these machines. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROME_BIN || '/usr/bin/chromium',
+    args: CHROME_ARGS,
+  });
+}
+
+/** Opens a page that fails the test on console errors and uncaught exceptions. */
+export async function newPage(browser) {
+  const page = await browser.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
+  return page;
+}
+
+export async function getJson(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url} answered ${r.status}`);
+  return r.json();
+}
