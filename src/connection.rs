@@ -17,20 +17,18 @@ use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use wasm_bindgen::prelude::*;
-use web_sys::{BinaryType, MessageEvent, WebSocket};
 
 use crate::close::validate_close;
 use crate::error::{Error, Result};
 use crate::message::{CloseEvent, Message, ReadyState};
-use crate::sys::{Listener, Timeout};
+use crate::socket::RawSocket;
+use crate::sys::Timeout;
 use crate::url::{redact_url, validate_url};
 
-/// Default high-water mark of `bufferedAmount` above which the `Sink` waits: 1 MiB.
-pub const DEFAULT_HIGH_WATER_MARK: u32 = 1 << 20;
+use crate::DEFAULT_HIGH_WATER_MARK;
 
 /// How often a waiting `Sink` re-reads `bufferedAmount` (the browser has no "drained" event).
-const DRAIN_POLL_MS: u32 = 2;
+pub(crate) const DRAIN_POLL_MS: u32 = 2;
 
 /// Options for [`Connection::open_with`].
 ///
@@ -120,32 +118,12 @@ impl Shared {
     }
 }
 
-/// The socket and its listeners; dropping the last handle removes the listeners, then closes.
+/// The socket and the state its handlers write; the socket closes when the last handle drops.
 struct Inner {
-    ws: WebSocket,
+    ws: RawSocket,
     shared: Rc<RefCell<Shared>>,
     url: String,
     high_water_mark: u32,
-    _on_open: Listener<dyn FnMut()>,
-    _on_message: Listener<dyn FnMut(MessageEvent)>,
-    _on_close: Listener<dyn FnMut(web_sys::CloseEvent)>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // Detach the handlers first, so none can run into freed closures, then close a socket
-        // that is still connecting or open. The closures themselves are dropped after this.
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        if matches!(
-            self.ws.ready_state(),
-            WebSocket::CONNECTING | WebSocket::OPEN
-        ) {
-            // Cannot fail: 1000 with an empty reason is always valid.
-            let _ = self.ws.close_with_code(1000);
-        }
-    }
 }
 
 /// Exactly one browser `WebSocket`: a `Stream` of received [`Message`]s and a `Sink` of
@@ -184,28 +162,6 @@ impl fmt::Debug for Connection {
     }
 }
 
-fn validate_protocols(protocols: &[String]) -> Result<()> {
-    for (i, p) in protocols.iter().enumerate() {
-        let valid_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
-        let reason = if p.is_empty() {
-            Some("empty")
-        } else if !p.chars().all(valid_char) {
-            Some("contains a character not allowed in a token")
-        } else if protocols[..i].contains(p) {
-            Some("offered twice")
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            return Err(Error::InvalidProtocol {
-                protocol: p.clone(),
-                reason: reason.into(),
-            });
-        }
-    }
-    Ok(())
-}
-
 impl Connection {
     /// Opens a connection to `url` (`ws://` or `wss://`). Returns at once; the socket is
     /// CONNECTING until [`opened`](Connection::opened) resolves.
@@ -230,52 +186,24 @@ impl Connection {
     /// ```
     pub fn open_with(url: &str, options: ConnectOptions) -> Result<Self> {
         validate_url(url, false)?;
-        validate_protocols(&options.protocols)?;
-        let ws = if options.protocols.is_empty() {
-            WebSocket::new(url)
-        } else {
-            let list: js_sys::Array = options
-                .protocols
-                .iter()
-                .map(|p| JsValue::from_str(p))
-                .collect();
-            WebSocket::new_with_str_sequence(url, &list)
-        }
-        .map_err(|e| Error::InvalidUrl {
-            url: redact_url(url),
-            // The browser's message repeats the URL, query string included: keep only its kind.
-            reason: crate::sys::js_error_message(&e)
-                .split(':')
-                .next()
-                .unwrap_or("rejected by the browser")
-                .to_owned(),
-        })?;
-        ws.set_binary_type(BinaryType::Arraybuffer);
-
         let shared = Rc::new(RefCell::new(Shared {
             max_message_bytes: options.max_message_bytes,
             ..Shared::default()
         }));
-
         let on_open = {
             let shared = Rc::clone(&shared);
-            Listener::new(Closure::new(move || {
+            move || {
                 let wakers = {
                     let mut s = shared.borrow_mut();
                     s.opened = true;
                     std::mem::take(&mut s.state_wakers)
                 };
                 wakers.into_iter().for_each(Waker::wake);
-            }) as Closure<dyn FnMut()>)
+            }
         };
         let on_message = {
             let shared = Rc::clone(&shared);
-            Listener::new(Closure::new(move |event: MessageEvent| {
-                let data = event.data();
-                let message = match data.as_string() {
-                    Some(text) => Message::Text(text),
-                    None => Message::Binary(js_sys::Uint8Array::new(&data).to_vec()),
-                };
+            move |message: Message| {
                 let waker = {
                     let mut s = shared.borrow_mut();
                     let item = match s.max_message_bytes {
@@ -291,37 +219,25 @@ impl Connection {
                 if let Some(waker) = waker {
                     waker.wake();
                 }
-            }) as Closure<dyn FnMut(MessageEvent)>)
+            }
         };
         let on_close = {
             let shared = Rc::clone(&shared);
-            Listener::new(Closure::new(move |event: web_sys::CloseEvent| {
+            move |event: CloseEvent| {
                 let wakers = {
                     let mut s = shared.borrow_mut();
-                    s.close = Some(CloseEvent {
-                        code: event.code(),
-                        reason: event.reason(),
-                        was_clean: event.was_clean(),
-                    });
+                    s.close = Some(event);
                     s.wake_all()
                 };
                 wakers.into_iter().for_each(Waker::wake);
-            }) as Closure<dyn FnMut(web_sys::CloseEvent)>)
+            }
         };
-        // An `error` event is always followed by a `close` event, which carries everything
-        // actionable; no error listener is needed, and none is installed.
-        ws.set_onopen(Some(on_open.function()));
-        ws.set_onmessage(Some(on_message.function()));
-        ws.set_onclose(Some(on_close.function()));
-
+        let ws = RawSocket::open(url, &options.protocols, on_open, on_message, on_close)?;
         let inner = Rc::new(Inner {
             ws,
             shared,
             url: redact_url(url),
             high_water_mark: options.high_water_mark,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
         });
         Ok(Connection {
             tx: Sender {
@@ -595,7 +511,7 @@ impl Sender {
     /// # fn demo(tx: &resocket::Sender) { let _ = tx.ready_state(); }
     /// ```
     pub fn ready_state(&self) -> ReadyState {
-        ReadyState::from_u16(self.inner.ws.ready_state())
+        self.inner.ws.ready_state()
     }
 
     /// Bytes queued in the browser but not yet sent.
@@ -642,11 +558,7 @@ impl Sender {
             ReadyState::Connecting => return Err(Error::NotOpen),
             ReadyState::Closing | ReadyState::Closed => return Err(self.closed_error()),
         }
-        let sent = match message {
-            Message::Text(text) => self.inner.ws.send_with_str(text),
-            Message::Binary(bytes) => self.inner.ws.send_with_u8_array(bytes),
-        };
-        sent.map_err(|e| Error::from_js(&e))
+        self.inner.ws.send(message)
     }
 
     /// Starts the closing handshake; see [`Connection::close`].
@@ -659,13 +571,7 @@ impl Sender {
     pub fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<()> {
         validate_close(code, reason)?;
         self.inner.shared.borrow_mut().closed_locally = true;
-        let ws = &self.inner.ws;
-        match (code, reason) {
-            (None, None) => ws.close(),
-            (code, Some(reason)) => ws.close_with_code_and_reason(code.unwrap_or(1000), reason),
-            (Some(code), None) => ws.close_with_code(code),
-        }
-        .map_err(|e| Error::from_js(&e))
+        self.inner.ws.close(code, reason)
     }
 
     /// Registers the waker to be woken once the browser has had a moment to drain.

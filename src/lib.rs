@@ -35,7 +35,10 @@ mod backoff;
 mod close;
 mod codec;
 mod error;
+mod events;
+mod heartbeat;
 mod message;
+mod options;
 mod outbox;
 mod typed;
 mod url;
@@ -45,20 +48,32 @@ mod connection;
 #[cfg(target_arch = "wasm32")]
 mod js;
 #[cfg(target_arch = "wasm32")]
+mod resocket;
+#[cfg(target_arch = "wasm32")]
+mod socket;
+#[cfg(target_arch = "wasm32")]
 mod sys;
 
 pub use backoff::{retry_allowed, Backoff, Jitter, Rng};
+/// Default high-water mark of `bufferedAmount` above which a `Sink` waits: 1 MiB.
+pub const DEFAULT_HIGH_WATER_MARK: u32 = 1 << 20;
+
 pub use close::{default_should_retry, validate_close, MAX_CLOSE_REASON_BYTES};
 pub use codec::Codec;
 #[cfg(feature = "json")]
 pub use codec::Json;
 pub use error::{Error, Result};
+pub use events::{Event, State, Stats};
+pub use heartbeat::{heartbeat_action, HeartbeatAction};
 pub use message::{CloseEvent, Message, ReadyState};
+pub use options::{Heartbeat, Options, RetryPredicate, UrlFuture};
 pub use outbox::{unsent_tail, Outbox, Overflow, Pushed};
 pub use typed::Typed;
 pub use url::{redact_url, validate_url};
 
 #[cfg(target_arch = "wasm32")]
-pub use connection::{ConnectOptions, Connection, Receiver, Sender, DEFAULT_HIGH_WATER_MARK};
+pub use connection::{ConnectOptions, Connection, Receiver, Sender};
+#[cfg(target_arch = "wasm32")]
+pub use resocket::{Events, ReSocket};
 #[cfg(target_arch = "wasm32")]
 pub use sys::live_listeners;

@@ -13,6 +13,8 @@ extern "C" {
     fn set_timeout(handler: &js_sys::Function, ms: i32) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
 }
 
 thread_local! {
@@ -86,6 +88,11 @@ impl Drop for Timeout {
     fn drop(&mut self) {
         clear_timeout(&self.handle);
     }
+}
+
+/// Milliseconds from a monotonic clock (`performance.now()`).
+pub(crate) fn now_ms() -> f64 {
+    performance_now()
 }
 
 /// A readable message for a thrown JS value (`Error.message`, a string, or its debug form).

@@ -1,0 +1,152 @@
+//! `RawSocket`: one browser `WebSocket` with owned handlers; the only place that creates one.
+//! `Connection` and `ReSocket` both build on it.
+
+use wasm_bindgen::prelude::*;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+
+use crate::error::{Error, Result};
+use crate::message::{CloseEvent, Message, ReadyState};
+use crate::sys::{js_error_message, Listener};
+use crate::url::redact_url;
+
+/// Checks subprotocol names the way the browser would, as an [`Error`] instead of a
+/// `SyntaxError`.
+pub(crate) fn validate_protocols(protocols: &[String]) -> Result<()> {
+    for (i, p) in protocols.iter().enumerate() {
+        let valid_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
+        let reason = if p.is_empty() {
+            Some("empty")
+        } else if !p.chars().all(valid_char) {
+            Some("contains a character not allowed in a token")
+        } else if protocols[..i].contains(p) {
+            Some("offered twice")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(Error::InvalidProtocol {
+                protocol: p.clone(),
+                reason: reason.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// One browser `WebSocket` (binary type `ArrayBuffer`) whose three handlers are owned here.
+/// Dropping it detaches the handlers first, then closes a socket still connecting or open.
+pub(crate) struct RawSocket {
+    ws: WebSocket,
+    _on_open: Listener<dyn FnMut()>,
+    _on_message: Listener<dyn FnMut(MessageEvent)>,
+    _on_close: Listener<dyn FnMut(web_sys::CloseEvent)>,
+}
+
+impl RawSocket {
+    /// Creates the socket. `url` must already have passed `validate_url`.
+    /// No `error` listener: an error event is always followed by a close event, which carries
+    /// everything actionable, so failures are handled exactly once.
+    pub(crate) fn open(
+        url: &str,
+        protocols: &[String],
+        on_open: impl FnMut() + 'static,
+        mut on_message: impl FnMut(Message) + 'static,
+        mut on_close: impl FnMut(CloseEvent) + 'static,
+    ) -> Result<Self> {
+        validate_protocols(protocols)?;
+        let ws = if protocols.is_empty() {
+            WebSocket::new(url)
+        } else {
+            let list: js_sys::Array = protocols.iter().map(|p| JsValue::from_str(p)).collect();
+            WebSocket::new_with_str_sequence(url, &list)
+        }
+        .map_err(|e| Error::InvalidUrl {
+            url: redact_url(url),
+            // The browser's message repeats the URL, query string included: keep only its kind.
+            reason: js_error_message(&e)
+                .split(':')
+                .next()
+                .unwrap_or("rejected by the browser")
+                .to_owned(),
+        })?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let on_open = Listener::new(Closure::new(on_open) as Closure<dyn FnMut()>);
+        let on_message = Listener::new(Closure::new(move |event: MessageEvent| {
+            let data = event.data();
+            on_message(match data.as_string() {
+                Some(text) => Message::Text(text),
+                None => Message::Binary(js_sys::Uint8Array::new(&data).to_vec()),
+            })
+        }) as Closure<dyn FnMut(MessageEvent)>);
+        let on_close = Listener::new(Closure::new(move |event: web_sys::CloseEvent| {
+            on_close(CloseEvent {
+                code: event.code(),
+                reason: event.reason(),
+                was_clean: event.was_clean(),
+            })
+        }) as Closure<dyn FnMut(web_sys::CloseEvent)>);
+        ws.set_onopen(Some(on_open.function()));
+        ws.set_onmessage(Some(on_message.function()));
+        ws.set_onclose(Some(on_close.function()));
+        Ok(RawSocket {
+            ws,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
+    }
+
+    pub(crate) fn ready_state(&self) -> ReadyState {
+        ReadyState::from_u16(self.ws.ready_state())
+    }
+
+    pub(crate) fn buffered_amount(&self) -> u32 {
+        self.ws.buffered_amount()
+    }
+
+    pub(crate) fn protocol(&self) -> String {
+        self.ws.protocol()
+    }
+
+    pub(crate) fn extensions(&self) -> String {
+        self.ws.extensions()
+    }
+
+    /// Sends on an open socket (the caller checks the state).
+    pub(crate) fn send(&self, message: &Message) -> Result<()> {
+        match message {
+            Message::Text(text) => self.ws.send_with_str(text),
+            Message::Binary(bytes) => self.ws.send_with_u8_array(bytes),
+        }
+        .map_err(|e| Error::from_js(&e))
+    }
+
+    /// Starts the closing handshake; the code and reason must already be validated.
+    pub(crate) fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<()> {
+        match (code, reason) {
+            (None, None) => self.ws.close(),
+            (code, Some(reason)) => self
+                .ws
+                .close_with_code_and_reason(code.unwrap_or(1000), reason),
+            (Some(code), None) => self.ws.close_with_code(code),
+        }
+        .map_err(|e| Error::from_js(&e))
+    }
+}
+
+impl Drop for RawSocket {
+    fn drop(&mut self) {
+        // Detach first so no handler can run into freed closures; then close a socket that is
+        // still connecting or open. The closures are dropped after this body.
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        if matches!(
+            self.ws.ready_state(),
+            WebSocket::CONNECTING | WebSocket::OPEN
+        ) {
+            // Cannot fail: 1000 without a reason is always valid.
+            let _ = self.ws.close_with_code(1000);
+        }
+    }
+}
