@@ -48,7 +48,11 @@ has_wasm_std() { # $1: target libdir
 TOOLCHAIN_ENV=""
 SYSTEM_LIB=/usr/lib/rustlib/wasm32-unknown-unknown/lib
 step "Rust wasm32-unknown-unknown target"
-if has_wasm_std "$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null || echo /nonexistent)"; then
+# RESOCKET_TOOLCHAIN=debian forces the fallback (to check it on a machine where rustup works).
+FORCE_DEBIAN=0
+if [ "${RESOCKET_TOOLCHAIN:-}" = debian ]; then FORCE_DEBIAN=1; fi
+if [ "$FORCE_DEBIAN" = 0 ] \
+  && has_wasm_std "$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null || echo /nonexistent)"; then
   done_step "rustup toolchain has the wasm32 std"
 elif [ -x /usr/bin/rustc ] && has_wasm_std "$SYSTEM_LIB" && [ -f "$SYSTEM_LIB/.resocket-sysroot" ] \
   && [ "$(cat "$SYSTEM_LIB/.resocket-sysroot")" = "$(/usr/bin/rustc --version)" ] \
@@ -58,7 +62,7 @@ elif [ -x /usr/bin/rustc ] && has_wasm_std "$SYSTEM_LIB" && [ -f "$SYSTEM_LIB/.r
   done_step "Debian rustc-web with the prebuilt wasm32 sysroot"
 else
   echo "[setup]   trying: rustup target add wasm32-unknown-unknown (60 s limit)"
-  if command -v rustup >/dev/null && timeout 60 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 \
+  if [ "$FORCE_DEBIAN" = 0 ] && command -v rustup >/dev/null && timeout 60 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 \
      && has_wasm_std "$(rustc --print target-libdir --target wasm32-unknown-unknown)"; then
     done_step "installed by rustup"
   else

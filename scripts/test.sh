@@ -46,8 +46,8 @@ layer native-tests cargo test -q --workspace
 if start_server 0; then
   echo "[server] listening on 127.0.0.1:$SERVER_PORT"
   export RESOCKET_TEST_SERVER="ws://127.0.0.1:$SERVER_PORT"
-  # `--tests`: the browser tests in tests/*.rs (doctests already ran natively).
-  layer browser-tests wasm-pack test --headless --chrome -- --tests
+  # `--test '*'`: the browser tests in tests/*.rs (the doctests already ran natively).
+  layer browser-tests wasm-pack test --headless --chrome -- --test '*'
 else
   FAILED=$((FAILED + 1)); FAILED_LAYERS+=("server")
 fi

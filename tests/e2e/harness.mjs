@@ -21,7 +21,6 @@ export async function startServer({ port = 0 } = {}) {
     '--port', String(port),
     '--static', `/=${path.join(ROOT, 'www', 'dist')}`,
     '--static', `/pkg=${path.join(ROOT, 'pkg')}`,
-    '--static', `/e2e=${path.join(ROOT, 'tests', 'e2e', 'pages')}`,
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   let buffer = '';
   const port_ = await new Promise((resolve, reject) => {
