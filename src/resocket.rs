@@ -956,20 +956,48 @@ impl ReSocket {
     }
 }
 
+/// The error for using a socket in a terminal state (`None` while it is alive).
+fn terminal_error(state: &State) -> Option<Error> {
+    match state {
+        State::Closed { code, reason } => Some(Error::Closed {
+            code: Some(*code),
+            reason: reason.clone(),
+        }),
+        State::Failed { reason } => Some(Error::Failed {
+            reason: reason.clone(),
+        }),
+        _ => None,
+    }
+}
+
+impl ReSocket {
+    /// Ready when open and `done`; re-checked on a short timer while open (the browser has no
+    /// "drained" event), on the next state change while not open; an error once terminal.
+    fn poll_open_until(&mut self, cx: &Context<'_>, state: State, done: bool) -> Poll<Result<()>> {
+        if let Some(error) = terminal_error(&state) {
+            return Poll::Ready(Err(error));
+        }
+        match state {
+            State::Open if done => Poll::Ready(Ok(())),
+            State::Open => {
+                let waker = cx.waker().clone();
+                self.drain_timer = Some(Rc::new(Timeout::new(
+                    crate::connection::DRAIN_POLL_MS,
+                    move || waker.wake(),
+                )));
+                Poll::Pending
+            }
+            _ => {
+                self.core.borrow_mut().state_wakers.push(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
 fn send_inner(c: &mut Core, out: &mut Outbound, message: Message) -> Result<()> {
-    match &c.state {
-        State::Closed { code, reason } => {
-            return Err(Error::Closed {
-                code: Some(*code),
-                reason: reason.clone(),
-            })
-        }
-        State::Failed { reason } => {
-            return Err(Error::Failed {
-                reason: reason.clone(),
-            })
-        }
-        _ => {}
+    if let Some(error) = terminal_error(&c.state) {
+        return Err(error);
     }
     let direct = c.state == State::Open && (c.outbox.is_empty() || c.in_open_dispatch);
     if direct {
@@ -1021,34 +1049,12 @@ impl Sink<Message> for ReSocket {
     /// Waits while not open (connecting, reconnecting, offline) and while `bufferedAmount` is
     /// above the high-water mark.
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let (state, buffered, hwm) = {
+        let (state, drained) = {
             let c = self.core.borrow();
-            (
-                c.state.clone(),
-                c.socket.as_ref().map_or(0, RawSocket::buffered_amount),
-                c.options.high_water_mark,
-            )
+            let buffered = c.socket.as_ref().map_or(0, RawSocket::buffered_amount);
+            (c.state.clone(), buffered <= c.options.high_water_mark)
         };
-        match state {
-            State::Closed { code, reason } => Poll::Ready(Err(Error::Closed {
-                code: Some(code),
-                reason,
-            })),
-            State::Failed { reason } => Poll::Ready(Err(Error::Failed { reason })),
-            State::Open if buffered <= hwm => Poll::Ready(Ok(())),
-            State::Open => {
-                let waker = cx.waker().clone();
-                self.drain_timer = Some(Rc::new(Timeout::new(
-                    crate::connection::DRAIN_POLL_MS,
-                    move || waker.wake(),
-                )));
-                Poll::Pending
-            }
-            _ => {
-                self.core.borrow_mut().state_wakers.push(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        self.poll_open_until(cx, state, drained)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
@@ -1062,26 +1068,10 @@ impl Sink<Message> for ReSocket {
             let buffered = c.socket.as_ref().map_or(0, RawSocket::buffered_amount);
             (c.state.clone(), !c.outbox.is_empty() || buffered > 0)
         };
-        match state {
-            _ if !pending => Poll::Ready(Ok(())),
-            State::Closed { code, reason } => Poll::Ready(Err(Error::Closed {
-                code: Some(code),
-                reason,
-            })),
-            State::Failed { reason } => Poll::Ready(Err(Error::Failed { reason })),
-            State::Open => {
-                let waker = cx.waker().clone();
-                self.drain_timer = Some(Rc::new(Timeout::new(
-                    crate::connection::DRAIN_POLL_MS,
-                    move || waker.wake(),
-                )));
-                Poll::Pending
-            }
-            _ => {
-                self.core.borrow_mut().state_wakers.push(cx.waker().clone());
-                Poll::Pending
-            }
+        if !pending {
+            return Poll::Ready(Ok(()));
         }
+        self.poll_open_until(cx, state, false)
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
