@@ -237,6 +237,7 @@ async fn overflow_policies_behave_as_documented() {
 #[wasm_bindgen_test]
 async fn two_hundred_rapid_drops_never_have_two_sockets() {
     let client = client_id("storm");
+    let listeners_before = resocket::live_listeners();
     let opts = Options::default().backoff(Backoff {
         initial: Duration::from_millis(1),
         max: Duration::from_millis(5),
@@ -251,6 +252,9 @@ async fn two_hundred_rapid_drops_never_have_two_sockets() {
     let st = stats(&client).await;
     assert_eq!(st["max_concurrent"], 1, "{st}");
     assert!(st["total_connections"].as_u64().unwrap() >= 2);
+    // Every socket's handlers and every timer went with it: nothing grows per reconnect.
+    drop(s);
+    assert_eq!(resocket::live_listeners(), listeners_before);
 }
 
 #[wasm_bindgen_test]
