@@ -114,6 +114,16 @@ impl Core {
         }
     }
 
+    /// Cancels every timer and bumps the generation, so no callback of the previous socket,
+    /// timer or URL provider can act any more.
+    fn invalidate_socket_callbacks(&mut self) {
+        self.generation += 1;
+        self.retry_timer = None;
+        self.connect_timer = None;
+        self.stable_timer = None;
+        self.heartbeat_timer = None;
+    }
+
     fn send_on_socket(&mut self, message: Message) -> Result<()> {
         let Some(socket) = &self.socket else {
             return Err(Error::NotOpen);
@@ -404,10 +414,7 @@ fn socket_lost(core: &Shared, c: &mut Core, out: &mut Outbound, event: CloseEven
     };
     let buffered = socket.buffered_amount();
     drop(socket);
-    c.generation += 1;
-    c.connect_timer = None;
-    c.stable_timer = None;
-    c.heartbeat_timer = None;
+    c.invalidate_socket_callbacks();
     c.in_open_dispatch = false;
     let sizes: Vec<usize> = c.in_flight.iter().map(Message::len).collect();
     let unsent = unsent_tail(&sizes, u64::from(buffered));
@@ -442,11 +449,7 @@ fn socket_lost(core: &Shared, c: &mut Core, out: &mut Outbound, event: CloseEven
 
 fn fail(c: &mut Core, out: &mut Outbound, reason: String) {
     c.socket = None;
-    c.retry_timer = None;
-    c.connect_timer = None;
-    c.stable_timer = None;
-    c.heartbeat_timer = None;
-    c.generation += 1;
+    c.invalidate_socket_callbacks();
     c.set_state(
         out,
         State::Failed {
@@ -897,11 +900,7 @@ impl ReSocket {
                 }
                 // Dropped here: handlers detached; the browser completes the close by itself.
             }
-            c.generation += 1;
-            c.retry_timer = None;
-            c.connect_timer = None;
-            c.stable_timer = None;
-            c.heartbeat_timer = None;
+            c.invalidate_socket_callbacks();
             let unsent = c.outbox.drain();
             c.stats.outbox_len = 0;
             let code = code.unwrap_or(1000);
