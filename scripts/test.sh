@@ -54,6 +54,10 @@ fi
 stop_server
 
 layer build-package bash "$ROOT/scripts/build.sh"
+# The Yew and Leptos example apps (built for wasm32, tested by tests/e2e/examples.test.mjs).
+if [ -f "$ROOT/scripts/build-examples.sh" ]; then
+  layer build-examples bash "$ROOT/scripts/build-examples.sh"
+fi
 layer e2e-tests node --test --test-concurrency=1 "$ROOT"/tests/e2e/*.test.mjs
 
 echo

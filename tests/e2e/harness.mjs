@@ -15,12 +15,19 @@ export const CHROME_ARGS = [
   '--disable-quic', '--no-first-run',
 ];
 
-/** Starts the server (port 0 = a free one) serving the dashboard and pkg/; resolves once listening. */
-export async function startServer({ port = 0 } = {}) {
+/**
+ * Starts the server (port 0 = a free one) serving the dashboard and pkg/, plus `statics`
+ * (extra `PREFIX=DIR` mounts); resolves once listening.
+ */
+export async function startServer({ port = 0, statics = [] } = {}) {
+  const mounts = [
+    `/=${path.join(ROOT, 'www', 'dist')}`,
+    `/pkg=${path.join(ROOT, 'pkg')}`,
+    ...statics,
+  ];
   const child = spawn(SERVER_BIN, [
     '--port', String(port),
-    '--static', `/=${path.join(ROOT, 'www', 'dist')}`,
-    '--static', `/pkg=${path.join(ROOT, 'pkg')}`,
+    ...mounts.flatMap((m) => ['--static', m]),
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   let buffer = '';
   const port_ = await new Promise((resolve, reject) => {
