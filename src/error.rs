@@ -161,6 +161,37 @@ fn close_suffix(code: Option<u16>, reason: &str) -> String {
     }
 }
 
+impl Error {
+    /// The variant's name, e.g. `"InvalidCloseCode"`: a stable, matchable label (the
+    /// JavaScript layer sets it as the `kind` property of the errors it throws).
+    ///
+    /// ```
+    /// assert_eq!(resocket::Error::NotOpen.kind(), "NotOpen");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidUrl { .. } => "InvalidUrl",
+            Error::InvalidScheme { .. } => "InvalidScheme",
+            Error::InsecureUrl { .. } => "InsecureUrl",
+            Error::InvalidProtocol { .. } => "InvalidProtocol",
+            Error::NotOpen => "NotOpen",
+            Error::InvalidCloseCode { .. } => "InvalidCloseCode",
+            Error::ReasonTooLong { .. } => "ReasonTooLong",
+            Error::Encode { .. } => "Encode",
+            Error::Decode { .. } => "Decode",
+            Error::MessageTooLarge { .. } => "MessageTooLarge",
+            Error::Closed { .. } => "Closed",
+            Error::ConnectFailed { .. } => "ConnectFailed",
+            Error::ConnectTimeout { .. } => "ConnectTimeout",
+            Error::OutboxFull { .. } => "OutboxFull",
+            Error::MessageExceedsOutbox { .. } => "MessageExceedsOutbox",
+            Error::InvalidOption { .. } => "InvalidOption",
+            Error::Failed { .. } => "Failed",
+            Error::Js { .. } => "Js",
+        }
+    }
+}
+
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

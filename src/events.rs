@@ -186,4 +186,6 @@ pub struct Stats {
     pub last_heartbeat_rtt_ms: Option<f64>,
     /// Messages now waiting in the outbox.
     pub outbox_len: usize,
+    /// Payload bytes now waiting in the outbox.
+    pub outbox_bytes: usize,
 }

@@ -45,7 +45,7 @@ mod url;
 
 #[cfg(target_arch = "wasm32")]
 mod connection;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 mod js;
 #[cfg(target_arch = "wasm32")]
 mod resocket;

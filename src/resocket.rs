@@ -39,6 +39,8 @@ type WindowReaction = Box<dyn Fn(&Shared, &mut Core, &mut Outbound)>;
 
 /// A synchronous event hook (used by the JavaScript layer, whose handlers run in the event).
 pub(crate) type EventHook = Box<dyn Fn(&Event)>;
+/// A synchronous message hook: when set, messages go to it instead of the stream.
+pub(crate) type MessageHook = Rc<dyn Fn(Message)>;
 
 struct EventQueue {
     events: VecDeque<Event>,
@@ -65,6 +67,7 @@ struct Core {
     state_wakers: Vec<Waker>,
     subscribers: Vec<Weak<RefCell<EventQueue>>>,
     hooks: Vec<EventHook>,
+    message_hook: Option<MessageHook>,
     stats: Stats,
     rng: Rng,
     retry_timer: Option<Timeout>,
@@ -357,6 +360,7 @@ fn flush_outbox(c: &mut Core, out: &mut Outbound, generation: u64) {
 fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, message: Message) {
     let Some(core) = weak.upgrade() else { return };
     let mut event = None;
+    let mut hook = None;
     let waker = {
         let mut c = core.borrow_mut();
         if c.generation != generation {
@@ -377,12 +381,22 @@ fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, message: Message) {
                 }));
                 None
             }
-            _ => {
-                c.inbox.push_back(Ok(message));
-                c.recv_waker.take()
-            }
+            _ => match &c.message_hook {
+                Some(h) => {
+                    hook = Some((Rc::clone(h), message));
+                    None
+                }
+                None => {
+                    c.inbox.push_back(Ok(message));
+                    c.recv_waker.take()
+                }
+            },
         }
     };
+    // Called with no borrow held: the hook may send, close or read state.
+    if let Some((hook, message)) = hook {
+        hook(message);
+    }
     if let Some(event) = event {
         deliver(
             &core,
@@ -708,6 +722,7 @@ impl ReSocket {
             state_wakers: Vec::new(),
             subscribers: Vec::new(),
             hooks: Vec::new(),
+            message_hook: None,
             stats: Stats::default(),
             rng: Rng::new(seed),
             retry_timer: None,
@@ -754,6 +769,7 @@ impl ReSocket {
         let c = self.core.borrow();
         Stats {
             outbox_len: c.outbox.len(),
+            outbox_bytes: c.outbox.bytes(),
             ..c.stats.clone()
         }
     }
@@ -847,9 +863,15 @@ impl ReSocket {
     }
 
     /// Calls `hook` synchronously for every event (the JavaScript layer's handlers).
-    #[allow(dead_code)] // the JavaScript layer's handlers use it
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn add_hook(&self, hook: EventHook) {
         self.core.borrow_mut().hooks.push(hook);
+    }
+
+    /// Hands every received message to `hook`, synchronously, instead of the `Stream`.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn set_message_hook(&self, hook: MessageHook) {
+        self.core.borrow_mut().message_hook = Some(hook);
     }
 
     /// Sends a message: at once when open, else into the outbox. Errors: `Closed`/`Failed`

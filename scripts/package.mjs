@@ -1,0 +1,34 @@
+// Completes the npm package after the two wasm-pack builds: pkg/ (bundler target, for webpack
+// and Vite) gains the `web` build in pkg/web/ (for a plain <script type="module">), exposed as
+// the `resocket/web` entry point.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const PKG = path.join(ROOT, 'pkg');
+const manifestPath = path.join(PKG, 'package.json');
+const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+
+// wasm-pack leaves a package.json, README and .gitignore in pkg/web; the one package is pkg/.
+for (const extra of ['package.json', 'README.md', '.gitignore', 'LICENSE-MIT', 'LICENSE-APACHE']) {
+  fs.rmSync(path.join(PKG, 'web', extra), { force: true });
+}
+const webFiles = fs.readdirSync(path.join(PKG, 'web'))
+  .filter((f) => /\.(js|wasm|d\.ts)$/.test(f))
+  .map((f) => `web/${f}`);
+const hasSnippets = fs.existsSync(path.join(PKG, 'snippets'));
+
+manifest.files = [...new Set([
+  ...manifest.files.filter((f) => !f.startsWith('web/')),
+  ...webFiles,
+  ...(hasSnippets ? ['snippets/'] : []),
+])];
+manifest.module = manifest.main;
+manifest.exports = {
+  '.': { types: './resocket.d.ts', default: './resocket.js' },
+  './web': { types: './web/resocket.d.ts', default: './web/resocket.js' },
+  './package.json': './package.json',
+};
+fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+console.log(`[package] pkg/package.json: entry points ".", "./web"; ${manifest.files.length} files`);

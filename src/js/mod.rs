@@ -1,0 +1,939 @@
+//! The npm package's `ReSocket` class: the browser `WebSocket` surface over [`crate::ReSocket`].
+//!
+//! No policy lives here: reconnection, backoff, the outbox and close codes are the Rust core's.
+//! This layer turns core events into real DOM events (`Event`, `MessageEvent`, `CloseEvent`,
+//! `ErrorEvent`, `CustomEvent`) on an owned `EventTarget`, converts payloads, and parses the
+//! options object. Every listener it installs is owned and removed on drop.
+//!
+//! The TypeScript declarations are hand-written in `resocket.d.ts` (wasm-bindgen cannot express
+//! overloads, event maps or the options interface) and checked by `tsc --strict` in `npm test`.
+
+mod iter;
+mod options;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::{Rc, Weak};
+
+use futures_util::StreamExt;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::Error;
+use crate::events::{Event, State};
+use crate::message::{Message, ReadyState};
+use crate::resocket::ReSocket;
+use crate::sys::{js_error_message, Listener};
+
+use iter::{IterState, MessageIterator};
+use options::{describe, BinaryType};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPESCRIPT: &str = include_str!("resocket.d.ts");
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = reportError, catch)]
+    fn report_error_global(error: &JsValue) -> Result<(), JsValue>;
+
+    /// The socket's own `EventTarget`, with `addEventListener`/`removeEventListener` taking the
+    /// caller's listener and options untouched (a function or a `{ handleEvent }` object; a
+    /// boolean or an options bag).
+    #[wasm_bindgen(extends = web_sys::EventTarget, js_name = EventTarget)]
+    type Target;
+    #[wasm_bindgen(constructor, catch, js_class = EventTarget)]
+    fn new() -> Result<Target, JsValue>;
+    #[wasm_bindgen(method, catch, js_class = EventTarget, js_name = addEventListener)]
+    fn add_listener(
+        this: &Target,
+        kind: &str,
+        listener: &JsValue,
+        options: &JsValue,
+    ) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_class = EventTarget, js_name = removeEventListener)]
+    fn remove_listener(
+        this: &Target,
+        kind: &str,
+        listener: &JsValue,
+        options: &JsValue,
+    ) -> Result<(), JsValue>;
+}
+
+/// Reports an exception thrown by user code the way the browser reports one thrown by a
+/// listener (`reportError`: the console and the window's `error` event), without unwinding
+/// through Rust.
+pub(crate) fn report_error(error: &JsValue) {
+    if report_error_global(error).is_err() {
+        web_sys::console::error_1(error);
+    }
+}
+
+/// A JavaScript exception for a crate error: the DOM's class for the same mistake where there
+/// is one (`SyntaxError` for a bad URL, subprotocol or close reason, as `WebSocket` throws),
+/// with the variant's name as `kind`.
+pub(crate) fn js_error(err: &Error) -> JsValue {
+    let message = err.to_string();
+    let value: JsValue = match err {
+        Error::InvalidUrl { .. }
+        | Error::InvalidScheme { .. }
+        | Error::InvalidProtocol { .. }
+        | Error::ReasonTooLong { .. } => js_sys::SyntaxError::new(&message).into(),
+        Error::InvalidCloseCode { .. } => js_sys::RangeError::new(&message).into(),
+        Error::InvalidOption { .. } => js_sys::TypeError::new(&message).into(),
+        _ => js_sys::Error::new(&message).into(),
+    };
+    let _ = js_sys::Reflect::set(&value, &"kind".into(), &err.kind().into());
+    value
+}
+
+impl From<Error> for JsValue {
+    fn from(err: Error) -> JsValue {
+        js_error(&err)
+    }
+}
+
+fn argument_error(what: &str, expected: &str, got: &JsValue) -> JsValue {
+    let err = js_sys::TypeError::new(&format!("{what} must be {expected}, got {}", describe(got)));
+    let _ = js_sys::Reflect::set(&err, &"kind".into(), &"InvalidArgument".into());
+    err.into()
+}
+
+/// The four `on*` handler properties.
+#[derive(Clone, Copy)]
+enum Slot {
+    Open = 0,
+    Message = 1,
+    Close = 2,
+    Error = 3,
+}
+
+impl Slot {
+    fn event_type(self) -> &'static str {
+        match self {
+            Slot::Open => "open",
+            Slot::Message => "message",
+            Slot::Close => "close",
+            Slot::Error => "error",
+        }
+    }
+}
+
+/// An `on*` property: the user's function, and the listener that calls it. As in the browser,
+/// the listener is registered when a handler is first set (so it runs in registration order
+/// among `addEventListener` listeners) and removed when the property is set to `null`.
+#[derive(Default)]
+struct Handler {
+    function: Option<js_sys::Function>,
+    listener: Option<Listener<dyn FnMut(web_sys::Event)>>,
+}
+
+/// Sends waiting behind a `Blob` being read: a `Blob` is read asynchronously, and everything
+/// sent after it must wait so that the order of `send` calls is the order on the wire.
+enum Pending {
+    /// A `Blob` whose bytes are not read yet (`None`) or are (`Some`).
+    Blob(web_sys::Blob, Option<Message>),
+    Ready(Message),
+}
+
+impl Pending {
+    fn bytes(&self) -> f64 {
+        match self {
+            Pending::Blob(blob, _) => blob.size(),
+            Pending::Ready(m) => m.len() as f64,
+        }
+    }
+}
+
+/// The state shared by a `ReSocket` JavaScript object, its handlers and its iterators.
+struct Inner {
+    socket: ReSocket,
+    target: Target,
+    /// The URL as given (a provider's URL: the latest, without its query string).
+    url: Option<String>,
+    json: bool,
+    binary_type: Cell<BinaryType>,
+    handlers: RefCell<[Handler; 4]>,
+    iterators: RefCell<Vec<Weak<RefCell<IterState>>>>,
+    pending: RefCell<VecDeque<Pending>>,
+}
+
+thread_local! {
+    /// Sockets that are not closed or failed. Like a browser `WebSocket`, a `ReSocket` with
+    /// listeners keeps running when the page drops its last reference; it leaves this list
+    /// (and can be collected) once it is closed or has failed.
+    static LIVE: RefCell<Vec<Rc<Inner>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Inner {
+    fn dispatch(&self, event: &web_sys::Event) {
+        // Listener exceptions are reported by the browser itself and never reach us.
+        let _ = self.target.dispatch_event(event);
+    }
+
+    fn dispatch_custom(&self, kind: &str, detail: &JsValue) {
+        let init = web_sys::CustomEventInit::new();
+        init.set_detail(detail);
+        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(kind, &init) {
+            self.dispatch(&event);
+        }
+    }
+
+    fn dispatch_close(&self, code: u16, reason: &str, was_clean: bool) {
+        let init = web_sys::CloseEventInit::new();
+        init.set_code(code);
+        init.set_reason(reason);
+        init.set_was_clean(was_clean);
+        if let Ok(event) = web_sys::CloseEvent::new_with_event_init_dict("close", &init) {
+            self.dispatch(&event);
+        }
+    }
+
+    fn dispatch_error(&self, err: &Error) {
+        let init = web_sys::ErrorEventInit::new();
+        init.set_message(&err.to_string());
+        init.set_error(&js_error(err));
+        if let Ok(event) = web_sys::ErrorEvent::new_with_event_init_dict("error", &init) {
+            self.dispatch(&event);
+        }
+    }
+
+    fn on_event(self: &Rc<Self>, event: &Event) {
+        let state = self.socket.state();
+        let detail = state_detail(&state);
+        if let Event::Closed { unsent, .. } = event {
+            set(&detail, "unsent", &(*unsent as u32).into());
+        }
+        let changes_state = !matches!(
+            event,
+            Event::Disconnected { .. }
+                | Event::OutboxOverflow { .. }
+                | Event::HeartbeatTimeout { .. }
+                | Event::Error(_)
+        );
+        if changes_state {
+            self.dispatch_custom("statechange", &detail);
+        }
+        match event {
+            Event::Open { .. } => {
+                if let Ok(open) = web_sys::Event::new("open") {
+                    self.dispatch(&open);
+                }
+            }
+            Event::Disconnected {
+                code,
+                reason,
+                was_clean,
+            } => self.dispatch_close(*code, reason, *was_clean),
+            Event::Reconnecting { .. } => self.dispatch_custom("reconnecting", &detail),
+            Event::Offline => self.dispatch_custom("offline", &detail),
+            Event::Closed { code, reason, .. } => {
+                self.dispatch_close(*code, reason, true);
+                self.end(None);
+            }
+            Event::Failed { reason } => {
+                let err = Error::Failed {
+                    reason: reason.clone(),
+                };
+                self.dispatch_error(&err);
+                self.end(Some(js_error(&err)));
+            }
+            Event::OutboxOverflow { dropped } => {
+                let detail = js_sys::Object::new();
+                set(&detail, "dropped", &(*dropped as u32).into());
+                self.dispatch_custom("outboxoverflow", &detail);
+            }
+            Event::HeartbeatTimeout { silent_ms } => {
+                let detail = js_sys::Object::new();
+                set(&detail, "silentMs", &(*silent_ms).into());
+                self.dispatch_custom("heartbeattimeout", &detail);
+            }
+            Event::Error(err) => self.dispatch_error(err),
+            Event::Connecting { .. } => {}
+        }
+    }
+
+    /// The socket is closed or failed: iterators end (with `error` after a failure) and the
+    /// socket leaves the live list on the next microtask (never while it is dispatching).
+    fn end(self: &Rc<Self>, error: Option<JsValue>) {
+        let iterators = std::mem::take(&mut *self.iterators.borrow_mut());
+        for state in iterators.iter().filter_map(Weak::upgrade) {
+            iter::finish(&state, error.clone());
+        }
+        let me = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            LIVE.with(|live| {
+                live.borrow_mut()
+                    .retain(|s| !std::ptr::eq(Rc::as_ptr(s), me.as_ptr()))
+            });
+        });
+    }
+
+    fn on_message(&self, message: Message) {
+        let data = match message {
+            Message::Text(text) if self.json => match js_sys::JSON::parse(&text) {
+                Ok(value) => value,
+                Err(e) => {
+                    self.dispatch_error(&Error::Decode {
+                        message: js_error_message(&e),
+                        kind: "text",
+                        size: text.len(),
+                    });
+                    return;
+                }
+            },
+            Message::Text(text) => JsValue::from(text),
+            Message::Binary(bytes) => {
+                let buffer = js_sys::Uint8Array::from(&bytes[..]).buffer();
+                match self.binary_type.get() {
+                    BinaryType::ArrayBuffer => buffer.into(),
+                    BinaryType::Blob => {
+                        match web_sys::Blob::new_with_buffer_source_sequence(&js_sys::Array::of1(
+                            &buffer,
+                        )) {
+                            Ok(blob) => blob.into(),
+                            Err(_) => buffer.into(),
+                        }
+                    }
+                }
+            }
+        };
+        let iterators: Vec<_> = {
+            let mut its = self.iterators.borrow_mut();
+            its.retain(|w| w.strong_count() > 0);
+            its.iter().filter_map(Weak::upgrade).collect()
+        };
+        for state in &iterators {
+            iter::push(state, data.clone());
+        }
+        let init = web_sys::MessageEventInit::new();
+        init.set_data(&data);
+        if let Ok(event) = web_sys::MessageEvent::new_with_event_init_dict("message", &init) {
+            self.dispatch(&event);
+        }
+    }
+
+    /// Sends now (or into the outbox), or behind a `Blob` still being read.
+    fn enqueue(&self, message: Message) -> Result<(), JsValue> {
+        {
+            let mut pending = self.pending.borrow_mut();
+            if !pending.is_empty() {
+                if let Some(err) = terminal_error(&self.socket.state()) {
+                    return Err(js_error(&err));
+                }
+                pending.push_back(Pending::Ready(message));
+                return Ok(());
+            }
+        }
+        self.socket.send(message).map_err(|e| js_error(&e))
+    }
+
+    /// Sends the front of the pending queue while it is ready. Errors here have no caller to
+    /// throw to, so they become `error` events.
+    fn drain_pending(&self) {
+        loop {
+            let next = {
+                let mut pending = self.pending.borrow_mut();
+                match pending.front_mut() {
+                    Some(Pending::Ready(_)) | Some(Pending::Blob(_, Some(_))) => {
+                        match pending.pop_front() {
+                            Some(Pending::Ready(m)) | Some(Pending::Blob(_, Some(m))) => m,
+                            _ => return,
+                        }
+                    }
+                    _ => return,
+                }
+            };
+            if let Err(err) = self.socket.send(next) {
+                self.dispatch_error(&err);
+            }
+        }
+    }
+
+    fn send_blob(self: &Rc<Self>, blob: web_sys::Blob) -> Result<(), JsValue> {
+        if let Some(err) = terminal_error(&self.socket.state()) {
+            return Err(js_error(&err));
+        }
+        self.pending
+            .borrow_mut()
+            .push_back(Pending::Blob(blob.clone(), None));
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let read = JsFuture::from(blob.array_buffer()).await;
+            let Some(inner) = weak.upgrade() else { return };
+            let message = match read {
+                Ok(buffer) => Message::Binary(js_sys::Uint8Array::new(&buffer).to_vec()),
+                Err(e) => {
+                    // An unreadable Blob is dropped from the queue and reported.
+                    inner.pending.borrow_mut().retain(
+                        |p| !matches!(p, Pending::Blob(b, None) if JsValue::from(b) == JsValue::from(&blob)),
+                    );
+                    inner.dispatch_error(&Error::Encode {
+                        message: format!("could not read Blob: {}", js_error_message(&e)),
+                    });
+                    inner.drain_pending();
+                    return;
+                }
+            };
+            for p in inner.pending.borrow_mut().iter_mut() {
+                if let Pending::Blob(b, slot @ None) = p {
+                    if JsValue::from(&*b) == JsValue::from(&blob) {
+                        *slot = Some(message);
+                        break;
+                    }
+                }
+            }
+            inner.drain_pending();
+        });
+        Ok(())
+    }
+}
+
+fn set(target: &JsValue, key: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(target, &key.into(), value);
+}
+
+/// `{ state, attempt?, delay?, code?, reason? }` for `statechange` and `reconnecting`.
+fn state_detail(state: &State) -> JsValue {
+    let detail: JsValue = js_sys::Object::new().into();
+    set(&detail, "state", &state.name().into());
+    match state {
+        State::Connecting { attempt } => set(&detail, "attempt", &(*attempt).into()),
+        State::Reconnecting { attempt, delay } => {
+            set(&detail, "attempt", &(*attempt).into());
+            set(&detail, "delay", &(delay.as_secs_f64() * 1000.0).into());
+        }
+        State::Closed { code, reason } => {
+            set(&detail, "code", &(*code).into());
+            set(&detail, "reason", &reason.as_str().into());
+        }
+        State::Failed { reason } => set(&detail, "reason", &reason.as_str().into()),
+        State::Open | State::Offline => {}
+    }
+    detail
+}
+
+fn terminal_error(state: &State) -> Option<Error> {
+    match state {
+        State::Closed { code, reason } => Some(Error::Closed {
+            code: Some(*code),
+            reason: reason.clone(),
+        }),
+        State::Failed { reason } => Some(Error::Failed {
+            reason: reason.clone(),
+        }),
+        _ => None,
+    }
+}
+
+fn message_to_js(message: Message) -> JsValue {
+    match message {
+        Message::Text(t) => t.into(),
+        Message::Binary(b) => js_sys::Uint8Array::from(&b[..]).buffer().into(),
+    }
+}
+
+/// A URL given as a `URL` object (or anything with a string form that is not a string).
+fn url_string(value: &JsValue) -> Option<String> {
+    if let Some(s) = value.as_string() {
+        return Some(s);
+    }
+    if value.is_object() && !value.is_function() {
+        let href = js_sys::Reflect::get(value, &"href".into()).ok()?;
+        return href.as_string();
+    }
+    None
+}
+
+const URL_EXPECTED: &str = "a string, a URL or a function returning one (or a promise of one)";
+
+/// A reconnecting WebSocket for JavaScript: the browser `WebSocket` API, plus reconnection,
+/// a send queue, JSON mode, async iteration and lifecycle events.
+#[wasm_bindgen(js_name = ReSocket, skip_typescript)]
+pub struct JsReSocket {
+    inner: Rc<Inner>,
+}
+
+impl fmt::Debug for JsReSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReSocket")
+            .field("socket", &self.inner.socket)
+            .finish()
+    }
+}
+
+#[wasm_bindgen(js_class = ReSocket)]
+impl JsReSocket {
+    /// `new ReSocket(url, protocols?, options?)` or `new ReSocket(url, options)`.
+    #[wasm_bindgen(constructor, skip_typescript)]
+    pub fn new(url: JsValue, protocols: JsValue, options: JsValue) -> Result<JsReSocket, JsValue> {
+        let (protocols, options) =
+            if options.is_undefined() && options::is_options_object(&protocols) {
+                (JsValue::UNDEFINED, protocols)
+            } else {
+                (protocols, options)
+            };
+        let mut settings = options::parse(&options)?;
+        if !protocols.is_undefined() {
+            settings.options.protocols =
+                options::protocols("protocols", &protocols).map_err(|_| {
+                    argument_error("protocols", "a string or an array of strings", &protocols)
+                })?;
+        }
+        crate::socket::validate_protocols(&settings.options.protocols)?;
+        let (socket, fixed_url) = if let Some(f) = url.dyn_ref::<js_sys::Function>() {
+            (url_provider(f.clone(), settings.options.clone()), None)
+        } else {
+            let url_str =
+                url_string(&url).ok_or_else(|| argument_error("url", URL_EXPECTED, &url))?;
+            (
+                ReSocket::connect(&url_str, settings.options.clone())?,
+                Some(url_str),
+            )
+        };
+        let inner = Rc::new(Inner {
+            socket,
+            target: Target::new()?,
+            url: fixed_url,
+            json: settings.json,
+            binary_type: Cell::new(settings.binary_type),
+            handlers: RefCell::default(),
+            iterators: RefCell::default(),
+            pending: RefCell::default(),
+        });
+        let weak = Rc::downgrade(&inner);
+        inner.socket.add_hook(Box::new(move |event| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_event(event);
+            }
+        }));
+        let weak = Rc::downgrade(&inner);
+        inner.socket.set_message_hook(Rc::new(move |message| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_message(message);
+            }
+        }));
+        LIVE.with(|live| live.borrow_mut().push(Rc::clone(&inner)));
+        Ok(JsReSocket { inner })
+    }
+
+    /// Creates a socket and resolves with it once it is first open; rejects if it is closed or
+    /// fails before that.
+    #[wasm_bindgen(skip_typescript)]
+    pub async fn connect(url: JsValue, options: JsValue) -> Result<JsReSocket, JsValue> {
+        let socket = JsReSocket::new(url, options, JsValue::UNDEFINED)?;
+        let mut events = socket.inner.socket.events();
+        while let Some(event) = events.next().await {
+            match event {
+                Event::Open { .. } => return Ok(socket),
+                Event::Failed { reason } => return Err(js_error(&Error::Failed { reason })),
+                Event::Closed { code, reason, .. } => {
+                    return Err(js_error(&Error::Closed {
+                        code: Some(code),
+                        reason,
+                    }))
+                }
+                _ => {}
+            }
+        }
+        Err(terminal_error(&socket.inner.socket.state())
+            .map(|e| js_error(&e))
+            .unwrap_or_else(|| js_sys::Error::new("the socket ended before opening").into()))
+    }
+
+    /// `WebSocket.CONNECTING` (0).
+    #[wasm_bindgen(getter = CONNECTING, skip_typescript)]
+    pub fn connecting(&self) -> u16 {
+        0
+    }
+    /// `WebSocket.OPEN` (1).
+    #[wasm_bindgen(getter = OPEN, skip_typescript)]
+    pub fn open(&self) -> u16 {
+        1
+    }
+    /// `WebSocket.CLOSING` (2).
+    #[wasm_bindgen(getter = CLOSING, skip_typescript)]
+    pub fn closing(&self) -> u16 {
+        2
+    }
+    /// `WebSocket.CLOSED` (3).
+    #[wasm_bindgen(getter = CLOSED, skip_typescript)]
+    pub fn closed(&self) -> u16 {
+        3
+    }
+
+    /// 0 while connecting or waiting to reconnect, 1 open, 2 closing, 3 closed or failed.
+    #[wasm_bindgen(getter = readyState, skip_typescript)]
+    pub fn ready_state(&self) -> u16 {
+        match self.inner.socket.state() {
+            State::Open => match self.inner.socket.ready_state() {
+                ReadyState::Closing => 2,
+                _ => 1,
+            },
+            State::Closed { .. } | State::Failed { .. } => 3,
+            _ => 0,
+        }
+    }
+
+    /// `connecting`, `open`, `reconnecting`, `offline`, `closed` or `failed`.
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn state(&self) -> String {
+        self.inner.socket.state().name().to_owned()
+    }
+
+    /// Counters since creation.
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn stats(&self) -> JsValue {
+        let s = self.inner.socket.stats();
+        let out: JsValue = js_sys::Object::new().into();
+        set(&out, "connects", &s.connects.into());
+        set(&out, "reconnects", &s.reconnects.into());
+        set(&out, "messagesIn", &(s.messages_in as f64).into());
+        set(&out, "messagesOut", &(s.messages_out as f64).into());
+        set(&out, "bytesIn", &(s.bytes_in as f64).into());
+        set(&out, "bytesOut", &(s.bytes_out as f64).into());
+        set(&out, "requeued", &(s.requeued as f64).into());
+        set(
+            &out,
+            "lastHeartbeatRttMs",
+            &s.last_heartbeat_rtt_ms.map_or(JsValue::NULL, JsValue::from),
+        );
+        let pending = self.inner.pending.borrow().len();
+        set(
+            &out,
+            "outboxLength",
+            &((s.outbox_len + pending) as u32).into(),
+        );
+        out
+    }
+
+    /// The URL as given (for a URL function: the last one used, without its query string).
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn url(&self) -> String {
+        self.inner
+            .url
+            .clone()
+            .unwrap_or_else(|| self.inner.socket.url())
+    }
+
+    /// The subprotocol the server selected ("" while not open).
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn protocol(&self) -> String {
+        self.inner.socket.protocol()
+    }
+
+    /// The extensions the server selected ("" while not open).
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn extensions(&self) -> String {
+        self.inner.socket.extensions()
+    }
+
+    /// Bytes not yet handed to the network: the socket's `bufferedAmount`, plus the outbox,
+    /// plus sends waiting behind a `Blob` being read.
+    #[wasm_bindgen(getter = bufferedAmount, skip_typescript)]
+    pub fn buffered_amount(&self) -> f64 {
+        let pending: f64 = self.inner.pending.borrow().iter().map(Pending::bytes).sum();
+        f64::from(self.inner.socket.buffered_amount())
+            + self.inner.socket.stats().outbox_bytes as f64
+            + pending
+    }
+
+    /// `"blob"` (the default, as in the browser) or `"arraybuffer"`.
+    #[wasm_bindgen(getter = binaryType, skip_typescript)]
+    pub fn binary_type(&self) -> String {
+        self.inner.binary_type.get().as_str().to_owned()
+    }
+
+    /// Sets how binary messages are delivered; anything else is a `TypeError`.
+    #[wasm_bindgen(setter = binaryType, skip_typescript)]
+    pub fn set_binary_type(&self, value: JsValue) -> Result<(), JsValue> {
+        let parsed = BinaryType::parse(&value, "binaryType")?;
+        self.inner.binary_type.set(parsed);
+        Ok(())
+    }
+
+    /// Sends a string, `ArrayBuffer`, typed array / `DataView` or `Blob` (in JSON mode: any
+    /// JSON-serialisable value; binary types still go as binary). While the socket is down the
+    /// message waits in the outbox.
+    #[wasm_bindgen(skip_typescript)]
+    pub fn send(&self, data: JsValue) -> Result<(), JsValue> {
+        if let Some(text) = data.as_string() {
+            if !self.inner.json {
+                return self.inner.enqueue(Message::Text(text));
+            }
+        }
+        if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+            let bytes = js_sys::Uint8Array::new(buffer).to_vec();
+            return self.inner.enqueue(Message::Binary(bytes));
+        }
+        if js_sys::ArrayBuffer::is_view(&data) {
+            let view: &js_sys::Uint8Array = data.unchecked_ref();
+            let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
+                &view.buffer(),
+                view.byte_offset(),
+                view.byte_length(),
+            )
+            .to_vec();
+            return self.inner.enqueue(Message::Binary(bytes));
+        }
+        if let Some(blob) = data.dyn_ref::<web_sys::Blob>() {
+            return self.inner.send_blob(blob.clone());
+        }
+        if self.inner.json {
+            let text = js_sys::JSON::stringify(&data)
+                .map_err(|e| {
+                    js_error(&Error::Encode {
+                        message: format!(
+                            "cannot send {} as JSON: {}",
+                            describe(&data),
+                            js_error_message(&e)
+                        ),
+                    })
+                })?
+                .as_string()
+                .ok_or_else(|| {
+                    argument_error(
+                        "send() data in JSON mode",
+                        "a JSON-serialisable value",
+                        &data,
+                    )
+                })?;
+            return self.inner.enqueue(Message::Text(text));
+        }
+        Err(argument_error(
+            "send() data",
+            "a string, ArrayBuffer, ArrayBufferView or Blob",
+            &data,
+        ))
+    }
+
+    /// Closes for good: no reconnection after it. `code` is 1000 or 3000-4999, `reason` at most
+    /// 123 UTF-8 bytes. Returns the messages that were queued and never sent.
+    #[wasm_bindgen(skip_typescript)]
+    pub fn close(&self, code: JsValue, reason: JsValue) -> Result<js_sys::Array, JsValue> {
+        let code = if code.is_undefined() {
+            None
+        } else {
+            match code.as_f64() {
+                Some(n) if n.fract() == 0.0 && (0.0..=65535.0).contains(&n) => Some(n as u16),
+                _ => {
+                    return Err(argument_error(
+                        "close code",
+                        "1000 or an integer in 3000-4999",
+                        &code,
+                    ))
+                }
+            }
+        };
+        let reason = if reason.is_undefined() {
+            None
+        } else {
+            Some(
+                reason
+                    .as_string()
+                    .ok_or_else(|| argument_error("close reason", "a string", &reason))?,
+            )
+        };
+        let unsent = self.inner.socket.close(code, reason.as_deref())?;
+        let out = js_sys::Array::new();
+        for message in unsent {
+            out.push(&message_to_js(message));
+        }
+        for pending in self.inner.pending.borrow_mut().drain(..) {
+            out.push(&match pending {
+                Pending::Blob(blob, _) => blob.into(),
+                Pending::Ready(m) => message_to_js(m),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Closes the current socket (if any) and connects again now, with the backoff reset.
+    #[wasm_bindgen(skip_typescript)]
+    pub fn reconnect(&self) {
+        self.inner.socket.reconnect();
+    }
+
+    /// `EventTarget.addEventListener`.
+    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
+    pub fn add_event_listener(
+        &self,
+        kind: &str,
+        listener: JsValue,
+        options: JsValue,
+    ) -> Result<(), JsValue> {
+        self.inner.target.add_listener(kind, &listener, &options)
+    }
+
+    /// `EventTarget.removeEventListener`.
+    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
+    pub fn remove_event_listener(
+        &self,
+        kind: &str,
+        listener: JsValue,
+        options: JsValue,
+    ) -> Result<(), JsValue> {
+        self.inner.target.remove_listener(kind, &listener, &options)
+    }
+
+    /// `EventTarget.dispatchEvent`.
+    #[wasm_bindgen(js_name = dispatchEvent, skip_typescript)]
+    pub fn dispatch_event(&self, event: &web_sys::Event) -> Result<bool, JsValue> {
+        self.inner.target.dispatch_event(event)
+    }
+
+    /// `for await (const data of socket)`: every message from now on; ends after `close()`,
+    /// throws after a failure.
+    #[wasm_bindgen(js_name = "[Symbol.asyncIterator]", skip_typescript)]
+    pub fn async_iterator(&self) -> MessageIterator {
+        let ended = match self.inner.socket.state() {
+            State::Closed { .. } => Some(None),
+            State::Failed { reason } => Some(Some(js_error(&Error::Failed { reason }))),
+            _ => None,
+        };
+        let (iterator, state) = MessageIterator::new();
+        match ended {
+            Some(error) => iter::finish(&state, error),
+            None => self
+                .inner
+                .iterators
+                .borrow_mut()
+                .push(Rc::downgrade(&state)),
+        }
+        iterator
+    }
+
+    /// The `open` handler.
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn onopen(&self) -> JsValue {
+        self.handler(Slot::Open)
+    }
+    /// Sets the `open` handler.
+    #[wasm_bindgen(setter, skip_typescript)]
+    pub fn set_onopen(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(Slot::Open, f)
+    }
+    /// The `message` handler.
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn onmessage(&self) -> JsValue {
+        self.handler(Slot::Message)
+    }
+    /// Sets the `message` handler.
+    #[wasm_bindgen(setter, skip_typescript)]
+    pub fn set_onmessage(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(Slot::Message, f)
+    }
+    /// The `close` handler.
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn onclose(&self) -> JsValue {
+        self.handler(Slot::Close)
+    }
+    /// Sets the `close` handler.
+    #[wasm_bindgen(setter, skip_typescript)]
+    pub fn set_onclose(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(Slot::Close, f)
+    }
+    /// The `error` handler.
+    #[wasm_bindgen(getter, skip_typescript)]
+    pub fn onerror(&self) -> JsValue {
+        self.handler(Slot::Error)
+    }
+    /// Sets the `error` handler.
+    #[wasm_bindgen(setter, skip_typescript)]
+    pub fn set_onerror(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(Slot::Error, f)
+    }
+}
+
+impl JsReSocket {
+    fn handler(&self, slot: Slot) -> JsValue {
+        self.inner.handlers.borrow()[slot as usize]
+            .function
+            .clone()
+            .map_or(JsValue::NULL, JsValue::from)
+    }
+
+    fn set_handler(&self, slot: Slot, value: JsValue) -> Result<(), JsValue> {
+        let function = if value.is_null() || value.is_undefined() {
+            None
+        } else {
+            let what = format!("on{}", slot.event_type());
+            Some(
+                value
+                    .dyn_into::<js_sys::Function>()
+                    .map_err(|v| argument_error(&what, "a function or null", &v))?,
+            )
+        };
+        let mut handlers = self.inner.handlers.borrow_mut();
+        let handler = &mut handlers[slot as usize];
+        match (&function, &handler.listener) {
+            (Some(_), None) => {
+                let weak = Rc::downgrade(&self.inner);
+                let listener = Listener::new(Closure::new(move |event: web_sys::Event| {
+                    let Some(inner) = weak.upgrade() else { return };
+                    let f = inner.handlers.borrow()[slot as usize].function.clone();
+                    if let Some(f) = f {
+                        if let Err(e) = f.call1(&JsValue::UNDEFINED, &event) {
+                            report_error(&e);
+                        }
+                    }
+                })
+                    as Closure<dyn FnMut(web_sys::Event)>);
+                self.inner
+                    .target
+                    .add_event_listener_with_callback(slot.event_type(), listener.function())?;
+                handler.listener = Some(listener);
+            }
+            (None, Some(listener)) => {
+                let _ = self
+                    .inner
+                    .target
+                    .remove_event_listener_with_callback(slot.event_type(), listener.function());
+                handler.listener = None;
+            }
+            _ => {}
+        }
+        handler.function = function;
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for (i, handler) in self.handlers.get_mut().iter_mut().enumerate() {
+            if let Some(listener) = handler.listener.take() {
+                let kind = [Slot::Open, Slot::Message, Slot::Close, Slot::Error][i].event_type();
+                let _ = self
+                    .target
+                    .remove_event_listener_with_callback(kind, listener.function());
+            }
+        }
+    }
+}
+
+/// A socket whose URL comes from a JavaScript function, called before every attempt; it may
+/// return a string, a `URL`, or a promise of either.
+fn url_provider(f: js_sys::Function, options: crate::options::Options) -> ReSocket {
+    let protocols = options.protocols.clone();
+    ReSocket::connect_with_provider(
+        move || {
+            let called = f.call0(&JsValue::UNDEFINED);
+            let protocols = protocols.clone();
+            Box::pin(async move {
+                let value = called.map_err(|e| Error::from_js(&e))?;
+                // A promise (or any thenable) is awaited; a plain value passes through.
+                let value = JsFuture::from(js_sys::Promise::resolve(&value))
+                    .await
+                    .map_err(|e| Error::from_js(&e))?;
+                let url = url_string(&value).ok_or_else(|| Error::InvalidOption {
+                    key: "url".into(),
+                    expected: "the URL function to return a string or a URL".into(),
+                    got: describe(&value),
+                })?;
+                Ok((url, protocols))
+            })
+        },
+        options,
+    )
+}

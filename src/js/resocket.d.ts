@@ -1,0 +1,186 @@
+
+/** Where a socket is in its life. `closed` and `failed` are final. */
+export type ReSocketState = "connecting" | "open" | "reconnecting" | "offline" | "closed" | "failed";
+
+/** What `send` accepts (in JSON mode, also any JSON-serialisable value). */
+export type ReSocketData = string | ArrayBuffer | ArrayBufferView | Blob;
+
+/** A server close, as handed to `shouldRetry`. */
+export interface ReSocketCloseInfo {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+}
+
+/** An application-level heartbeat: a ping after `interval` ms without inbound messages. */
+export interface ReSocketHeartbeat {
+  /** The ping sent (default `{"type":"ping"}`); any inbound message counts as the answer. */
+  message?: string;
+  /** Quiet time before a ping, in ms (default 15000, must be > 0). */
+  interval?: number;
+  /** Time without any inbound message after a ping before the link counts as dead (default 10000). */
+  timeout?: number;
+}
+
+/** Options of a `ReSocket`. A wrong key, type or value throws a `TypeError` naming it. */
+export interface ReSocketOptions {
+  /** Subprotocols offered (also the constructor's second argument). */
+  protocols?: string | string[];
+  /** How binary messages are delivered (default `"blob"`, as in the browser). */
+  binaryType?: BinaryType;
+  /** JSON mode: `send` stringifies values, `message` events carry parsed values. */
+  json?: boolean;
+  /** Ceiling of the first retry delay in ms (default 500). */
+  minDelay?: number;
+  /** Largest retry delay in ms (default 30000, must be >= minDelay). */
+  maxDelay?: number;
+  /** Growth of the delay per attempt (default 2, must be >= 1). */
+  factor?: number;
+  /** Randomness applied to the delay (default `"full"`: a random delay up to the ceiling). */
+  jitter?: "full" | "equal" | "none";
+  /** Failed attempts before giving up (`failed` state); `null` or `Infinity`: never (default). */
+  maxRetries?: number | null;
+  /** How long a connection must stay open before the attempt counter resets, in ms (default 5000). */
+  stableAfter?: number;
+  /** A socket still connecting after this many ms is closed and retried (default 10000). */
+  connectTimeout?: number;
+  /** Whether a server close is retried (default: all but 1002, 1003, 1007, 1008, 1010 and 4000-4099). */
+  shouldRetry?: (close: ReSocketCloseInfo) => boolean;
+  /** Messages the outbox holds while down (default 1024). */
+  outboxMessages?: number;
+  /** Payload bytes the outbox holds while down (default 4 MiB). */
+  outboxBytes?: number;
+  /** What a full outbox does: throw (`"reject"`, default) or drop and fire `outboxoverflow`. */
+  overflow?: "reject" | "drop-oldest" | "drop-newest";
+  /** Application-level heartbeat (default off). */
+  heartbeat?: ReSocketHeartbeat | null | false;
+  /** `bufferedAmount` above which the Rust `Sink` waits (default 1 MiB). */
+  highWaterMark?: number;
+  /** Inbound messages larger than this many bytes become an `error` event instead (default none). */
+  maxMessageBytes?: number | null;
+  /** Refuse `ws://` except to localhost (default false). */
+  secureOnly?: boolean;
+  /** Seed of the jitter random generator, for reproducible delays. */
+  jitterSeed?: number;
+}
+
+/** Counters since the socket was created. */
+export interface ReSocketStats {
+  readonly connects: number;
+  readonly reconnects: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Messages put back into the outbox because a dying socket never sent them. */
+  readonly requeued: number;
+  readonly lastHeartbeatRttMs: number | null;
+  /** Messages waiting to be sent. */
+  readonly outboxLength: number;
+}
+
+/** `detail` of `statechange`, `reconnecting` and `offline` events. */
+export interface ReSocketStateDetail {
+  readonly state: ReSocketState;
+  /** Failed attempts so far (connecting, reconnecting). */
+  readonly attempt?: number;
+  /** Wait before the next attempt in ms (reconnecting). */
+  readonly delay?: number;
+  /** Close code and reason (closed). */
+  readonly code?: number;
+  readonly reason?: string;
+  /** Messages still queued when `close()` was called (closed). */
+  readonly unsent?: number;
+}
+
+/** Events of a `ReSocket`, by type. */
+export interface ReSocketEventMap {
+  open: Event;
+  message: MessageEvent;
+  close: CloseEvent;
+  error: ErrorEvent;
+  statechange: CustomEvent<ReSocketStateDetail>;
+  reconnecting: CustomEvent<ReSocketStateDetail>;
+  offline: CustomEvent<ReSocketStateDetail>;
+  outboxoverflow: CustomEvent<{ readonly dropped: number }>;
+  heartbeattimeout: CustomEvent<{ readonly silentMs: number }>;
+}
+
+/** A URL, or a function called before every attempt (to refresh a token, say). */
+export type ReSocketUrl = string | URL | (() => string | URL | PromiseLike<string | URL>);
+
+/** The async iterator of `for await (const data of socket)`. */
+export interface ReSocketIterator<T> extends AsyncIterableIterator<T> {
+  next(): Promise<IteratorResult<T, undefined>>;
+  return(): Promise<IteratorResult<T, undefined>>;
+}
+
+/**
+ * A reconnecting WebSocket with the browser `WebSocket` API: swap `new WebSocket(url)` for
+ * `new ReSocket(url)`. Messages sent while down wait in an outbox and go out, in order, on
+ * the next open. `close()` ends it for good.
+ * In JSON mode `message` data (and what the iterator yields) is the parsed value.
+ */
+export class ReSocket {
+  constructor(url: ReSocketUrl, protocols?: string | string[], options?: ReSocketOptions);
+  constructor(url: ReSocketUrl, options?: ReSocketOptions);
+  /** Resolves with the socket once it is first open; rejects if it fails or is closed first. */
+  static connect(url: ReSocketUrl, options?: ReSocketOptions): Promise<ReSocket>;
+  /** Frees the Rust side of this object; the socket itself keeps running until `close()`. */
+  free(): void;
+
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSING: 2;
+  readonly CLOSED: 3;
+  /** 0 while connecting or waiting to reconnect, 1 open, 2 closing, 3 closed or failed. */
+  readonly readyState: 0 | 1 | 2 | 3;
+  readonly state: ReSocketState;
+  readonly stats: ReSocketStats;
+  readonly url: string;
+  readonly protocol: string;
+  readonly extensions: string;
+  /** Bytes not yet sent: the socket's buffer, the outbox and sends behind a Blob being read. */
+  readonly bufferedAmount: number;
+  binaryType: BinaryType;
+
+  onopen: ((event: Event) => void) | null;
+  onmessage: ((event: MessageEvent) => void) | null;
+  onclose: ((event: CloseEvent) => void) | null;
+  onerror: ((event: ErrorEvent) => void) | null;
+
+  /**
+   * Sends now, or queues while down. Throws after `close()` or when the outbox is full.
+   * Objects, numbers, booleans and null are accepted in JSON mode only.
+   */
+  send(data: ReSocketData | object | number | boolean | null): void;
+  /** Closes for good; returns what was queued and never sent. */
+  close(code?: number, reason?: string): Array<string | ArrayBuffer | Blob>;
+  /** Drops the current connection (if any) and connects again now. */
+  reconnect(): void;
+
+  addEventListener<K extends keyof ReSocketEventMap>(
+    type: K,
+    listener: (event: ReSocketEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof ReSocketEventMap>(
+    type: K,
+    listener: (event: ReSocketEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  dispatchEvent(event: Event): boolean;
+
+  /** Every message from now on, as `event.data` would be. */
+  [Symbol.asyncIterator](): ReSocketIterator<unknown>;
+}

@@ -1,0 +1,550 @@
+// The npm package's JavaScript API in headless Chromium against the real server: the drop-in
+// WebSocket pattern (webpack bundle and plain ESM), reconnection across a server restart,
+// async iteration, JSON mode, binary data, option errors, listeners and close().
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import webpack from 'webpack';
+import { ROOT, getJson, launchBrowser, newPage, startServer } from './harness.mjs';
+
+const FIXTURES = path.join(ROOT, 'tests', 'e2e', 'fixtures');
+const WEBPACK_OUT = path.join(ROOT, 'target', 'e2e', 'webpack-app');
+const STATICS = [`/fixtures=${FIXTURES}`, `/webpack-app=${WEBPACK_OUT}`];
+
+let server;
+let browser;
+let page;
+let clientSeq = 0;
+const client = (name) => `js-${name}-${process.pid}-${++clientSeq}`;
+
+async function buildWebpackApp() {
+  const config = (await import(path.join(FIXTURES, 'webpack.config.cjs'))).default(WEBPACK_OUT);
+  const stats = await new Promise((resolve, reject) => {
+    webpack(config, (err, s) => (err ? reject(err) : resolve(s)));
+  });
+  assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
+  fs.writeFileSync(path.join(WEBPACK_OUT, 'index.html'),
+    '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>'
+    + '<body><script src="app.js"></script></body></html>');
+}
+
+async function esmPage() {
+  const p = await newPage(browser);
+  await p.goto(`${server.http}/fixtures/esm.html`);
+  await p.waitForFunction(() => window.ready === true);
+  return p;
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  await buildWebpackApp();
+  server = await startServer({ statics: STATICS });
+  browser = await launchBrowser();
+  page = await esmPage();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('drop-in for WebSocket', () => {
+  const expected = ['open true', 'text hello', 'binary 1,2,3', 'close 1000 done true'];
+
+  test('a webpack-bundled app runs the WebSocket pattern unchanged', async () => {
+    const p = await newPage(browser);
+    const id = client('webpack');
+    await p.goto(`${server.http}/webpack-app/index.html?client=${id}`);
+    const result = await p.waitForFunction(() => window.result, null, { timeout: 15_000 });
+    const { native, ours } = await result.jsonValue();
+    assert.deepEqual(native, expected, 'the browser WebSocket itself');
+    assert.deepEqual(ours, expected, 'ReSocket, same code');
+    const s = await getJson(`${server.http}/stats?client=${id}`);
+    assert.equal(s.total_connections, 2, 'one connection each, no reconnect after close()');
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('a plain <script type="module"> page runs it too', async () => {
+    const id = client('esm');
+    const { native, ours } = await page.evaluate(async (id) => {
+      const url = `${wsBase}/ws/echo?client=${id}`;
+      return { native: await runClient(WebSocket, url), ours: await runClient(ReSocket, url) };
+    }, id);
+    assert.deepEqual(native, expected);
+    assert.deepEqual(ours, expected);
+  });
+
+  test('properties, constants and real DOM events', async () => {
+    const r = await page.evaluate(async (id) => {
+      const ws = new ReSocket(new URL(`${wsBase}/ws/echo?client=${id}`), ['resocket.v1']);
+      const before = { readyState: ws.readyState, state: ws.state, protocol: ws.protocol };
+      const open = await nextEvent(ws, 'open');
+      ws.send('x');
+      const message = await nextEvent(ws, 'message');
+      const out = {
+        before,
+        url: ws.url,
+        protocol: ws.protocol,
+        extensions: typeof ws.extensions,
+        readyState: ws.readyState,
+        constants: [ws.CONNECTING, ws.OPEN, ws.CLOSING, ws.CLOSED],
+        binaryType: ws.binaryType,
+        openIsEvent: open instanceof Event && open.type === 'open',
+        messageIsMessageEvent: message instanceof MessageEvent && message.data === 'x',
+        stats: ws.stats,
+      };
+      ws.close();
+      const close = await new Promise((resolve) => { ws.onclose = resolve; ws.close(); resolve(null); });
+      out.closeAfterClose = close;
+      out.final = { readyState: ws.readyState, state: ws.state };
+      return out;
+    }, client('props'));
+    assert.deepEqual(r.before, { readyState: 0, state: 'connecting', protocol: '' });
+    assert.match(r.url, /^ws:\/\/127\.0\.0\.1:\d+\/ws\/echo\?client=js-props-/);
+    assert.equal(r.protocol, 'resocket.v1');
+    assert.equal(r.extensions, 'string');
+    assert.equal(r.readyState, 1);
+    assert.deepEqual(r.constants, [0, 1, 2, 3]);
+    assert.equal(r.binaryType, 'blob', 'the browser default');
+    assert.ok(r.openIsEvent);
+    assert.ok(r.messageIsMessageEvent);
+    assert.equal(r.stats.connects, 1);
+    assert.equal(r.stats.messagesIn, 1);
+    assert.equal(r.stats.messagesOut, 1);
+    assert.equal(r.stats.outboxLength, 0);
+    assert.equal(r.stats.lastHeartbeatRttMs, null);
+    assert.deepEqual(r.final, { readyState: 3, state: 'closed' });
+    assert.equal(r.closeAfterClose, null, 'a second close() does nothing');
+  });
+});
+
+describe('reconnection', () => {
+  test('server killed and restarted: the page reconnects and a message sent while down arrives', async () => {
+    const port = await freePort();
+    let own = await startServer({ port, statics: STATICS });
+    const p = await newPage(browser);
+    try {
+      await p.goto(`${own.http}/fixtures/esm.html`);
+      await p.waitForFunction(() => window.ready === true);
+      const id = client('restart');
+      await p.evaluate(async (id) => {
+        window.ws = new ReSocket(`${wsBase}/ws/echo?client=${id}`, { minDelay: 100, maxDelay: 400 });
+        window.received = [];
+        window.states = [];
+        ws.onmessage = (e) => received.push(e.data);
+        ws.addEventListener('statechange', (e) => states.push(e.detail.state));
+        await nextEvent(ws, 'open');
+        ws.send('before');
+        await until(() => received.includes('before'));
+      }, id);
+      await own.stop(); // SIGKILL: no close frame
+      await p.evaluate(async () => {
+        await until(() => ws.state === 'reconnecting', 10_000, 'reconnecting');
+        ws.send('while-down');
+      });
+      const queued = await p.evaluate(() => ({ outbox: ws.stats.outboxLength, buffered: ws.bufferedAmount }));
+      assert.equal(queued.outbox, 1, 'the message waits in the outbox');
+      assert.equal(queued.buffered, 'while-down'.length, 'bufferedAmount counts it');
+      own = await startServer({ port, statics: STATICS });
+      const r = await p.evaluate(async () => {
+        await until(() => received.includes('while-down'), 15_000, 'while-down echoed');
+        return { received, states, stats: ws.stats, readyState: ws.readyState };
+      });
+      assert.deepEqual(r.received, ['before', 'while-down']);
+      assert.ok(r.stats.reconnects >= 1);
+      assert.equal(r.readyState, 1);
+      assert.deepEqual(r.states.slice(0, 3), ['connecting', 'open', 'reconnecting']);
+      assert.equal(r.states.at(-1), 'open');
+      const s = await getJson(`${own.http}/stats?client=${id}`);
+      assert.deepEqual(s.messages, [{ t: 'while-down' }], 'sent exactly once, after the restart');
+      await p.evaluate(() => ws.close());
+    } finally {
+      await p.close();
+      await own.stop();
+    }
+  });
+
+  test('close() stops all reconnection, also while waiting to retry', async () => {
+    const id = client('close-stops');
+    const r = await page.evaluate(async (id) => {
+      const ws = new ReSocket(`${wsBase}/ws/echo?client=${id}`, { minDelay: 50, maxDelay: 100 });
+      await nextEvent(ws, 'open');
+      await control('refuse', `ms=60000&client=${id}`);
+      let unsent = null;
+      ws.addEventListener('reconnecting', () => {
+        // Inside the event: the first retry is scheduled, not made.
+        unsent = (ws.send('never'), ws.close(4000, 'bye'));
+      }, { once: true });
+      await control('drop', `client=${id}`);
+      await until(() => ws.state === 'closed');
+      const states = [];
+      ws.addEventListener('statechange', (e) => states.push(e.detail.state));
+      await sleep(200);
+      const attempts = (await stats(id)).attempts;
+      await sleep(800);
+      const later = (await stats(id)).attempts;
+      await control('refuse', `ms=0&client=${id}`);
+      let sendError = null;
+      try { ws.send('after'); } catch (e) { sendError = e.kind; }
+      return { attempts, later, unsent, states, state: ws.state, sendError };
+    }, id);
+    assert.equal(r.attempts, 1, 'only the first connection');
+    assert.equal(r.later, r.attempts, 'no attempt after close()');
+    assert.deepEqual(r.unsent, ['never'], 'close() returns what was never sent');
+    assert.deepEqual(r.states, []);
+    assert.equal(r.state, 'closed');
+    assert.equal(r.sendError, 'Closed');
+  });
+
+  test('open handlers send before the queued messages (authenticate first)', async () => {
+    const id = client('auth-first');
+    await page.evaluate(async (id) => {
+      const ws = new ReSocket(`${wsBase}/ws/echo?client=${id}`);
+      ws.send('q1');
+      ws.send('q2');
+      ws.onopen = () => ws.send('auth');
+      await until(async () => (await stats(id)).message_count === 3);
+      ws.close();
+    }, id);
+    const s = await getJson(`${server.http}/stats?client=${id}`);
+    assert.deepEqual(s.messages.map((m) => m.t), ['auth', 'q1', 'q2']);
+  });
+
+  test('ReSocket.connect resolves on open and rejects when it fails first', async () => {
+    const port = await freePort(); // nothing listens there
+    const r = await page.evaluate(async ({ id, port }) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      const state = ws.state;
+      ws.close();
+      let failure = null;
+      try {
+        await ReSocket.connect(`ws://127.0.0.1:${port}/`, { maxRetries: 1, minDelay: 10 });
+      } catch (e) {
+        failure = { kind: e.kind, message: e.message, isError: e instanceof Error };
+      }
+      return { state, failure };
+    }, { id: client('connect'), port });
+    assert.equal(r.state, 'open');
+    assert.equal(r.failure.kind, 'Failed');
+    assert.ok(r.failure.isError);
+    assert.match(r.failure.message, /gave up after 2 failed attempts/);
+  });
+
+  test('a URL function is called before every attempt', async () => {
+    const id = client('provider');
+    const r = await page.evaluate(async (id) => {
+      let calls = 0;
+      const ws = new ReSocket(async () => `${wsBase}/ws/echo?client=${id}&token=t${++calls}`, { minDelay: 20, maxDelay: 50 });
+      await nextEvent(ws, 'open');
+      await control('drop', `client=${id}`);
+      await nextEvent(ws, 'open');
+      ws.close();
+      return { calls };
+    }, id);
+    assert.equal(r.calls, 2);
+    const s = await getJson(`${server.http}/stats?client=${id}`);
+    assert.deepEqual(s.tokens, ['t1', 't2']);
+  });
+});
+
+describe('receiving', () => {
+  test('for await iterates messages and ends after close()', async () => {
+    const r = await page.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      const got = [];
+      const loop = (async () => {
+        for await (const data of ws) {
+          got.push(data);
+          if (data === 'c') ws.close();
+        }
+        return 'ended';
+      })();
+      ws.send('a'); ws.send('b'); ws.send('c');
+      const ended = await loop;
+      const afterClose = await ws[Symbol.asyncIterator]().next();
+      // break calls return(): the iterator detaches, the socket keeps going.
+      const ws2 = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      ws2.send('1'); ws2.send('2');
+      let first = null;
+      for await (const data of ws2) { first = data; break; }
+      ws2.send('3');
+      const third = await nextEvent(ws2, 'message', (e) => e.data === '3');
+      ws2.close();
+      return { got, ended, afterClose, first, third: third.data };
+    }, client('iter'));
+    assert.deepEqual(r.got, ['a', 'b', 'c']);
+    assert.equal(r.ended, 'ended');
+    assert.deepEqual(r.afterClose, { value: undefined, done: true });
+    assert.equal(r.first, '1');
+    assert.equal(r.third, '3');
+  });
+
+  test('for await throws when the socket fails', async () => {
+    const id = client('iter-fail');
+    const r = await page.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      const loop = (async () => {
+        try { for await (const _ of ws) { /* nothing arrives */ } return 'ended'; } catch (e) { return `threw ${e.kind}`; }
+      })();
+      await control('close', `client=${id}&code=1008&reason=policy`); // not retried by default
+      return loop;
+    }, id);
+    assert.equal(r, 'threw Failed');
+  });
+
+  test('JSON mode: objects out, parsed values in, a bad payload is an error event', async () => {
+    const id = client('json');
+    const r = await page.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`, { json: true });
+      const value = { a: 1, b: [true, null, 'x'], c: { d: 2.5 } };
+      ws.send(value);
+      const echoed = (await nextEvent(ws, 'message')).data;
+      ws.send('plain');
+      const str = (await nextEvent(ws, 'message')).data;
+      const errors = [];
+      const messages = [];
+      ws.onerror = (e) => errors.push({ isErrorEvent: e instanceof ErrorEvent, kind: e.error.kind, message: e.message });
+      ws.onmessage = (e) => messages.push(e.data);
+      await control('malformed', `kind=json&client=${id}`);
+      ws.send(42);
+      await until(() => messages.length === 1);
+      const circular = {}; circular.self = circular;
+      const thrownCircular = thrown(() => ws.send(circular));
+      const thrownUndefined = thrown(() => ws.send(undefined));
+      ws.close();
+      return { echoed, str, errors, messages, thrownCircular, thrownUndefined };
+    }, id);
+    assert.deepEqual(r.echoed, { a: 1, b: [true, null, 'x'], c: { d: 2.5 } });
+    assert.equal(r.str, 'plain');
+    assert.equal(r.errors.length, 1);
+    assert.ok(r.errors[0].isErrorEvent);
+    assert.equal(r.errors[0].kind, 'Decode');
+    assert.match(r.errors[0].message, /could not decode text message of 21 bytes: SyntaxError/);
+    assert.deepEqual(r.messages, [42], 'the socket goes on after the bad payload');
+    assert.equal(r.thrownCircular.kind, 'Encode');
+    assert.match(r.thrownCircular.message, /cannot send an object as JSON/);
+    assert.equal(r.thrownUndefined.name, 'TypeError');
+    assert.match(r.thrownUndefined.message, /got undefined/);
+    const s = await getJson(`${server.http}/stats?client=${id}`);
+    assert.deepEqual(s.messages.map((m) => m.t), ['{"a":1,"b":[true,null,"x"],"c":{"d":2.5}}', '"plain"', '42']);
+  });
+
+  test('binary round trip with both binaryType values, every binary send type, in order', async () => {
+    const r = await page.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`, { binaryType: 'arraybuffer' });
+      const got = [];
+      ws.onmessage = (e) => got.push(e.data);
+      const bytes = new Uint8Array(300).map((_, i) => (i * 7) & 255);
+      ws.send(bytes.buffer);                                  // ArrayBuffer
+      ws.send(new Uint8Array(bytes.buffer, 10, 5));           // a view with an offset
+      ws.send(new DataView(bytes.buffer, 290));               // DataView
+      ws.send(new Blob([new Uint8Array([9, 8, 7])]));         // Blob (read asynchronously)
+      ws.send('after-blob');                                  // must stay after the Blob
+      await until(() => got.length === 5);
+      const first = got.map((d) => (typeof d === 'string' ? d : {
+        isArrayBuffer: d instanceof ArrayBuffer, bytes: Array.from(new Uint8Array(d)).slice(0, 6), len: d.byteLength,
+      }));
+      const same = new Uint8Array(got[0]).every((b, i) => b === bytes[i]);
+      ws.binaryType = 'blob';
+      ws.send(new Uint8Array([0, 255, 128]));
+      await until(() => got.length === 6);
+      const blob = got[5];
+      const blobBytes = Array.from(new Uint8Array(await blob.arrayBuffer()));
+      const badType = thrown(() => { ws.binaryType = 'text'; });
+      ws.close();
+      return { first, same, isBlob: blob instanceof Blob, blobBytes, badType, binaryType: ws.binaryType };
+    }, client('binary'));
+    assert.equal(r.first.length, 5);
+    assert.deepEqual(r.first[0], { isArrayBuffer: true, bytes: [0, 7, 14, 21, 28, 35], len: 300 });
+    assert.ok(r.same, 'byte-exact');
+    assert.deepEqual(r.first[1], { isArrayBuffer: true, bytes: [70, 77, 84, 91, 98], len: 5 });
+    assert.equal(r.first[2].len, 10);
+    assert.deepEqual(r.first[3], { isArrayBuffer: true, bytes: [9, 8, 7], len: 3 });
+    assert.equal(r.first[4], 'after-blob');
+    assert.ok(r.isBlob);
+    assert.deepEqual(r.blobBytes, [0, 255, 128]);
+    assert.equal(r.badType.name, 'TypeError');
+    assert.match(r.badType.message, /"binaryType" must be "blob" \| "arraybuffer", got "text"/);
+    assert.equal(r.binaryType, 'blob');
+  });
+});
+
+describe('listeners', () => {
+  test('removeEventListener and onX = null stop delivery; order is registration order', async () => {
+    const r = await page.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      const calls = [];
+      const a = (e) => calls.push(`a:${e.data}`);
+      const b = { handleEvent: (e) => calls.push(`b:${e.data}`) };
+      ws.addEventListener('message', a);
+      ws.onmessage = (e) => calls.push(`on:${e.data}`);
+      ws.addEventListener('message', b);
+      ws.send('1');
+      await nextEvent(ws, 'message', (e) => e.data === '1');
+      ws.removeEventListener('message', a);
+      ws.send('2');
+      await nextEvent(ws, 'message', (e) => e.data === '2');
+      ws.onmessage = null;
+      ws.removeEventListener('message', b);
+      ws.send('3');
+      await nextEvent(ws, 'message', (e) => e.data === '3');
+      const handler = ws.onmessage;
+      const once = [];
+      ws.addEventListener('message', (e) => once.push(e.data), { once: true });
+      ws.send('4'); ws.send('5');
+      await nextEvent(ws, 'message', (e) => e.data === '5');
+      ws.close();
+      return { calls, handler, once };
+    }, client('listeners'));
+    assert.deepEqual(r.calls, ['a:1', 'on:1', 'b:1', 'on:2', 'b:2']);
+    assert.equal(r.handler, null);
+    assert.deepEqual(r.once, ['4']);
+  });
+
+  test('re-entrant calls from inside handlers work (no "recursive use of an object")', async () => {
+    const r = await page.evaluate(async (id) => {
+      const ws = new ReSocket(`${wsBase}/ws/echo?client=${id}`);
+      const seen = [];
+      ws.addEventListener('statechange', () => seen.push(`${ws.state}/${ws.readyState}/${ws.stats.connects}`));
+      ws.onopen = () => { ws.send('ping'); ws.send('ping2'); };
+      ws.onmessage = (e) => {
+        seen.push(e.data);
+        if (e.data === 'ping2') { ws.reconnect(); }
+        if (ws.stats.reconnects === 1 && e.data === 'ping') ws.close();
+      };
+      await nextEvent(ws, 'close', () => ws.state === 'closed');
+      return { seen, state: ws.state };
+    }, client('reentrant'));
+    assert.equal(r.state, 'closed');
+    assert.deepEqual(r.seen.filter((s) => !s.includes('/')), ['ping', 'ping2', 'ping']);
+    assert.ok(r.seen.includes('open/1/1'));
+    assert.ok(r.seen.includes('closed/3/2'));
+  });
+
+  test('a throwing handler is reported, and delivery goes on', async () => {
+    const p = await esmPage();
+    const r = await p.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      const got = [];
+      ws.onmessage = () => { throw new Error('handler bug'); };
+      ws.addEventListener('message', (e) => got.push(e.data));
+      ws.send('x'); ws.send('y');
+      await until(() => got.length === 2);
+      ws.close();
+      return got;
+    }, client('throwing'));
+    assert.deepEqual(r, ['x', 'y']);
+    assert.ok(p.errors.some((e) => e.includes('handler bug')), p.errors.join('\n'));
+    await p.close();
+  });
+});
+
+describe('bad input throws an error naming the value', () => {
+  const cases = [
+    [{ maxRetry: 3 }, 'TypeError', /unknown option "maxRetry" \(known: protocols, binaryType, json, minDelay/],
+    [{ minDelay: -5 }, 'TypeError', /option "minDelay" must be a non-negative number of milliseconds, got -5/],
+    [{ maxDelay: '1s' }, 'TypeError', /option "maxDelay" must be a non-negative number of milliseconds, got "1s"/],
+    [{ minDelay: 1000, maxDelay: 500 }, 'TypeError', /option "maxDelay" must be >= minDelay \(1000 ms\), got 500/],
+    [{ factor: 0.5 }, 'TypeError', /option "factor" must be a number >= 1, got 0.5/],
+    [{ jitter: 'half' }, 'TypeError', /option "jitter" must be "full" \| "equal" \| "none", got "half"/],
+    [{ maxRetries: 1.5 }, 'TypeError', /option "maxRetries" must be a non-negative integer .*got 1.5/],
+    [{ maxRetries: -1 }, 'TypeError', /option "maxRetries" must be a non-negative integer .*got -1/],
+    [{ stableAfter: NaN }, 'TypeError', /option "stableAfter" must be .*got NaN/],
+    [{ connectTimeout: null }, 'TypeError', /option "connectTimeout" must be .*got null/],
+    [{ shouldRetry: true }, 'TypeError', /option "shouldRetry" must be a function \(event\) => boolean, got true/],
+    [{ outboxMessages: '10' }, 'TypeError', /option "outboxMessages" must be a non-negative integer .*got "10"/],
+    [{ outboxBytes: 1e12 }, 'TypeError', /option "outboxBytes" must be a non-negative integer \(at most 4294967295\), got 1000000000000/],
+    [{ overflow: 'drop' }, 'TypeError', /option "overflow" must be "reject" \| "drop-oldest" \| "drop-newest", got "drop"/],
+    [{ heartbeat: { interval: 1000, timout: 5 } }, 'TypeError', /unknown option "heartbeat.timout"/],
+    [{ heartbeat: { interval: -1 } }, 'TypeError', /option "heartbeat.interval" must be a non-negative number of milliseconds, got -1/],
+    [{ heartbeat: { interval: 0 } }, 'TypeError', /option "heartbeat.interval" must be a positive number/],
+    [{ heartbeat: { message: 5 } }, 'TypeError', /option "heartbeat.message" must be a string, got 5/],
+    [{ heartbeat: 'on' }, 'TypeError', /option "heartbeat" must be an object, got "on"/],
+    [{ highWaterMark: {} }, 'TypeError', /option "highWaterMark" must be .*got an object/],
+    [{ maxMessageBytes: [] }, 'TypeError', /option "maxMessageBytes" must be .*got an array/],
+    [{ secureOnly: 'yes' }, 'TypeError', /option "secureOnly" must be a boolean, got "yes"/],
+    [{ jitterSeed: -2 }, 'TypeError', /option "jitterSeed" must be a non-negative integer/],
+    [{ binaryType: 'text' }, 'TypeError', /option "binaryType" must be "blob" \| "arraybuffer", got "text"/],
+    [{ json: 1 }, 'TypeError', /option "json" must be a boolean, got 1/],
+    [{ protocols: 5 }, 'TypeError', /option "protocols" must be a string or an array of strings, got 5/],
+    [{ protocols: ['a b'] }, 'SyntaxError', /invalid subprotocol `a b`/],
+    [{ protocols: ['chat', 'chat'] }, 'SyntaxError', /invalid subprotocol `chat`/],
+  ];
+
+  test('every option mistake is a TypeError naming the key, the expected type and the value', async () => {
+    const results = await page.evaluate((cases) => cases.map((opts) => {
+      // Rebuild values JSON cannot carry.
+      if ('stableAfter' in opts) opts.stableAfter = NaN;
+      return thrown(() => new ReSocket(`${wsBase}/ws/echo`, opts));
+    }), cases.map(([opts]) => opts));
+    results.forEach((r, i) => {
+      const [opts, name, pattern] = cases[i];
+      assert.ok(r, `no error for ${JSON.stringify(opts)}`);
+      assert.equal(r.name, name, JSON.stringify(opts));
+      assert.match(r.message, pattern, JSON.stringify(opts));
+      assert.ok(r.isError);
+    });
+  });
+
+  test('bad URLs, protocols, sends and close arguments', async () => {
+    const r = await page.evaluate(() => {
+      const ws = new ReSocket(`${wsBase}/ws/echo`);
+      const out = {
+        url: thrown(() => new ReSocket('http://example.com/')),
+        notUrl: thrown(() => new ReSocket('not a url')),
+        urlType: thrown(() => new ReSocket(42)),
+        options: thrown(() => new ReSocket(`${wsBase}/ws/echo`, 'chat', 'fast')),
+        protocolsArg: thrown(() => new ReSocket(`${wsBase}/ws/echo`, 7)),
+        sendNumber: thrown(() => ws.send(42)),
+        sendObject: thrown(() => ws.send({ a: 1 })),
+        code: thrown(() => ws.close(1001)),
+        codeType: thrown(() => ws.close('1000')),
+        codeFraction: thrown(() => ws.close(1000.5)),
+        reason: thrown(() => ws.close(1000, 'x'.repeat(124))),
+        reasonType: thrown(() => ws.close(1000, 5)),
+        handler: thrown(() => { ws.onmessage = 'not a function'; }),
+        stillConnecting: ws.state,
+      };
+      ws.close();
+      return out;
+    });
+    assert.equal(r.url.name, 'SyntaxError');
+    assert.match(r.url.message, /scheme `http`/);
+    assert.equal(r.notUrl.name, 'SyntaxError');
+    assert.equal(r.urlType.name, 'TypeError');
+    assert.match(r.urlType.message, /url must be a string, a URL or a function .*got 42/);
+    assert.match(r.options.message, /options must be an object, got "fast"/);
+    assert.match(r.protocolsArg.message, /protocols must be a string or an array of strings, got 7/);
+    assert.equal(r.sendNumber.name, 'TypeError');
+    assert.match(r.sendNumber.message, /send\(\) data must be a string, ArrayBuffer, ArrayBufferView or Blob, got 42/);
+    assert.match(r.sendObject.message, /got an object/);
+    assert.equal(r.code.name, 'RangeError');
+    assert.match(r.code.message, /invalid close code 1001/);
+    assert.match(r.codeType.message, /close code must be 1000 or an integer in 3000-4999, got "1000"/);
+    assert.match(r.codeFraction.message, /got 1000.5/);
+    assert.equal(r.reason.name, 'SyntaxError');
+    assert.match(r.reason.message, /124 UTF-8 bytes/);
+    assert.match(r.reasonType.message, /close reason must be a string, got 5/);
+    assert.match(r.handler.message, /onmessage must be a function or null, got "not a function"/);
+    assert.equal(r.stillConnecting, 'connecting', 'a rejected close() closes nothing');
+  });
+});
+
+describe('package', () => {
+  test('no console errors on the fixture page but the browser\'s own failed-connection logs', () => {
+    const expected = /WebSocket connection to '.*' failed/;
+    assert.deepEqual(page.errors.filter((e) => !expected.test(e)), []);
+  });
+});
