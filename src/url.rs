@@ -92,7 +92,7 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
         {
             return Err(Error::InvalidUrl {
                 url: redacted(),
-                reason: format!("invalid character {bad:?} in host"),
+                reason: format!("invalid character '{}' in host", bad.escape_default()),
             });
         }
     }

@@ -78,10 +78,15 @@ pub(crate) fn describe(value: &JsValue) -> String {
         if shown.len() < s.len() {
             shown.push('…');
         }
-        return format!("{shown:?}");
+        return format!("\"{shown}\"");
     }
     if let Some(n) = value.as_f64() {
-        return format!("{n}");
+        // JavaScript's own number formatting (Rust's float formatting would add kilobytes).
+        return String::from(
+            js_sys::Number::from(n)
+                .to_string_with_radix(10)
+                .unwrap_or_default(),
+        );
     }
     if let Some(b) = value.as_bool() {
         return b.to_string();
@@ -143,10 +148,10 @@ fn millis(key: &str, value: &JsValue) -> Result<Duration, JsValue> {
 }
 
 /// A non-negative integer no larger than `max`.
-fn integer(key: &str, value: &JsValue, max: f64) -> Result<f64, JsValue> {
+fn integer(key: &str, value: &JsValue, max: u64) -> Result<f64, JsValue> {
     let expected = format!("a non-negative integer (at most {max})");
     let n = non_negative(key, value, &expected)?;
-    if n.fract() == 0.0 && n <= max {
+    if n.fract() == 0.0 && n <= max as f64 {
         Ok(n)
     } else {
         Err(type_error(key, &expected, value))
@@ -294,7 +299,7 @@ pub(crate) fn parse(value: &JsValue) -> Result<JsSettings, JsValue> {
                 o.max_retries = if v.is_null() || v.as_f64() == Some(f64::INFINITY) {
                     None
                 } else {
-                    Some(integer(k, &v, f64::from(u32::MAX))? as u32)
+                    Some(integer(k, &v, u64::from(u32::MAX))? as u32)
                 }
             }
             "stableAfter" => o.stable_after = millis(k, &v)?,
@@ -305,8 +310,8 @@ pub(crate) fn parse(value: &JsValue) -> Result<JsSettings, JsValue> {
                     .ok_or_else(|| type_error(k, "a function (event) => boolean", &v))?;
                 o.should_retry = Some(retry_predicate(f.clone()));
             }
-            "outboxMessages" => o.outbox_messages = integer(k, &v, 1e9)? as usize,
-            "outboxBytes" => o.outbox_bytes = integer(k, &v, f64::from(u32::MAX))? as usize,
+            "outboxMessages" => o.outbox_messages = integer(k, &v, 1_000_000_000)? as usize,
+            "outboxBytes" => o.outbox_bytes = integer(k, &v, u64::from(u32::MAX))? as usize,
             "overflow" => {
                 o.overflow = match v.as_string().as_deref() {
                     Some("reject") => Overflow::Reject,
@@ -322,23 +327,23 @@ pub(crate) fn parse(value: &JsValue) -> Result<JsSettings, JsValue> {
                 }
             }
             "heartbeat" => o.heartbeat = heartbeat(&v)?,
-            "highWaterMark" => o.high_water_mark = integer(k, &v, f64::from(u32::MAX))? as u32,
+            "highWaterMark" => o.high_water_mark = integer(k, &v, u64::from(u32::MAX))? as u32,
             "maxMessageBytes" => {
                 o.max_message_bytes = if v.is_null() {
                     None
                 } else {
-                    Some(integer(k, &v, f64::from(u32::MAX))? as usize)
+                    Some(integer(k, &v, u64::from(u32::MAX))? as usize)
                 }
             }
             "secureOnly" => o.secure_only = boolean(k, &v)?,
-            "jitterSeed" => o.jitter_seed = Some(integer(k, &v, 9_007_199_254_740_991.0)? as u64),
+            "jitterSeed" => o.jitter_seed = Some(integer(k, &v, 9_007_199_254_740_991)? as u64),
             _ => return Err(unknown(k, KEYS)),
         }
     }
     if o.backoff.max < o.backoff.initial {
         return Err(type_error(
             "maxDelay",
-            &format!(">= minDelay ({} ms)", o.backoff.initial.as_millis()),
+            &format!(">= minDelay ({} ms)", o.backoff.initial.as_millis() as u64),
             &JsValue::from(o.backoff.max.as_millis() as f64),
         ));
     }
