@@ -11,7 +11,8 @@ import { ROOT, getJson, launchBrowser, newPage, startServer } from './harness.mj
 
 const FIXTURES = path.join(ROOT, 'tests', 'e2e', 'fixtures');
 const WEBPACK_OUT = path.join(ROOT, 'target', 'e2e', 'webpack-app');
-const STATICS = [`/fixtures=${FIXTURES}`, `/webpack-app=${WEBPACK_OUT}`];
+const VITE_OUT = path.join(ROOT, 'target', 'e2e', 'vite-app');
+const STATICS = [`/fixtures=${FIXTURES}`, `/webpack-app=${WEBPACK_OUT}`, `/vite-app=${VITE_OUT}`];
 
 let server;
 let browser;
@@ -28,6 +29,24 @@ async function buildWebpackApp() {
   fs.writeFileSync(path.join(WEBPACK_OUT, 'index.html'),
     '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>'
     + '<body><script src="app.js"></script></body></html>');
+}
+
+/** Builds fixtures/vite with the package "installed" (node_modules/resocket -> pkg/). */
+async function buildViteApp() {
+  const { build } = await import('vite');
+  const project = path.join(ROOT, 'target', 'e2e', 'vite-project');
+  fs.rmSync(project, { recursive: true, force: true });
+  fs.mkdirSync(path.join(project, 'node_modules'), { recursive: true });
+  fs.cpSync(path.join(FIXTURES, 'vite'), path.join(project, 'app'), { recursive: true });
+  fs.copyFileSync(path.join(FIXTURES, 'client.js'), path.join(project, 'client.js'));
+  fs.symlinkSync(path.join(ROOT, 'pkg'), path.join(project, 'node_modules', 'resocket'), 'dir');
+  await build({
+    root: path.join(project, 'app'),
+    base: '/vite-app/',
+    logLevel: 'warn',
+    configFile: false,
+    build: { outDir: VITE_OUT, emptyOutDir: true },
+  });
 }
 
 async function esmPage() {
@@ -49,6 +68,7 @@ function freePort() {
 
 before(async () => {
   await buildWebpackApp();
+  await buildViteApp();
   server = await startServer({ statics: STATICS });
   browser = await launchBrowser();
   page = await esmPage();
@@ -72,6 +92,17 @@ describe('drop-in for WebSocket', () => {
     assert.deepEqual(ours, expected, 'ReSocket, same code');
     const s = await getJson(`${server.http}/stats?client=${id}`);
     assert.equal(s.total_connections, 2, 'one connection each, no reconnect after close()');
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('a Vite-built app (resocket/web) runs it too', async () => {
+    const p = await newPage(browser);
+    await p.goto(`${server.http}/vite-app/index.html?client=${client('vite')}`);
+    const result = await p.waitForFunction(() => window.result, null, { timeout: 15_000 });
+    const { native, ours } = await result.jsonValue();
+    assert.deepEqual(native, expected);
+    assert.deepEqual(ours, expected);
     assert.deepEqual(p.errors, []);
     await p.close();
   });
