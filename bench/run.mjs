@@ -1,0 +1,422 @@
+// `npm run bench`: resocket against its peers in one run, in headless Chromium, against the
+// project's server. Built first by scripts/bench.sh (the npm package, the bench crates, the
+// bench page); writes bench/results.json, bench/results.md and bench/chart.svg.
+//
+// Clients, alternated round by round (A B C D E A B C D E ...), each round on a fresh page:
+//   raw          the browser WebSocket + JSON.parse (the in-browser limit)
+//   resocket-js  resocket's JS API (the npm package) in JSON mode
+//   rust-stream  resocket's Rust ReSocket read as a typed JSON Stream (bench/rust-stream)
+//   gloo-net     gloo-net's WebSocket Stream + serde_json (bench/gloo-net)
+//   rws          reconnecting-websocket 4.4 from npm + JSON.parse
+//
+// Per round: construction to first message (the client's import and wasm start-up included),
+// a /ws/flood run (messages per second; main-thread task time and script time per message from
+// CDP Performance.getMetrics read before and after), sequential echo round trips (p50, p99).
+// Once per client: JS heap (after a forced GC) and wasm memory before and after 1,000 reconnect
+// cycles; recovery time from a server restart to the first new message against the delay the
+// client had scheduled (reconnecting clients); gzip -9 sizes of what an app ships.
+//
+// Environment: BENCH_MESSAGES (50000), BENCH_SIZE (64), BENCH_ROUNDS (3), BENCH_ECHO (500),
+// BENCH_CYCLES (1000), BENCH_TRIALS (3, recovery), BENCH_CLIENTS (comma list), BENCH_SKIP
+// (comma list of: rounds, heap, recovery), BENCH_OUT (directory for the three files: bench/).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { performance } from 'node:perf_hooks';
+import { startServer, launchBrowser, newPage, getJson, ROOT } from '../tests/e2e/harness.mjs';
+import { ALL_CLIENTS, renderMarkdown, renderSvg } from './report.mjs';
+
+const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
+const CONFIG = {
+  messages: env('BENCH_MESSAGES', 50_000),
+  size: env('BENCH_SIZE', 64),
+  rounds: env('BENCH_ROUNDS', 3),
+  echo: env('BENCH_ECHO', 500),
+  cycles: env('BENCH_CYCLES', 1000),
+  trials: env('BENCH_TRIALS', 3),
+  warmup: 5_000,
+  downMs: 1_000,
+};
+const SKIP = new Set((process.env.BENCH_SKIP || '').split(',').filter(Boolean));
+const OUT = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(ROOT, 'bench');
+const DIST = path.join(ROOT, 'bench', 'out', 'dist');
+
+const CLIENTS = ALL_CLIENTS.filter((c) => !process.env.BENCH_CLIENTS || process.env.BENCH_CLIENTS.split(',').includes(c.id));
+
+const epoch = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
+};
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : null;
+};
+const range = (xs) => (xs.length ? { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) } : null);
+const log = (...args) => console.log('[bench]', ...args);
+
+/** Page errors, minus Chromium's own log line for a refused connection (expected in recovery). */
+const pageErrors = (page) => page.errors.filter((e) => !/^console: WebSocket connection to .* failed/.test(e));
+
+async function metrics(cdp) {
+  const { metrics: list } = await cdp.send('Performance.getMetrics');
+  return Object.fromEntries(list.map((m) => [m.name, m.value]));
+}
+
+async function openBenchPage(browser, server, query = '') {
+  const page = await newPage(browser);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await page.goto(`${server.http}/bench/index.html${query}`);
+  await page.waitForFunction(() => window.benchReady === true);
+  return { page, cdp };
+}
+
+async function heapNow(cdp) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+  const dom = await cdp.send('Memory.getDOMCounters');
+  return { js: usedSize, listeners: dom.jsEventListeners };
+}
+
+/** One round of one client on a fresh page: start-up, flood, echo. */
+async function round(browser, server, client, r) {
+  const { page, cdp } = await openBenchPage(browser, server);
+  const tag = `${client.id}-${r}-${Date.now()}`;
+  try {
+    const startupMs = await page.evaluate(([name, url]) => window.bench.startup(name, url),
+      [client.id, `${server.ws}/ws/flood?count=1&size=${CONFIG.size}&client=startup-${tag}`]);
+    const api = await page.evaluate(() => window.bench.client.api ?? null);
+
+    const floodUrl = (n, k) => `${server.ws}/ws/flood?count=${n}&size=${CONFIG.size}&wait=1&client=${k}-${tag}`;
+    await page.evaluate((url) => window.bench.client.open(url), floodUrl(CONFIG.warmup, 'warmup'));
+    await page.evaluate(() => window.bench.client.flood());
+    await page.evaluate(() => window.bench.client.close());
+
+    await page.evaluate((url) => window.bench.client.open(url), floodUrl(CONFIG.messages, 'flood'));
+    const before = await metrics(cdp);
+    const { value: count, ms } = await page.evaluate(() => window.bench.timed('flood'));
+    const after = await metrics(cdp);
+    await page.evaluate(() => window.bench.client.close());
+    if (count !== CONFIG.messages) throw new Error(`${client.id}: received ${count} of ${CONFIG.messages}`);
+    const flood = {
+      count,
+      ms,
+      msgs_per_s: count / (ms / 1000),
+      task_us: ((after.TaskDuration - before.TaskDuration) * 1e6) / count,
+      script_us: ((after.ScriptDuration - before.ScriptDuration) * 1e6) / count,
+    };
+
+    await page.evaluate((url) => window.bench.client.open(url), `${server.ws}/ws/echo?client=echo-${tag}`);
+    const rtts = await page.evaluate(async (n) => Array.from(await window.bench.client.echo(n)), CONFIG.echo);
+    await page.evaluate(() => window.bench.client.close());
+    const echo = { n: rtts.length, p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
+    if (pageErrors(page).length) throw new Error(`${client.id}: page errors: ${pageErrors(page).join('; ')}`);
+    return { api, startup_ms: startupMs, flood, echo };
+  } finally {
+    await page.close();
+  }
+}
+
+/** JS heap (after forced GC), wasm memory and listeners before and after N reconnect cycles. */
+async function heap(browser, server, client) {
+  const { page, cdp } = await openBenchPage(browser, server);
+  const id = `heap-${client.id}-${Date.now()}`;
+  try {
+    await page.evaluate((name) => window.bench.load(name), client.id);
+    await page.evaluate((url) => window.bench.client.open(url), `${server.ws}/ws/echo?client=${id}`);
+    await page.evaluate(() => window.bench.client.cycles(50)); // warm-up: JIT, caches, pools
+    const h0 = await heapNow(cdp);
+    const w0 = await page.evaluate(() => window.bench.wasmBytes());
+    const t0 = performance.now();
+    await page.evaluate((n) => window.bench.client.cycles(n), CONFIG.cycles);
+    const ms = performance.now() - t0;
+    const h1 = await heapNow(cdp);
+    const w1 = await page.evaluate(() => window.bench.wasmBytes());
+    const stats = await getJson(`${server.http}/stats?client=${id}`);
+    await page.evaluate(() => window.bench.client.close());
+    if (pageErrors(page).length) throw new Error(`${client.id}: page errors: ${pageErrors(page).join('; ')}`);
+    return {
+      cycles: CONFIG.cycles,
+      ms,
+      reconnecting: await page.evaluate(() => window.bench.client.reconnects),
+      js_before: h0.js,
+      js_after: h1.js,
+      js_growth: h1.js - h0.js,
+      wasm_before: w0,
+      wasm_after: w1,
+      wasm_growth: w1 - w0,
+      listeners_before: h0.listeners,
+      listeners_after: h1.listeners,
+      connections: stats.total_connections,
+      max_concurrent: stats.max_concurrent,
+    };
+  } finally {
+    await page.close();
+  }
+}
+
+async function freePort() {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address();
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+/**
+ * Recovery: every reconnecting client on its own page, all watching one server on a fixed port
+ * (`/ws/flood?count=1`: each new connection gets a message at once). The server is killed, kept
+ * down for `downMs`, and started again; each client's log gives the delay it had scheduled for
+ * the attempt that succeeded and the time of the first new message.
+ */
+async function recovery(browser, server, clients) {
+  const port = await freePort();
+  let target = await startServer({ port });
+  const pages = [];
+  try {
+    for (const client of clients) {
+      const { page } = await openBenchPage(browser, server);
+      await page.evaluate((name) => window.bench.load(name), client.id);
+      if (!(await page.evaluate(() => window.bench.client.reconnects))) {
+        await page.close();
+        continue;
+      }
+      await page.evaluate((url) => window.bench.client.watch(url),
+        `ws://127.0.0.1:${port}/ws/flood?count=1&size=${CONFIG.size}&client=recovery-${client.id}`);
+      pages.push({ client, page, trials: [] });
+    }
+    for (let trial = 0; trial < CONFIG.trials && pages.length; trial += 1) {
+      await sleep(5_500); // past every client's stable time: each trial starts from attempt 0
+      const killedAt = epoch();
+      await target.stop();
+      await sleep(CONFIG.downMs);
+      const spawnedAt = epoch();
+      target = await startServer({ port });
+      const readyAt = epoch();
+      const deadline = Date.now() + 20_000;
+      for (const p of pages) {
+        let entry = null;
+        while (!entry && Date.now() < deadline) {
+          const entries = JSON.parse(await p.page.evaluate(() => window.bench.client.watchLog()));
+          const mine = entries.filter(([, t]) => t > killedAt);
+          const msgIndex = mine.findIndex(([k, t]) => k === 'msg' && t > spawnedAt);
+          if (msgIndex >= 0) {
+            const [, msgAt] = mine[msgIndex];
+            const scheds = mine.slice(0, msgIndex).filter(([k]) => k === 'sched');
+            const last = scheds.at(-1);
+            const fireAt = last ? last[1] + last[2] : null;
+            const scheduled = fireAt === null ? null : Math.max(0, fireAt - readyAt);
+            entry = {
+              recovery_ms: msgAt - readyAt,
+              scheduled_ms: scheduled,
+              overhead_ms: scheduled === null ? null : msgAt - Math.max(fireAt, readyAt),
+              attempts: scheds.length,
+              server_start_ms: readyAt - spawnedAt,
+            };
+          } else {
+            await sleep(50);
+          }
+        }
+        p.trials.push(entry ?? { recovery_ms: null, timeout: true });
+      }
+      log(`recovery trial ${trial + 1}:`, pages.map((p) => `${p.client.id} ${fmt(p.trials.at(-1).recovery_ms)} ms`
+        + ` (scheduled ${fmt(p.trials.at(-1).scheduled_ms)})`).join(', '));
+    }
+    for (const p of pages) {
+      if (pageErrors(p.page).length) throw new Error(`${p.client.id}: page errors: ${pageErrors(p.page).join('; ')}`);
+    }
+    return Object.fromEntries(pages.map((p) => [p.client.id, { down_ms: CONFIG.downMs, trials: p.trials }]));
+  } finally {
+    for (const p of pages) await p.page.close();
+    await target.stop();
+  }
+}
+
+const gz = (file) => zlib.gzipSync(fs.readFileSync(file), { level: 9 }).length;
+const fmt = (v, digits = 1) => (v === null || v === undefined ? 'n/a' : Number(v).toFixed(digits));
+
+/** gzip -9 sizes: what an app ships with each client, and the bench page's chunk per client. */
+function sizes() {
+  const stats = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'out', 'stats.json'), 'utf8'));
+  const files = (dir, names) => names.map((n) => path.join(ROOT, dir, n));
+  const pkgFiles = (dir, base) => {
+    const wasm = files(dir, [`${base}_bg.wasm`]);
+    const js = files(dir, [`${base}_bg.js`, `${base}.js`]).filter((f) => fs.existsSync(f));
+    return { wasm, js };
+  };
+  const measure = ({ wasm, js }, what) => {
+    const w = wasm.reduce((s, f) => s + gz(f), 0);
+    const j = js.reduce((s, f) => s + gz(f), 0);
+    return { what, wasm: w, js: j, total: w + j };
+  };
+  const shipped = {
+    raw: { what: 'nothing (built into the browser)', wasm: 0, js: 0, total: 0 },
+    'resocket-js': measure(pkgFiles('pkg', 'resocket'), 'npm package pkg/: resocket_bg.wasm + resocket_bg.js + resocket.js'),
+    'rust-stream': measure(pkgFiles('bench/out/min-rust-stream', 'rust_stream'),
+      'a minimal resocket consumer (ReSocket + Typed/Json, wasm-pack, opt-level s, LTO, wasm-opt -Os)'),
+    'gloo-net': measure(pkgFiles('bench/out/min-gloo-net', 'gloo_net'),
+      'a minimal gloo-net + serde_json consumer (same build)'),
+    rws: measure({ wasm: [], js: files('node_modules/reconnecting-websocket/dist', ['reconnecting-websocket-iife.min.js']) },
+      'dist/reconnecting-websocket-iife.min.js'),
+  };
+  const chunk = {};
+  for (const c of CLIENTS) {
+    const group = stats.namedChunkGroups[c.id];
+    const names = [...group.assets, ...(group.auxiliaryAssets || [])].map((a) => a.name);
+    chunk[c.id] = names.reduce((s, n) => s + gz(path.join(DIST, n)), 0);
+  }
+  return { shipped, chunk };
+}
+
+function machine(chromium) {
+  const cpus = os.cpus();
+  return {
+    nproc: cpus.length,
+    cpu: cpus[0]?.model?.trim() || 'unknown',
+    memory_gb: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    chromium,
+  };
+}
+
+const ratio = (rounds, id, pick) => median(rounds
+  .filter((r) => r[id] && r.raw)
+  .map((r) => pick(r[id]) / pick(r.raw)));
+
+function summarize(results) {
+  const out = {};
+  for (const c of CLIENTS) {
+    const rs = results.rounds.map((r) => r[c.id]).filter(Boolean);
+    out[c.id] = {
+      startup_ms: range(rs.map((r) => r.startup_ms)),
+      startup_cold_ms: rs[0]?.startup_ms ?? null,
+      msgs_per_s: range(rs.map((r) => r.flood.msgs_per_s)),
+      task_us: range(rs.map((r) => r.flood.task_us)),
+      script_us: range(rs.map((r) => r.flood.script_us)),
+      echo_p50_ms: range(rs.map((r) => r.echo.p50)),
+      echo_p99_ms: range(rs.map((r) => r.echo.p99)),
+      vs_raw: c.id === 'raw' ? null : {
+        throughput: ratio(results.rounds, c.id, (r) => r.flood.msgs_per_s),
+        script: ratio(results.rounds, c.id, (r) => r.flood.script_us),
+        task: ratio(results.rounds, c.id, (r) => r.flood.task_us),
+      },
+    };
+  }
+  return out;
+}
+
+function targets(results) {
+  const s = results.summary;
+  const t = [];
+  const add = (name, target, value, met, note = '') => t.push({ name, target, value, met, note });
+  const vs = (id) => s[id]?.vs_raw;
+  if (vs('rust-stream')) {
+    add('Rust Stream script time per message', '<= 1.3x raw (gloo-net: about 1.9x)', vs('rust-stream').script,
+      vs('rust-stream').script <= 1.3, vs('gloo-net') ? `gloo-net here: ${fmt(vs('gloo-net').script, 2)}x` : '');
+    add('Rust Stream throughput', '>= 0.95x raw', vs('rust-stream').throughput, vs('rust-stream').throughput >= 0.95);
+  }
+  if (vs('resocket-js')) {
+    add('JS API throughput', '>= 0.95x raw', vs('resocket-js').throughput, vs('resocket-js').throughput >= 0.95);
+    add('JS API script time per message', '<= 1.5x raw', vs('resocket-js').script, vs('resocket-js').script <= 1.5);
+  }
+  const size = results.sizes?.shipped;
+  if (size) {
+    const pkg = size['resocket-js'].total / 1024;
+    const gloo = size['gloo-net'].total / 1024;
+    add('npm package size (wasm + JS glue, gzip -9)', '<= 40 KB and < the gloo-net consumer', pkg,
+      pkg <= 40 && pkg < gloo, `gloo-net consumer here: ${fmt(gloo)} KB (ANCHORS.md: 39.6 KB)`);
+  }
+  for (const id of ['resocket-js', 'rust-stream']) {
+    const h = results.heap?.[id];
+    if (h && h.reconnecting) {
+      const growth = (h.js_growth + h.wasm_growth) / 2 ** 20;
+      add(`${id} heap growth per 1,000 reconnects (JS + wasm)`, '< 1 MB', growth, growth < 1,
+        `JS ${fmt(h.js_growth / 1024)} KB, wasm ${fmt(h.wasm_growth / 1024)} KB`);
+    } else if (h) {
+      add(`${id} heap growth per 1,000 reconnects`, '< 1 MB', null, null, 'no reconnect() in this build');
+    }
+    const r = results.recovery?.[id];
+    if (r) {
+      const worst = Math.max(...r.trials.map((x) => (x.overhead_ms ?? Infinity)));
+      add(`${id} recovery after a server restart`, 'within the scheduled delay + 50 ms', worst, worst <= 50,
+        'worst trial: first new message minus the later of scheduled attempt and server ready');
+    } else if (results.recovery) {
+      add(`${id} recovery after a server restart`, 'within the scheduled delay + 50 ms', null, null,
+        'not measured: no reconnect in this build');
+    }
+  }
+  return t;
+}
+
+async function main() {
+  const started = performance.now();
+  if (!fs.existsSync(path.join(DIST, 'bench.js'))) throw new Error('bench/out/dist is missing: run `npm run bench`');
+  const server = await startServer({ statics: [`/bench=${DIST}`] });
+  const browser = await launchBrowser();
+  const results = {
+    date: new Date().toISOString(),
+    machine: machine(`Chromium ${browser.version()}`),
+    config: CONFIG,
+    clients: CLIENTS.map(({ id, label }) => ({ id, label })),
+    rounds: [],
+  };
+  log(`${results.machine.nproc} x ${results.machine.cpu}, ${results.machine.chromium}, server ${server.http}`);
+  try {
+    if (!SKIP.has('rounds')) {
+      for (let r = 0; r < CONFIG.rounds; r += 1) {
+        const row = {};
+        for (const c of CLIENTS) {
+          row[c.id] = await round(browser, server, c, r);
+          const x = row[c.id];
+          if (x.api) results.clients.find((k) => k.id === c.id).api = x.api;
+          log(`round ${r + 1} ${c.id.padEnd(11)} ${fmt(x.flood.msgs_per_s, 0).padStart(6)} msg/s`
+            + `  task ${fmt(x.flood.task_us).padStart(5)} us  script ${fmt(x.flood.script_us).padStart(5)} us`
+            + `  echo p50 ${fmt(x.echo.p50, 2)} p99 ${fmt(x.echo.p99, 2)} ms  first message ${fmt(x.startup_ms)} ms`);
+        }
+        results.rounds.push(row);
+      }
+      results.summary = summarize(results);
+    }
+    if (!SKIP.has('heap')) {
+      results.heap = {};
+      for (const c of CLIENTS) {
+        results.heap[c.id] = await heap(browser, server, c);
+        const h = results.heap[c.id];
+        log(`heap ${c.id.padEnd(11)} ${h.cycles} cycles in ${fmt(h.ms / 1000)} s: JS ${fmt(h.js_growth / 1024)} KB,`
+          + ` wasm ${fmt(h.wasm_growth / 1024)} KB, listeners ${h.listeners_before} -> ${h.listeners_after},`
+          + ` max concurrent ${h.max_concurrent}${h.reconnecting ? '' : ' (app-level reconnect)'}`);
+      }
+    }
+    if (!SKIP.has('recovery')) {
+      results.recovery = await recovery(browser, server, CLIENTS);
+    }
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+  results.sizes = sizes();
+  results.targets = targets(results);
+  results.duration_s = (performance.now() - started) / 1000;
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(path.join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const md = renderMarkdown(results, CLIENTS);
+  fs.writeFileSync(path.join(OUT, 'results.md'), md);
+  fs.writeFileSync(path.join(OUT, 'chart.svg'), renderSvg(results, CLIENTS));
+  console.log(`\n${md}`);
+  log(`wrote ${path.relative(ROOT, OUT)}/results.json, results.md, chart.svg in ${fmt(results.duration_s, 0)} s`);
+}
+
+main().catch((e) => {
+  console.error('[bench] failed:', e);
+  process.exit(1);
+});

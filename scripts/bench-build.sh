@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds everything the benchmark and the soak load (see scripts/bench.sh). Expects the toolchain
+# environment (scripts/lib.sh ensure_setup). BENCH_SKIP_BUILD=1 skips the npm package build
+# (pkg/ and www/dist/ as they are).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+step() { echo "[bench-build] $*"; }
+
+step "resocket-server (release)"
+cargo build -q --release -p resocket-server
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f pkg/resocket_bg.wasm ]; then
+  bash "$ROOT/scripts/build.sh"
+fi
+
+# The bench crates are their own workspace (bench/Cargo.toml) with their own target dir, so they
+# neither join `cargo clippy --workspace` nor wait on the root target dir's lock.
+export CARGO_TARGET_DIR="$ROOT/target/bench"
+crate() { # crate DIR OUT_NAME
+  local dir="$1" name="$2"
+  step "wasm-pack bench/$dir -> bench/out/$dir, minimal consumer -> bench/out/min-$dir"
+  wasm-pack --log-level warn build --release --target bundler --no-pack \
+    --out-dir "../out/$dir" --out-name "$name" "bench/$dir"
+  wasm-pack --log-level warn build --release --target bundler --no-pack \
+    --out-dir "../out/min-$dir" --out-name "$name" "bench/$dir" -- --features minimal
+}
+crate rust-stream rust_stream
+crate gloo-net gloo_net
+
+step "webpack bench/pages -> bench/out/dist"
+npx --no-install webpack --config bench/webpack.config.js --json > bench/out/stats.json
+step "done"

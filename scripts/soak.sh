@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `npm run soak`: the bounded chaos soak (bench/soak.mjs) against the npm package's plain ESM
+# build (pkg/web/). Builds the server and the package first (BENCH_SKIP_BUILD=1 keeps an existing
+# pkg/ as it is).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_setup
+echo "[soak] building resocket-server"
+cargo build -q --release -p resocket-server
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f pkg/web/resocket_bg.wasm ]; then
+  bash "$ROOT/scripts/build.sh"
+fi
+exec node "$ROOT/bench/soak.mjs"
