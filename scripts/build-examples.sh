@@ -46,8 +46,7 @@ cargo build -q --release --target "$TARGET" "${APPS[@]/#/-p=}"
 step "  built ($((SECONDS - t))s)"
 
 for app in "${APPS[@]}"; do
-  wasm="$WS/target/$TARGET/release/${app//-/_}.wasm"
-  [ -f "$wasm" ] || wasm="$WS/target/$TARGET/release/$app.wasm"
+  wasm="$WS/target/$TARGET/release/$app.wasm"
   dist="$OUT/$app"
   html="$ROOT/examples/$app/index.html"
   if [ -f "$dist/app_bg.wasm" ] && [ "$dist/app_bg.wasm" -nt "$wasm" ] &&

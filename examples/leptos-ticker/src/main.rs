@@ -32,24 +32,14 @@ enum Command {
     Subscribe { symbols: Vec<String> },
 }
 
-/// One row of the price board: the last sequence number and price of a symbol.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Quote {
-    seq: u64,
-    price: f64,
-}
-
 #[component]
 fn Ticker(url: String) -> impl IntoView {
-    let board = RwSignal::new(BTreeMap::<String, Quote>::new());
+    // The price board: symbol -> (last seq, last price), updated by every tick.
+    let board = RwSignal::new(BTreeMap::<String, (u64, f64)>::new());
     let ticker = use_resocket_with::<Feed, Command>(&url, Options::default(), move |feed| {
         if let Feed::Tick { seq, symbol, price } = feed {
-            let quote = Quote {
-                seq: *seq,
-                price: *price,
-            };
             board.update(|b| {
-                b.insert(symbol.clone(), quote);
+                b.insert(symbol.clone(), (*seq, *price));
             });
         }
     });
@@ -85,12 +75,12 @@ fn Ticker(url: String) -> impl IntoView {
             <table id="board">
                 <For
                     each=move || board.get().into_iter()
-                    key=|(symbol, quote)| (symbol.clone(), quote.seq)
-                    children=|(symbol, quote)| view! {
-                        <tr class="row" data-symbol=symbol.clone() data-seq=quote.seq>
+                    key=|(symbol, (seq, _))| (symbol.clone(), *seq)
+                    children=|(symbol, (seq, price))| view! {
+                        <tr class="row" data-symbol=symbol.clone() data-seq=seq>
                             <td>{symbol.clone()}</td>
-                            <td>{format!("{:.2}", quote.price)}</td>
-                            <td>"#"{quote.seq}</td>
+                            <td>{format!("{price:.2}")}</td>
+                            <td>"#"{seq}</td>
                         </tr>
                     }
                 />
