@@ -25,20 +25,28 @@ APPS=(leptos-ticker yew-chat)
 start=$SECONDS
 step() { echo "[build-examples] $*"; }
 
-# The wasm-bindgen CLI must be exactly the version of the crate in integrations/Cargo.lock.
-locked=$(grep -A1 '^name = "wasm-bindgen"$' "$WS/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p')
+# The wasm-bindgen CLI (installed by setup.sh at the root Cargo.lock's version) must be exactly
+# the version of the crate in integrations/Cargo.lock: move the lock to it when they differ.
+locked() { grep -A1 '^name = "wasm-bindgen"$' "$WS/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p'; }
 cli=$(wasm-bindgen --version | awk '{print $2}')
-if [ "$locked" != "$cli" ]; then
-  echo "[build-examples] wasm-bindgen CLI $cli does not match $locked in integrations/Cargo.lock" >&2
+if [ "$(locked)" != "$cli" ]; then
+  step "integrations/Cargo.lock has wasm-bindgen $(locked), the CLI is $cli: cargo update --precise $cli"
+  (cd "$WS" && cargo update -q -p wasm-bindgen --precise "$cli")
+fi
+if [ "$(locked)" != "$cli" ]; then
+  echo "[build-examples] wasm-bindgen CLI $cli does not match $(locked) in integrations/Cargo.lock" >&2
   exit 1
 fi
 
 cd "$WS"
 step "cargo fmt --check (integrations workspace)"
-cargo fmt --all -- --check
-step "cargo clippy --target $TARGET -- -D warnings (integrations workspace)"
+# Not --all, which would also check the path dependency `resocket` (the root's rustfmt layer does).
+cargo fmt -p resocket-leptos -p resocket-yew "${APPS[@]/#/-p=}" -- --check
+# --release: the proc macros and build scripts (compiled for the host) are then the same
+# artifacts the release build below uses, instead of a second, debug set.
+step "cargo clippy --release --target $TARGET -- -D warnings (integrations workspace)"
 t=$SECONDS
-cargo clippy -q --workspace --target "$TARGET" -- -D warnings
+cargo clippy -q --release --workspace --target "$TARGET" -- -D warnings
 step "  clippy clean ($((SECONDS - t))s)"
 step "cargo build --release --target $TARGET (${APPS[*]})"
 t=$SECONDS
