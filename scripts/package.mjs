@@ -17,12 +17,13 @@ for (const extra of ['package.json', 'README.md', '.gitignore', 'LICENSE-MIT', '
 const webFiles = fs.readdirSync(path.join(PKG, 'web'))
   .filter((f) => /\.(js|wasm|d\.ts)$/.test(f))
   .map((f) => `web/${f}`);
-const hasSnippets = fs.existsSync(path.join(PKG, 'snippets'));
+// wasm-bindgen writes the crate's JS snippets (src/js/deliver.js) beside each build.
+const snippets = ['snippets/', 'web/snippets/'].filter((d) => fs.existsSync(path.join(PKG, d)));
 
 manifest.files = [...new Set([
   ...manifest.files.filter((f) => !f.startsWith('web/')),
   ...webFiles,
-  ...(hasSnippets ? ['snippets/'] : []),
+  ...snippets,
 ])];
 manifest.module = manifest.main;
 manifest.exports = {

@@ -21,7 +21,7 @@ use futures_sink::Sink;
 use crate::close::validate_close;
 use crate::error::{Error, Result};
 use crate::message::{CloseEvent, Message, ReadyState};
-use crate::socket::RawSocket;
+use crate::socket::{message_from_js, RawSocket};
 use crate::sys::Timeout;
 use crate::url::{redact_url, validate_url};
 
@@ -203,7 +203,8 @@ impl Connection {
         };
         let on_message = {
             let shared = Rc::clone(&shared);
-            move |message: Message| {
+            move |data: wasm_bindgen::JsValue| {
+                let message = message_from_js(&data);
                 let waker = {
                     let mut s = shared.borrow_mut();
                     let item = match s.max_message_bytes {

@@ -27,7 +27,7 @@ use crate::heartbeat::{heartbeat_action, HeartbeatAction};
 use crate::message::{CloseEvent, Message, ReadyState};
 use crate::options::{Options, UrlFuture, UrlSource};
 use crate::outbox::{unsent_tail, Outbox, Pushed};
-use crate::socket::RawSocket;
+use crate::socket::{message_from_js, RawSocket};
 use crate::sys::{now_ms, Listener, Timeout};
 use crate::url::{redact_url, validate_url};
 
@@ -39,8 +39,9 @@ type WindowReaction = Box<dyn Fn(&Shared, &mut Core, &mut Outbound)>;
 
 /// A synchronous event hook (used by the JavaScript layer, whose handlers run in the event).
 pub(crate) type EventHook = Box<dyn Fn(&Event)>;
-/// A synchronous message hook: when set, messages go to it instead of the stream.
-pub(crate) type MessageHook = Rc<dyn Fn(Message)>;
+/// A synchronous message hook: when set, messages go to it instead of the stream, as the
+/// browser's value (a string or an `ArrayBuffer`), never copied into wasm.
+pub(crate) type MessageHook = Rc<dyn Fn(JsValue)>;
 
 struct EventQueue {
     events: VecDeque<Event>,
@@ -357,7 +358,16 @@ fn flush_outbox(c: &mut Core, out: &mut Outbound, generation: u64) {
     out.wakers.append(&mut c.state_wakers);
 }
 
-fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, message: Message) {
+/// The size of a payload the browser handed over: bytes of an `ArrayBuffer`, UTF-16 code units
+/// of a string (equal to its UTF-8 bytes for ASCII; measuring exactly would mean copying it).
+fn js_payload_len(data: &JsValue) -> usize {
+    match data.dyn_ref::<js_sys::JsString>() {
+        Some(text) => text.length() as usize,
+        None => data.unchecked_ref::<js_sys::ArrayBuffer>().byte_length() as usize,
+    }
+}
+
+fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, data: JsValue) {
     let Some(core) = weak.upgrade() else { return };
     let mut event = None;
     let mut hook = None;
@@ -366,36 +376,41 @@ fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, message: Message) {
         if c.generation != generation {
             return;
         }
-        let now = now_ms();
-        if let Some(sent) = c.ping_sent_at.take() {
-            c.stats.last_heartbeat_rtt_ms = Some(now - sent);
+        if c.options.heartbeat.is_some() {
+            let now = now_ms();
+            if let Some(sent) = c.ping_sent_at.take() {
+                c.stats.last_heartbeat_rtt_ms = Some(now - sent);
+            }
+            c.last_inbound = now;
         }
-        c.last_inbound = now;
+        // With a message hook (the JavaScript layer) the payload stays a JavaScript value.
+        let (len, message) = match c.message_hook {
+            Some(_) => (js_payload_len(&data), None),
+            None => {
+                let message = message_from_js(&data);
+                (message.len(), Some(message))
+            }
+        };
         c.stats.messages_in += 1;
-        c.stats.bytes_in += message.len() as u64;
-        match c.options.max_message_bytes {
-            Some(limit) if message.len() > limit => {
-                event = Some(Event::Error(Error::MessageTooLarge {
-                    size: message.len(),
-                    limit,
-                }));
+        c.stats.bytes_in += len as u64;
+        match (c.options.max_message_bytes, message) {
+            (Some(limit), _) if len > limit => {
+                event = Some(Event::Error(Error::MessageTooLarge { size: len, limit }));
                 None
             }
-            _ => match &c.message_hook {
-                Some(h) => {
-                    hook = Some((Rc::clone(h), message));
-                    None
-                }
-                None => {
-                    c.inbox.push_back(Ok(message));
-                    c.recv_waker.take()
-                }
-            },
+            (_, Some(message)) => {
+                c.inbox.push_back(Ok(message));
+                c.recv_waker.take()
+            }
+            (_, None) => {
+                hook = c.message_hook.clone();
+                None
+            }
         }
     };
     // Called with no borrow held: the hook may send, close or read state.
-    if let Some((hook, message)) = hook {
-        hook(message);
+    if let Some(hook) = hook {
+        hook(data);
     }
     if let Some(event) = event {
         deliver(

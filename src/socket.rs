@@ -33,6 +33,14 @@ pub(crate) fn validate_protocols(protocols: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// A received payload (a string or an `ArrayBuffer`) as a [`Message`], copied into wasm.
+pub(crate) fn message_from_js(data: &JsValue) -> Message {
+    match data.as_string() {
+        Some(text) => Message::Text(text),
+        None => Message::Binary(js_sys::Uint8Array::new(data).to_vec()),
+    }
+}
+
 /// One browser `WebSocket` (binary type `ArrayBuffer`) whose three handlers are owned here.
 /// Dropping it detaches the handlers first, then closes a socket still connecting or open.
 pub(crate) struct RawSocket {
@@ -50,7 +58,7 @@ impl RawSocket {
         url: &str,
         protocols: &[String],
         on_open: impl FnMut() + 'static,
-        mut on_message: impl FnMut(Message) + 'static,
+        mut on_message: impl FnMut(JsValue) + 'static,
         mut on_close: impl FnMut(CloseEvent) + 'static,
     ) -> Result<Self> {
         validate_protocols(protocols)?;
@@ -71,13 +79,13 @@ impl RawSocket {
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let on_open = Listener::new(Closure::new(on_open) as Closure<dyn FnMut()>);
-        let on_message = Listener::new(Closure::new(move |event: MessageEvent| {
-            let data = event.data();
-            on_message(match data.as_string() {
-                Some(text) => Message::Text(text),
-                None => Message::Binary(js_sys::Uint8Array::new(&data).to_vec()),
-            })
-        }) as Closure<dyn FnMut(MessageEvent)>);
+        // The payload is handed on as the browser's value (a string or an ArrayBuffer): the
+        // JavaScript layer passes it through without copying it into wasm and back.
+        let on_message =
+            Listener::new(
+                Closure::new(move |event: MessageEvent| on_message(event.data()))
+                    as Closure<dyn FnMut(MessageEvent)>,
+            );
         let on_close = Listener::new(Closure::new(move |event: web_sys::CloseEvent| {
             on_close(CloseEvent {
                 code: event.code(),

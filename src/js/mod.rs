@@ -30,6 +30,19 @@ use crate::sys::{js_error_message, Listener};
 use iter::{IterState, MessageIterator};
 use options::{describe, BinaryType};
 
+#[wasm_bindgen(module = "/src/js/deliver.js")]
+extern "C" {
+    /// Parses (JSON mode), wraps (`Blob`) and dispatches one message; returns the value
+    /// delivered. Throws what `JSON.parse` throws.
+    #[wasm_bindgen(js_name = deliverMessage, catch)]
+    fn deliver_message(
+        target: &Target,
+        data: &JsValue,
+        json: bool,
+        blob: bool,
+    ) -> Result<JsValue, JsValue>;
+}
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPESCRIPT: &str = include_str!("resocket.d.ts");
 
@@ -270,47 +283,31 @@ impl Inner {
         });
     }
 
-    fn on_message(&self, message: Message) {
-        let data = match message {
-            Message::Text(text) if self.json => match js_sys::JSON::parse(&text) {
-                Ok(value) => value,
-                Err(e) => {
-                    self.dispatch_error(&Error::Decode {
-                        message: js_error_message(&e),
-                        kind: "text",
-                        size: text.len(),
-                    });
-                    return;
-                }
-            },
-            Message::Text(text) => JsValue::from(text),
-            Message::Binary(bytes) => {
-                let buffer = js_sys::Uint8Array::from(&bytes[..]).buffer();
-                match self.binary_type.get() {
-                    BinaryType::ArrayBuffer => buffer.into(),
-                    BinaryType::Blob => {
-                        match web_sys::Blob::new_with_buffer_source_sequence(&js_sys::Array::of1(
-                            &buffer,
-                        )) {
-                            Ok(blob) => blob.into(),
-                            Err(_) => buffer.into(),
-                        }
-                    }
-                }
+    fn on_message(&self, data: JsValue) {
+        let blob = self.binary_type.get() == BinaryType::Blob;
+        let value = match deliver_message(&self.target, &data, self.json, blob) {
+            Ok(value) => value,
+            Err(e) => {
+                self.dispatch_error(&Error::Decode {
+                    message: js_error_message(&e),
+                    kind: "text",
+                    size: data
+                        .dyn_ref::<js_sys::JsString>()
+                        .map_or(0, |s| s.length() as usize),
+                });
+                return;
             }
         };
+        if self.iterators.borrow().is_empty() {
+            return;
+        }
         let iterators: Vec<_> = {
             let mut its = self.iterators.borrow_mut();
             its.retain(|w| w.strong_count() > 0);
             its.iter().filter_map(Weak::upgrade).collect()
         };
         for state in &iterators {
-            iter::push(state, data.clone());
-        }
-        let init = web_sys::MessageEventInit::new();
-        init.set_data(&data);
-        if let Ok(event) = web_sys::MessageEvent::new_with_event_init_dict("message", &init) {
-            self.dispatch(&event);
+            iter::push(state, value.clone());
         }
     }
 
