@@ -59,8 +59,8 @@ pub struct UseResocket<In: 'static, Out: 'static> {
     /// The socket's counters, refreshed on every message, event and send. `outbox_len` says
     /// how many sends wait for the next connection; `reconnects` counts reconnections.
     pub stats: ReadSignal<Stats>,
-    /// The latest error: a message that did not decode, an oversize message, a failed
-    /// connection. Cleared by nothing; compare with the state to decide what to show.
+    /// The latest error: a message that did not decode, an oversize message, an invalid URL.
+    /// It stays until the next error; compare with `state` to decide what to show.
     pub error: ReadSignal<Option<Error>>,
     set_stats: WriteSignal<Stats>,
     socket: StoredValue<Option<ReSocket>, LocalStorage>,

@@ -63,8 +63,8 @@ pub struct UseResocketHandle<In, Out> {
     /// The socket's counters, refreshed on every message, event and send. `outbox_len` says
     /// how many sends wait for the next connection; `reconnects` counts reconnections.
     pub stats: Stats,
-    /// The latest error: a message that did not decode, an oversize message, a failed
-    /// connection.
+    /// The latest error: a message that did not decode, an oversize message, an invalid URL.
+    /// It stays until the next error; compare with `state` to decide what to show.
     pub error: Option<Error>,
     socket: Rc<RefCell<Option<ReSocket>>>,
     set_stats: UseStateSetter<Stats>,
