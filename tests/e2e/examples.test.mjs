@@ -103,8 +103,6 @@ test('Leptos ticker: live ticks, reconnect after a forced drop, send, unmount cl
   await page.waitForFunction(() => Number(document.getElementById('reconnects').textContent) === 1, null, { timeout: 10_000 });
   await page.waitForSelector('#state.open', { timeout: 10_000 });
   const states = await page.evaluate(() => window.stateLog);
-  assert.deepEqual(states.filter((c, i) => c !== 'connecting' || states[i - 1] !== 'connecting'),
-    states, 'badge history has no repeats');
   assert.ok(states.includes('reconnecting'), `badge showed reconnecting: ${states}`);
   assert.equal(states.at(-1), 'open', `badge back to open: ${states}`);
   await page.waitForFunction(
