@@ -1,8 +1,10 @@
 // Bundles the live dashboard in www/ with the resocket npm package from pkg/ (built by
-// `wasm-pack build --target bundler`), imported as `resocket` exactly as an app would.
+// `wasm-pack build --target bundler`), imported as `resocket` exactly as an app would, and uPlot
+// (the price chart) from node_modules. Static files are copied as they are.
 const path = require('path');
 const fs = require('fs');
 
+// Copies files into the output: `{ 'name in dist': 'path from the repository root' }`.
 class CopyStaticPlugin {
   constructor(files) {
     this.files = files;
@@ -12,10 +14,10 @@ class CopyStaticPlugin {
       compilation.hooks.processAssets.tap(
         { name: 'CopyStaticPlugin', stage: compiler.webpack.Compilation.PROCESS_ASSETS_STAGE_ADDITIONAL },
         () => {
-          for (const file of this.files) {
-            const source = fs.readFileSync(path.join(__dirname, 'www', file));
-            compilation.emitAsset(file, new compiler.webpack.sources.RawSource(source));
-            compilation.fileDependencies.add(path.join(__dirname, 'www', file));
+          for (const [name, from] of Object.entries(this.files)) {
+            const file = path.join(__dirname, from);
+            compilation.emitAsset(name, new compiler.webpack.sources.RawSource(fs.readFileSync(file)));
+            compilation.fileDependencies.add(file);
           }
         },
       );
@@ -36,5 +38,9 @@ module.exports = (env = {}) => ({
   },
   experiments: { asyncWebAssembly: true },
   performance: { hints: false },
-  plugins: [new CopyStaticPlugin(['index.html', 'style.css'])],
+  plugins: [new CopyStaticPlugin({
+    'index.html': 'www/index.html',
+    'style.css': 'www/style.css',
+    'uPlot.min.css': 'node_modules/uplot/dist/uPlot.min.css',
+  })],
 });
