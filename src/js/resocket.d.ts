@@ -44,7 +44,7 @@ export interface ReSocketOptions {
   stableAfter?: number;
   /** A socket still connecting after this many ms is closed and retried (default 10000). */
   connectTimeout?: number;
-  /** Whether a server close is retried (default: all but 1002, 1003, 1007, 1008, 1010 and 4000-4099). */
+  /** Whether a server close is retried (default: all but 1000, 1002, 1003, 1007, 1008, 1009, 1010 and 1015). */
   shouldRetry?: (close: ReSocketCloseInfo) => boolean;
   /** Messages the outbox holds while down (default 1024). */
   outboxMessages?: number;
