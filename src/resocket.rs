@@ -128,6 +128,15 @@ impl Core {
         self.heartbeat_timer = None;
     }
 
+    /// Whether the current socket accepts data. It may be CLOSING while the state is still
+    /// `Open` (the server's close frame arrived, the close event not yet): a send then would be
+    /// discarded by the browser, so messages wait in the outbox instead.
+    fn socket_open(&self) -> bool {
+        self.socket
+            .as_ref()
+            .is_some_and(|s| s.ready_state() == ReadyState::Open)
+    }
+
     fn send_on_socket(&mut self, message: Message) -> Result<()> {
         let Some(socket) = &self.socket else {
             return Err(Error::NotOpen);
@@ -347,7 +356,10 @@ fn flush_outbox(c: &mut Core, out: &mut Outbound, generation: u64) {
     if c.generation != generation || c.state != State::Open {
         return;
     }
-    while let Some(message) = c.outbox.pop() {
+    while c.socket_open() {
+        let Some(message) = c.outbox.pop() else {
+            break;
+        };
         if let Err(error) = c.send_on_socket(message.clone()) {
             c.outbox.requeue_front(vec![message]);
             c.emit(out, Event::Error(error));
@@ -550,7 +562,7 @@ fn heartbeat_tick(core: &Shared, c: &mut Core, out: &mut Outbound, generation: u
     let timeout = hb.timeout.as_secs_f64() * 1000.0;
     match heartbeat_action(now, c.ping_sent_at, c.last_inbound, interval, timeout) {
         HeartbeatAction::Ping => {
-            if let Some(socket) = &c.socket {
+            if let Some(socket) = c.socket.as_ref().filter(|_| c.socket_open()) {
                 // The ping bypasses the outbox and the in-flight record: it is never resent.
                 let _ = socket.send(&hb.message);
             }
@@ -1035,7 +1047,8 @@ fn send_inner(c: &mut Core, out: &mut Outbound, message: Message) -> Result<()> 
     if let Some(error) = terminal_error(&c.state) {
         return Err(error);
     }
-    let direct = c.state == State::Open && (c.outbox.is_empty() || c.in_open_dispatch);
+    let direct =
+        c.state == State::Open && (c.outbox.is_empty() || c.in_open_dispatch) && c.socket_open();
     if direct {
         return c.send_on_socket(message);
     }
