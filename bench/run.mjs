@@ -38,7 +38,7 @@ const CONFIG = {
   echo: env('BENCH_ECHO', 500),
   cycles: env('BENCH_CYCLES', 1000),
   trials: env('BENCH_TRIALS', 3),
-  warmup: 5_000,
+  warmup: 2_000,
   downMs: 1_000,
 };
 const SKIP = new Set((process.env.BENCH_SKIP || '').split(',').filter(Boolean));

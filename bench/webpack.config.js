@@ -22,12 +22,15 @@ class CopyHtmlPlugin {
   }
 }
 
-module.exports = {
+// `--env pkg=DIR --env rustStream=DIR --env out=NAME`: other builds of the npm package and of
+// bench/rust-stream (bench/profile.mjs uses --profiling builds, whose wasm keeps function names)
+// bundled into bench/out/NAME.
+module.exports = (env = {}) => ({
   mode: 'production',
   context: __dirname,
   entry: path.join(__dirname, 'pages', 'bench.js'),
   output: {
-    path: path.join(OUT, 'dist'),
+    path: path.join(OUT, env.out || 'dist'),
     filename: 'bench.js',
     chunkFilename: '[name].js',
     webassemblyModuleFilename: '[hash].module.wasm',
@@ -35,13 +38,16 @@ module.exports = {
   },
   resolve: {
     alias: {
-      resocket: path.join(ROOT, 'pkg'),
-      'bench-rust-stream$': path.join(OUT, 'rust-stream', 'rust_stream.js'),
+      ...(env.pkg ? { resocket$: path.resolve(ROOT, env.pkg, 'resocket.js') } : { resocket: path.join(ROOT, 'pkg') }),
+      'bench-rust-stream$': path.join(env.rustStream ? path.resolve(ROOT, env.rustStream) : path.join(OUT, 'rust-stream'),
+        'rust_stream.js'),
       'bench-gloo-net$': path.join(OUT, 'gloo-net', 'gloo_net.js'),
     },
     modules: [path.join(ROOT, 'node_modules')],
   },
   experiments: { asyncWebAssembly: true },
   performance: { hints: false },
+  // Readable function names in CPU profiles (`--env profiling`).
+  optimization: env.profiling ? { minimize: false } : {},
   plugins: [new CopyHtmlPlugin()],
-};
+});

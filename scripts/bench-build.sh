@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything the benchmark and the soak load (see scripts/bench.sh). Expects the toolchain
-# environment (scripts/lib.sh ensure_setup). BENCH_SKIP_BUILD=1 skips the npm package build
-# (pkg/ and www/dist/ as they are).
+# environment (scripts/lib.sh ensure_setup). The npm package (scripts/build.sh) is rebuilt when a
+# file under src/ or Cargo.toml is newer than it, or when BENCH_REBUILD=1; BENCH_SKIP_BUILD=1
+# keeps pkg/ as it is.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,8 +10,14 @@ step() { echo "[bench-build] $*"; }
 
 step "resocket-server (release)"
 cargo build -q --release -p resocket-server
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f pkg/resocket_bg.wasm ]; then
+pkg_stale() {
+  [ ! -f pkg/resocket_bg.wasm ] || [ ! -f pkg/web/resocket_bg.wasm ] && return 0
+  [ -n "$(find src Cargo.toml -newer pkg/resocket_bg.wasm -print -quit)" ]
+}
+if [ "${BENCH_REBUILD:-0}" = 1 ] || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && pkg_stale; }; then
   bash "$ROOT/scripts/build.sh"
+else
+  step "pkg/ is up to date with src/ (BENCH_REBUILD=1 rebuilds it)"
 fi
 
 # The bench crates are their own workspace (bench/Cargo.toml) with their own target dir, so they

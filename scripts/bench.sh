@@ -6,8 +6,29 @@
 #   3. the bench page (bench/webpack.config.js -> bench/out/dist, chunk stats for the sizes)
 #   4. node bench/run.mjs: writes bench/results.json, bench/results.md, bench/chart.svg
 # Environment for the run itself: see bench/run.mjs (BENCH_MESSAGES, BENCH_ROUNDS, ...).
+# `npm run bench -- --profile`: instead, CPU and allocation profiles of the receive path
+# (bench/profile.mjs), on `wasm-pack --profiling` builds that keep wasm function names.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_setup
 bash "$ROOT/scripts/bench-build.sh"
+if [ "${1:-}" = --profile ]; then
+  # Like wasm-pack's release build (cargo, wasm-bindgen, wasm-opt -Os), but keeping function names
+  # (wasm-opt -g); own target dirs, so the two workspaces' builds of one dependency never meet
+  # in one LTO link.
+  profiling_build() { # DIR CRATE_FILE OUT_DIR OUT_NAME [cargo args...]
+    local dir="$1" file="$2" out="$3" name="$4"; shift 4
+    local target="$ROOT/target/bench-profiling-$name"
+    echo "[bench] profiling build of $dir -> $out"
+    (cd "$dir" && CARGO_TARGET_DIR="$target" cargo build -q --release --target wasm32-unknown-unknown "$@")
+    wasm-bindgen --target bundler --keep-debug --out-dir "$out" --out-name "$name" \
+      "$target/wasm32-unknown-unknown/release/$file.wasm"
+    wasm-opt -Os -g "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm"
+  }
+  profiling_build "$ROOT" resocket "$ROOT/bench/out/pkg-profiling" resocket -p resocket --features js
+  profiling_build "$ROOT/bench/rust-stream" bench_rust_stream "$ROOT/bench/out/rust-stream-profiling" rust_stream
+  npx --no-install webpack --config bench/webpack.config.js --no-stats --env pkg=bench/out/pkg-profiling \
+    --env rustStream=bench/out/rust-stream-profiling --env out=dist-profiling --env profiling
+  exec node "$ROOT/bench/profile.mjs"
+fi
 exec node "$ROOT/bench/run.mjs"

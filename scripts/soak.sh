@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `npm run soak`: the bounded chaos soak (bench/soak.mjs) against the npm package's plain ESM
-# build (pkg/web/). Builds the server and the package first (BENCH_SKIP_BUILD=1 keeps an existing
-# pkg/ as it is).
+# build (pkg/web/). Builds the server, and the package when src/ is newer than it
+# (BENCH_REBUILD=1 always, BENCH_SKIP_BUILD=1 never).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_setup
 echo "[soak] building resocket-server"
 cargo build -q --release -p resocket-server
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f pkg/web/resocket_bg.wasm ]; then
+if [ "${BENCH_REBUILD:-0}" = 1 ] || [ ! -f pkg/web/resocket_bg.wasm ] \
+  || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && [ -n "$(find src Cargo.toml -newer pkg/web/resocket_bg.wasm -print -quit)" ]; }; then
   bash "$ROOT/scripts/build.sh"
 fi
 exec node "$ROOT/bench/soak.mjs"

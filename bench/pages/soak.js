@@ -23,6 +23,8 @@ window.WebSocket = class TrackedWebSocket extends NativeWebSocket {
 };
 
 const clients = new Map();
+const MAX_RECORDS = 4096;
+const EVENT_KINDS = ['open', 'close', 'heartbeattimeout'];
 const errors = [];
 window.addEventListener('error', (e) => errors.push(`error: ${e.message}`));
 window.addEventListener('unhandledrejection', (e) => errors.push(`unhandledrejection: ${e.reason}`));
@@ -32,7 +34,9 @@ function startClient(id, base, options, intervalMs) {
     id,
     socket: new ReSocket(`${base}/ws/echo?client=${encodeURIComponent(id)}`, options),
     sent: 0,
-    queuedRuns: [], // [first, last] runs of message numbers sent while not open
+    // Preallocated, so that the soak's own bookkeeping does not count as heap growth.
+    queuedRuns: new Int32Array(2 * MAX_RECORDS), // [first, last] runs of numbers sent while not open
+    runs: 0,
     opens: 0,
     closes: 0,
     echoes: 0,
@@ -40,13 +44,19 @@ function startClient(id, base, options, intervalMs) {
     echoDisorder: 0,
     sendErrors: 0,
     timer: null,
-    events: [],
+    events: new Int32Array(3 * MAX_RECORDS), // [kind, sent, code] per event (EVENT_KINDS)
+    eventCount: 0,
+  };
+  const record = (kind, code = 0) => {
+    if (c.eventCount >= MAX_RECORDS) return;
+    c.events.set([EVENT_KINDS.indexOf(kind), c.sent, code], 3 * c.eventCount);
+    c.eventCount += 1;
   };
   const prefix = `m:${id}:`;
   // What happened, stamped with how many messages had been sent: [kind, sent, code].
-  c.socket.addEventListener('open', () => { c.opens += 1; c.events.push(['open', c.sent, 0]); });
-  c.socket.addEventListener('close', (e) => { c.closes += 1; c.events.push(['close', c.sent, e.code]); });
-  c.socket.addEventListener('heartbeattimeout', () => c.events.push(['heartbeattimeout', c.sent, 0]));
+  c.socket.addEventListener('open', () => { c.opens += 1; record('open'); });
+  c.socket.addEventListener('close', (e) => { c.closes += 1; record('close', e.code); });
+  c.socket.addEventListener('heartbeattimeout', () => record('heartbeattimeout'));
   c.socket.addEventListener('message', (e) => {
     if (typeof e.data !== 'string' || !e.data.startsWith(prefix)) return; // heartbeat pongs
     const n = Number(e.data.slice(prefix.length));
@@ -66,24 +76,28 @@ function startClient(id, base, options, intervalMs) {
     }
     c.sent += 1;
     if (queued) {
-      const run = c.queuedRuns.at(-1);
-      if (run && run[1] === n - 1) run[1] = n;
-      else c.queuedRuns.push([n, n]);
+      if (c.runs > 0 && c.queuedRuns[2 * c.runs - 1] === n - 1) c.queuedRuns[2 * c.runs - 1] = n;
+      else if (c.runs < MAX_RECORDS) {
+        c.queuedRuns[2 * c.runs] = n;
+        c.queuedRuns[2 * c.runs + 1] = n;
+        c.runs += 1;
+      }
     }
   }, intervalMs);
   clients.set(id, c);
 }
 
+const pairs = (array, n, width) => Array.from({ length: n }, (_, i) => Array.from(array.subarray(width * i, width * i + width)));
 const summary = (c) => ({
   id: c.id,
   sent: c.sent,
-  queuedRuns: c.queuedRuns,
+  queuedRuns: pairs(c.queuedRuns, c.runs, 2),
   opens: c.opens,
   closes: c.closes,
   echoes: c.echoes,
   echoDisorder: c.echoDisorder,
   sendErrors: c.sendErrors,
-  events: c.events,
+  events: pairs(c.events, c.eventCount, 3).map(([k, sent, code]) => [EVENT_KINDS[k], sent, code]),
   state: c.socket.state,
   stats: c.socket.stats,
 });
