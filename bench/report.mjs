@@ -40,7 +40,7 @@ export function renderMarkdown(results, clients) {
       if (!s) continue;
       const v = s.vs_raw;
       const api = results.clients.find((y) => y.id === k.id)?.api;
-      lines.push(`| ${k.label}${api ? ` [${api}]` : ''} | ${spread(s.msgs_per_s, int)}${x(v?.throughput)} `
+      lines.push(`| ${k.label}${api && api.includes('minimal') ? ` [${api}]` : ''} | ${spread(s.msgs_per_s, int)}${x(v?.throughput)} `
         + `| ${spread(s.task_us)}${x(v?.task)} | ${spread(s.script_us)}${x(v?.script)} `
         + `| ${fmt(s.echo_p50_ms?.median, 2)} / ${fmt(s.echo_p99_ms?.median, 2)} `
         + `| ${fmt(s.startup_ms?.median)} (${fmt(s.startup_cold_ms)}) `
@@ -111,7 +111,7 @@ export function renderSvg(results, clients) {
   const ph = 34 + clients.length * (barH + 6);
   const labelW = 120;
   const top = 70;
-  const legendH = 24;
+  const legendH = 16;
   const H = top + Math.ceil(panels.length / cols) * (ph + 14) + legendH;
   const out = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`);
@@ -134,7 +134,8 @@ export function renderSvg(results, clients) {
       out.push(`<text x="${(x0 + labelW + w + 4).toFixed(1)}" y="${y + 12}" fill="#333">${v === null || v === undefined ? 'n/a' : esc(p.f(v))}</text>`);
     });
   });
-  out.push(`<text x="20" y="${H - 8}" fill="#555">${esc(clients.map((k) => `${k.short}: ${k.label}`).join(' | '))}</text>`);
+  out.push(`<text x="20" y="${H - 8}" fill="#555">Lower is better in every panel but messages per second. `
+    + 'Clients, figures and targets: bench/results.md; re-run: npm run bench.</text>');
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
