@@ -63,6 +63,9 @@ struct Core {
     in_flight: VecDeque<Message>,
     /// Inside the synchronous `open` event dispatch: sends go straight to the socket.
     in_open_dispatch: bool,
+    /// The heartbeat declared the socket dead; it is kept for [`ACK_SETTLE_MS`] before it is
+    /// judged, and nothing more is sent on it.
+    dying: bool,
     inbox: VecDeque<Result<Message>>,
     recv_waker: Option<Waker>,
     state_wakers: Vec<Waker>,
@@ -132,9 +135,11 @@ impl Core {
     /// `Open` (the server's close frame arrived, the close event not yet): a send then would be
     /// discarded by the browser, so messages wait in the outbox instead.
     fn socket_open(&self) -> bool {
-        self.socket
-            .as_ref()
-            .is_some_and(|s| s.ready_state() == ReadyState::Open)
+        !self.dying
+            && self
+                .socket
+                .as_ref()
+                .is_some_and(|s| s.ready_state() == ReadyState::Open)
     }
 
     fn send_on_socket(&mut self, message: Message) -> Result<()> {
@@ -269,6 +274,7 @@ fn open_socket(
         Ok(socket) => {
             c.socket = Some(socket);
             c.in_flight.clear();
+            c.dying = false;
             let timeout = duration_ms(c.options.connect_timeout);
             let weak = weak.clone();
             c.connect_timer = Some(Timeout::new(timeout, move || {
@@ -457,6 +463,7 @@ fn socket_lost(core: &Shared, c: &mut Core, out: &mut Outbound, event: CloseEven
     drop(socket);
     c.invalidate_socket_callbacks();
     c.in_open_dispatch = false;
+    c.dying = false;
     let sizes: Vec<usize> = c.in_flight.iter().map(Message::len).collect();
     let unsent = unsent_tail(&sizes, u64::from(buffered));
     let tail: Vec<Message> = c.in_flight.drain(..).skip(sizes.len() - unsent).collect();
@@ -533,6 +540,10 @@ fn schedule_retry(core: &Shared, c: &mut Core, out: &mut Outbound) {
     }));
 }
 
+/// How long a socket the heartbeat declared dead is kept before its unsent tail is judged
+/// from `bufferedAmount` (acknowledgements of a live link arrive well within it).
+const ACK_SETTLE_MS: u32 = 250;
+
 fn schedule_heartbeat(core: &Shared, c: &mut Core, generation: u64, delay: u32) {
     let Some(hb) = &c.options.heartbeat else {
         return;
@@ -572,17 +583,29 @@ fn heartbeat_tick(core: &Shared, c: &mut Core, out: &mut Outbound, generation: u
         HeartbeatAction::Wait(ms) => schedule_heartbeat(core, c, generation, ms),
         HeartbeatAction::Dead { silent_ms } => {
             c.emit(out, Event::HeartbeatTimeout { silent_ms });
-            socket_lost(
-                core,
-                c,
-                out,
-                CloseEvent {
-                    code: 1006,
-                    reason: "heartbeat timeout".into(),
-                    was_clean: false,
-                },
-                true,
-            );
+            // The browser lowers `bufferedAmount` only when the network acknowledges a send, a
+            // little after it: judged at once, a message sent just before would count as unsent
+            // although it left, and be sent twice. New sends go to the outbox meanwhile.
+            c.dying = true;
+            let weak = Rc::downgrade(core);
+            c.heartbeat_timer = Some(Timeout::new(ACK_SETTLE_MS, move || {
+                with_core(&weak, |core, c, out| {
+                    if c.generation != generation {
+                        return; // the socket closed by itself meanwhile
+                    }
+                    socket_lost(
+                        core,
+                        c,
+                        out,
+                        CloseEvent {
+                            code: 1006,
+                            reason: "heartbeat timeout".into(),
+                            was_clean: false,
+                        },
+                        true,
+                    );
+                })
+            }));
         }
     }
 }
@@ -744,6 +767,7 @@ impl ReSocket {
             ever_opened: false,
             in_flight: VecDeque::new(),
             in_open_dispatch: false,
+            dying: false,
             inbox: VecDeque::new(),
             recv_waker: None,
             state_wakers: Vec::new(),
