@@ -203,8 +203,8 @@ impl Connection {
         };
         let on_message = {
             let shared = Rc::clone(&shared);
-            move |data: wasm_bindgen::JsValue| {
-                let message = message_from_js(&data);
+            move |event: web_sys::MessageEvent| {
+                let message = message_from_js(&event.data());
                 let waker = {
                     let mut s = shared.borrow_mut();
                     let item = match s.max_message_bytes {

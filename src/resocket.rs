@@ -40,8 +40,8 @@ type WindowReaction = Box<dyn Fn(&Shared, &mut Core, &mut Outbound)>;
 /// A synchronous event hook (used by the JavaScript layer, whose handlers run in the event).
 pub(crate) type EventHook = Box<dyn Fn(&Event)>;
 /// A synchronous message hook: when set, messages go to it instead of the stream, as the
-/// browser's value (a string or an `ArrayBuffer`), never copied into wasm.
-pub(crate) type MessageHook = Rc<dyn Fn(JsValue)>;
+/// browser's `MessageEvent` (its data a string or an `ArrayBuffer`), never copied into wasm.
+pub(crate) type MessageHook = Rc<dyn Fn(web_sys::MessageEvent)>;
 
 struct EventQueue {
     events: VecDeque<Event>,
@@ -385,7 +385,7 @@ fn js_payload_len(data: &JsValue) -> usize {
     }
 }
 
-fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, data: JsValue) {
+fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, received: web_sys::MessageEvent) {
     let Some(core) = weak.upgrade() else { return };
     let mut event = None;
     let mut hook = None;
@@ -402,6 +402,7 @@ fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, data: JsValue) {
             c.last_inbound = now;
         }
         // With a message hook (the JavaScript layer) the payload stays a JavaScript value.
+        let data = received.data();
         let (len, message) = match c.message_hook {
             Some(_) => (js_payload_len(&data), None),
             None => {
@@ -428,7 +429,7 @@ fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, data: JsValue) {
     };
     // Called with no borrow held: the hook may send, close or read state.
     if let Some(hook) = hook {
-        hook(data);
+        hook(received);
     }
     if let Some(event) = event {
         deliver(

@@ -58,7 +58,7 @@ impl RawSocket {
         url: &str,
         protocols: &[String],
         on_open: impl FnMut() + 'static,
-        mut on_message: impl FnMut(JsValue) + 'static,
+        mut on_message: impl FnMut(MessageEvent) + 'static,
         mut on_close: impl FnMut(CloseEvent) + 'static,
     ) -> Result<Self> {
         validate_protocols(protocols)?;
@@ -79,13 +79,10 @@ impl RawSocket {
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let on_open = Listener::new(Closure::new(on_open) as Closure<dyn FnMut()>);
-        // The payload is handed on as the browser's value (a string or an ArrayBuffer): the
-        // JavaScript layer passes it through without copying it into wasm and back.
-        let on_message =
-            Listener::new(
-                Closure::new(move |event: MessageEvent| on_message(event.data()))
-                    as Closure<dyn FnMut(MessageEvent)>,
-            );
+        // The browser's event is handed on: the JavaScript layer passes its payload (a string or
+        // an ArrayBuffer) through without copying it into wasm and back.
+        let on_message = Listener::new(Closure::new(move |event: MessageEvent| on_message(event))
+            as Closure<dyn FnMut(MessageEvent)>);
         let on_close = Listener::new(Closure::new(move |event: web_sys::CloseEvent| {
             on_close(CloseEvent {
                 code: event.code(),

@@ -1,14 +1,28 @@
-// The one JavaScript call per received message of the `ReSocket` class: parse (JSON mode),
-// wrap (a Blob for binaryType "blob"), and dispatch a MessageEvent. Doing this on the JS side
-// keeps the payload out of wasm memory and the message path to a single boundary crossing.
-// Throws only when JSON.parse does (listener exceptions are reported by the browser itself).
-export function deliverMessage(target, data, json, blob) {
+// The one JavaScript call per received message of the `ReSocket` class: parse (JSON mode) or
+// wrap (a Blob for binaryType "blob"), then deliver. Doing this on the JS side keeps the payload
+// out of wasm memory and the message path to a single boundary crossing.
+//
+// `handler`: when the page listens with `onmessage` only (no `addEventListener('message')`),
+// the handler gets the browser's own MessageEvent, its `data` replaced by the delivered value:
+// no second event object and no dispatch. Otherwise a new MessageEvent is dispatched.
+// Throws only when JSON.parse does.
+export function deliverMessage(target, event, json, blob, handler) {
+  const data = event.data;
   let value = data;
   if (typeof data === 'string') {
     if (json) value = JSON.parse(data);
   } else if (blob) {
     value = new Blob([data]);
   }
-  target.dispatchEvent(new MessageEvent('message', { data: value }));
+  if (handler) {
+    if (value !== data) Object.defineProperty(event, 'data', { value });
+    try {
+      handler(event);
+    } catch (e) {
+      reportError(e); // as the browser reports a listener's exception
+    }
+  } else {
+    target.dispatchEvent(new MessageEvent('message', { data: value }));
+  }
   return value;
 }

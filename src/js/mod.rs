@@ -32,14 +32,16 @@ use options::{describe, BinaryType};
 
 #[wasm_bindgen(module = "/src/js/deliver.js")]
 extern "C" {
-    /// Parses (JSON mode), wraps (`Blob`) and dispatches one message; returns the value
-    /// delivered. Throws what `JSON.parse` throws.
+    /// Parses (JSON mode) or wraps (`Blob`) one message and hands it to `handler` (the
+    /// `onmessage` function, when it is the only message listener) or dispatches it; returns
+    /// the value delivered. Throws what `JSON.parse` throws.
     #[wasm_bindgen(js_name = deliverMessage, catch)]
     fn deliver_message(
         target: &Target,
-        data: &JsValue,
+        event: &web_sys::MessageEvent,
         json: bool,
         blob: bool,
+        handler: Option<&js_sys::Function>,
     ) -> Result<JsValue, JsValue>;
 }
 
@@ -170,6 +172,9 @@ struct Inner {
     handlers: RefCell<[Handler; 4]>,
     iterators: RefCell<Vec<Weak<RefCell<IterState>>>>,
     pending: RefCell<VecDeque<Pending>>,
+    /// `addEventListener('message', ...)` was called (ever: removals are not tracked, so this
+    /// errs on the side of dispatching).
+    message_listeners: Cell<bool>,
 }
 
 thread_local! {
@@ -283,15 +288,23 @@ impl Inner {
         });
     }
 
-    fn on_message(&self, data: JsValue) {
+    fn on_message(&self, event: web_sys::MessageEvent) {
         let blob = self.binary_type.get() == BinaryType::Blob;
-        let value = match deliver_message(&self.target, &data, self.json, blob) {
+        let handler = if self.message_listeners.get() {
+            None
+        } else {
+            self.handlers.borrow()[Slot::Message as usize]
+                .function
+                .clone()
+        };
+        let value = match deliver_message(&self.target, &event, self.json, blob, handler.as_ref()) {
             Ok(value) => value,
             Err(e) => {
                 self.dispatch_error(&Error::Decode {
                     message: js_error_message(&e),
                     kind: "text",
-                    size: data
+                    size: event
+                        .data()
                         .dyn_ref::<js_sys::JsString>()
                         .map_or(0, |s| s.length() as usize),
                 });
@@ -498,6 +511,7 @@ impl JsReSocket {
             handlers: RefCell::default(),
             iterators: RefCell::default(),
             pending: RefCell::default(),
+            message_listeners: Cell::new(false),
         });
         let weak = Rc::downgrade(&inner);
         inner.socket.add_hook(Box::new(move |event| {
@@ -760,6 +774,9 @@ impl JsReSocket {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
+        if kind == "message" {
+            self.inner.message_listeners.set(true);
+        }
         self.inner.target.add_listener(kind, &listener, &options)
     }
 

@@ -464,6 +464,33 @@ describe('listeners', () => {
     assert.ok(r.seen.includes('closed/3/2'));
   });
 
+  test('onmessage alone gets the parsed value on a real MessageEvent; a throw is reported', async () => {
+    const p = await esmPage();
+    const r = await p.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`, { json: true });
+      const got = [];
+      ws.onmessage = (e) => {
+        got.push({ data: e.data, isMessageEvent: e instanceof MessageEvent, type: e.type });
+        if (e.data.n === 1) throw new Error('handler bug 2');
+      };
+      ws.send({ n: 1 }); ws.send({ n: 2 });
+      await until(() => got.length === 2);
+      ws.binaryType = 'blob';
+      ws.send(new Uint8Array([5, 6]));
+      await until(() => got.length === 3);
+      const blob = got[2].data;
+      ws.close();
+      return { first: got.slice(0, 2), blob: blob instanceof Blob ? Array.from(new Uint8Array(await blob.arrayBuffer())) : null };
+    }, client('direct'));
+    assert.deepEqual(r.first, [
+      { data: { n: 1 }, isMessageEvent: true, type: 'message' },
+      { data: { n: 2 }, isMessageEvent: true, type: 'message' },
+    ]);
+    assert.deepEqual(r.blob, [5, 6]);
+    assert.ok(p.errors.some((e) => e.includes('handler bug 2')), p.errors.join('\n'));
+    await p.close();
+  });
+
   test('a throwing handler is reported, and delivery goes on', async () => {
     const p = await esmPage();
     const r = await p.evaluate(async (id) => {
