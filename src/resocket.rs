@@ -1030,7 +1030,7 @@ impl ReSocket {
 }
 
 /// The error for using a socket in a terminal state (`None` while it is alive).
-fn terminal_error(state: &State) -> Option<Error> {
+pub(crate) fn terminal_error(state: &State) -> Option<Error> {
     match state {
         State::Closed { code, reason } => Some(Error::Closed {
             code: Some(*code),

@@ -24,7 +24,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::error::Error;
 use crate::events::{Event, State};
 use crate::message::{Message, ReadyState};
-use crate::resocket::ReSocket;
+use crate::resocket::{terminal_error, ReSocket};
 use crate::sys::{js_error_message, Listener};
 
 use iter::{IterState, MessageIterator};
@@ -422,19 +422,6 @@ fn state_detail(state: &State) -> JsValue {
         State::Open | State::Offline => {}
     }
     detail
-}
-
-fn terminal_error(state: &State) -> Option<Error> {
-    match state {
-        State::Closed { code, reason } => Some(Error::Closed {
-            code: Some(*code),
-            reason: reason.clone(),
-        }),
-        State::Failed { reason } => Some(Error::Failed {
-            reason: reason.clone(),
-        }),
-        _ => None,
-    }
 }
 
 fn message_to_js(message: Message) -> JsValue {
