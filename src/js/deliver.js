@@ -19,7 +19,9 @@ export function deliverMessage(target, event, json, blob, handler) {
     try {
       handler(event);
     } catch (e) {
-      reportError(e); // as the browser reports a listener's exception
+      // As the browser reports a listener's exception (the same fallback as report_error in
+      // mod.rs, for browsers without reportError): never mistaken for a JSON.parse failure.
+      (globalThis.reportError ?? console.error)(e);
     }
   } else {
     target.dispatchEvent(new MessageEvent('message', { data: value }));
