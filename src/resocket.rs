@@ -378,7 +378,7 @@ fn flush_outbox(c: &mut Core, out: &mut Outbound, generation: u64) {
 
 /// The size of a payload the browser handed over: bytes of an `ArrayBuffer`, UTF-16 code units
 /// of a string (equal to its UTF-8 bytes for ASCII; measuring exactly would mean copying it).
-fn js_payload_len(data: &JsValue) -> usize {
+pub(crate) fn js_payload_len(data: &JsValue) -> usize {
     match data.dyn_ref::<js_sys::JsString>() {
         Some(text) => text.length() as usize,
         None => data.unchecked_ref::<js_sys::ArrayBuffer>().byte_length() as usize,

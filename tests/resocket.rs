@@ -51,6 +51,23 @@ async fn open_socket(endpoint: &str, client: &str, options: Options) -> ReSocket
     s
 }
 
+/// An echo socket with a fixed retry `delay` (no jitter), dropped by the server and now
+/// waiting to reconnect.
+async fn waiting_to_reconnect(client: &str, delay: Duration) -> ReSocket {
+    let fixed = Options::default().backoff(Backoff {
+        initial: delay,
+        jitter: Jitter::None,
+        ..Backoff::default()
+    });
+    let s = open_socket("echo", client, fixed).await;
+    control("drop", &format!("client={client}")).await;
+    wait_state(&s, "reconnecting", 5000, |st| {
+        matches!(st, State::Reconnecting { .. })
+    })
+    .await;
+    s
+}
+
 #[wasm_bindgen_test]
 async fn drop_without_close_frame_reconnects_with_the_configured_delays() {
     let client = client_id("drop");
@@ -137,17 +154,7 @@ async fn policy_close_1008_fails_by_default_and_retries_with_a_predicate() {
 #[wasm_bindgen_test]
 async fn close_during_backoff_makes_no_further_attempt() {
     let client = client_id("closewait");
-    let slow = Options::default().backoff(Backoff {
-        initial: Duration::from_millis(1000),
-        jitter: Jitter::None,
-        ..Backoff::default()
-    });
-    let s = open_socket("echo", &client, slow).await;
-    control("drop", &format!("client={client}")).await;
-    wait_state(&s, "reconnecting", 5000, |st| {
-        matches!(st, State::Reconnecting { .. })
-    })
-    .await;
+    let s = waiting_to_reconnect(&client, Duration::from_millis(1000)).await;
     s.send("queued while down").unwrap();
     let unsent = s.close(None, None).unwrap();
     assert_eq!(
@@ -293,17 +300,7 @@ async fn silent_server_is_detected_by_the_heartbeat_and_replaced() {
 #[wasm_bindgen_test]
 async fn offline_pauses_attempts_and_online_retries_at_once() {
     let client = client_id("offline");
-    let slow = Options::default().backoff(Backoff {
-        initial: Duration::from_secs(20),
-        jitter: Jitter::None,
-        ..Backoff::default()
-    });
-    let s = open_socket("echo", &client, slow).await;
-    control("drop", &format!("client={client}")).await;
-    wait_state(&s, "reconnecting", 5000, |st| {
-        matches!(st, State::Reconnecting { .. })
-    })
-    .await;
+    let s = waiting_to_reconnect(&client, Duration::from_secs(20)).await;
     let window = web_sys::window().unwrap();
     window
         .dispatch_event(&web_sys::Event::new("offline").unwrap())

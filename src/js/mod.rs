@@ -24,7 +24,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::error::Error;
 use crate::events::{Event, State};
 use crate::message::{Message, ReadyState};
-use crate::resocket::{terminal_error, ReSocket};
+use crate::resocket::{js_payload_len, terminal_error, ReSocket};
 use crate::sys::{js_error_message, Listener};
 
 use iter::{IterState, MessageIterator};
@@ -218,11 +218,6 @@ impl Inner {
     }
 
     fn on_event(self: &Rc<Self>, event: &Event) {
-        let state = self.socket.state();
-        let detail = state_detail(&state);
-        if let Event::Closed { unsent, .. } = event {
-            set(&detail, "unsent", &(*unsent as u32).into());
-        }
         let changes_state = !matches!(
             event,
             Event::Disconnected { .. }
@@ -230,9 +225,18 @@ impl Inner {
                 | Event::HeartbeatTimeout { .. }
                 | Event::Error(_)
         );
-        if changes_state {
+        // The state's detail, built only for the events that change it (`reconnecting` and
+        // `offline` carry it too).
+        let detail = if changes_state {
+            let detail = state_detail(&self.socket.state());
+            if let Event::Closed { unsent, .. } = event {
+                set(&detail, "unsent", &(*unsent as u32).into());
+            }
             self.dispatch_custom("statechange", &detail);
-        }
+            detail
+        } else {
+            JsValue::UNDEFINED
+        };
         match event {
             Event::Open { .. } => {
                 if let Ok(open) = web_sys::Event::new("open") {
@@ -303,10 +307,7 @@ impl Inner {
                 self.dispatch_error(&Error::Decode {
                     message: js_error_message(&e),
                     kind: "text",
-                    size: event
-                        .data()
-                        .dyn_ref::<js_sys::JsString>()
-                        .map_or(0, |s| s.length() as usize),
+                    size: js_payload_len(&event.data()),
                 });
                 return;
             }
