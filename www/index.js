@@ -15,6 +15,9 @@ const CONFIG = Object.freeze({
     json: true,
     minDelay: 300,
     maxDelay: 3000,
+    // Equal jitter: a retry waits at least half its ceiling (150 ms at first), so every outage
+    // is long enough to show its countdown and to cost ticks; full jitter could retry at once.
+    jitter: 'equal',
     heartbeat: { interval: 2000, timeout: 1500 },
   },
   pingEvery: 1000, // the page's own round-trip probe, while open
