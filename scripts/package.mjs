@@ -31,5 +31,17 @@ manifest.exports = {
   './web': { types: './web/resocket.d.ts', default: './web/resocket.js' },
   './package.json': './package.json',
 };
+// The glue repeats each Rust doc comment as JSDoc; resocket.d.ts (written by hand, what editors
+// show) has the documentation, so the shipped glue drops it: about 1 KB gzip per build.
+let stripped = 0;
+for (const glue of ['resocket_bg.js', 'web/resocket.js']) {
+  const file = path.join(PKG, glue);
+  const source = fs.readFileSync(file, 'utf8');
+  const out = source.replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\n/gm, '');
+  stripped += source.length - out.length;
+  fs.writeFileSync(file, out);
+}
+
 fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`[package] pkg/package.json: entry points ".", "./web"; ${manifest.files.length} files`);
+console.log(`[package] pkg/package.json: entry points ".", "./web"; ${manifest.files.length} files;`
+  + ` ${stripped} bytes of JSDoc dropped from the glue`);

@@ -95,7 +95,7 @@ pub(crate) fn now_ms() -> f64 {
     performance_now()
 }
 
-/// A readable message for a thrown JS value (`Error.message`, a string, or its debug form).
+/// A readable message for a thrown JS value (`Error.message`, a string, or its JSON form).
 pub(crate) fn js_error_message(value: &JsValue) -> String {
     if let Some(err) = value.dyn_ref::<js_sys::Error>() {
         let name = String::from(err.name());
@@ -108,6 +108,10 @@ pub(crate) fn js_error_message(value: &JsValue) -> String {
     } else if let Some(s) = value.as_string() {
         s
     } else {
-        format!("{value:?}")
+        // JSON rather than Rust's `Debug` of a JsValue, which would ship a JS value printer.
+        js_sys::JSON::stringify(value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_else(|| String::from("a thrown value that is not an Error"))
     }
 }

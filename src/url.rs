@@ -17,7 +17,7 @@ pub fn redact_url(url: &str) -> String {
         Some(i) => (&url[..i], true),
         None => (url, false),
     };
-    let mut out = match base.find("://") {
+    let mut out = match scheme_end(base) {
         Some(i) => {
             let (scheme, rest) = base.split_at(i + 3);
             let authority_end = rest.find('/').unwrap_or(rest.len());
@@ -32,6 +32,11 @@ pub fn redact_url(url: &str) -> String {
         out.push_str("?…");
     }
     out
+}
+
+/// Where `://` starts in `url`, if it does (a byte scan: no substring searcher in the wasm).
+fn scheme_end(url: &str) -> Option<usize> {
+    url.as_bytes().windows(3).position(|w| w == b"://")
 }
 
 /// Checks that `url` is an absolute `ws://` or `wss://` URL with a host.
@@ -50,7 +55,7 @@ pub fn redact_url(url: &str) -> String {
 /// ```
 pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
     let redacted = || redact_url(url);
-    let Some(sep) = url.find("://") else {
+    let Some(sep) = scheme_end(url) else {
         return Err(Error::InvalidUrl {
             url: redacted(),
             reason: "not an absolute URL (expected ws://host/... or wss://host/...)".into(),
@@ -88,7 +93,7 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
     if !host.starts_with('[') {
         if let Some(bad) = host
             .chars()
-            .find(|c| c.is_whitespace() || c.is_control() || "%<>\\^|\"`{}".contains(*c))
+            .find(|&c| c <= ' ' || c.is_control() || matches!(c, '%' | '<' | '>' | '\\' | '^' | '|' | '"' | '`' | '{' | '}'))
         {
             return Err(Error::InvalidUrl {
                 url: redacted(),
