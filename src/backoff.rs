@@ -70,7 +70,8 @@ impl Backoff {
         let exp = factor.powi(attempt.min(1024) as i32);
         let ms = (initial * exp).min(max);
         let ms = if ms.is_finite() { ms.max(0.0) } else { max };
-        Duration::from_secs_f64(ms / 1000.0)
+        // Whole microseconds; `as` saturates, where `from_secs_f64` panics on overflow.
+        Duration::from_micros((ms * 1000.0) as u64)
     }
 
     /// The delay for attempt `n`, given a uniform random number in `[0, 1)`.

@@ -13,16 +13,22 @@ use crate::error::{Error, Result};
 /// assert_eq!(resocket::redact_url("ws://localhost:8080/ws"), "ws://localhost:8080/ws");
 /// ```
 pub fn redact_url(url: &str) -> String {
-    let (base, had_query) = match url.find(['?', '#']) {
-        Some(i) => (&url[..i], true),
+    // Checked slicing throughout (`get`, `split_*`): no panicking index paths in the wasm.
+    let (base, had_query) = match url.split_once(['?', '#']) {
+        Some((base, _)) => (base, true),
         None => (url, false),
     };
-    let mut out = match scheme_end(base) {
-        Some(i) => {
-            let (scheme, rest) = base.split_at(i + 3);
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            match rest[..authority_end].rfind('@') {
-                Some(at) => format!("{scheme}{}", &rest[at + 1..]),
+    let split = scheme_end(base).and_then(|i| base.split_at_checked(i + 3));
+    let mut out = match split {
+        Some((scheme, rest)) => {
+            let authority = rest.split('/').next().unwrap_or_default();
+            match authority.rsplit_once('@') {
+                Some((_, host)) => {
+                    let mut out = String::from(scheme);
+                    out.push_str(host);
+                    out.push_str(rest.get(authority.len()..).unwrap_or_default());
+                    out
+                }
                 None => base.to_owned(),
             }
         }
@@ -61,19 +67,21 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
             reason: "not an absolute URL (expected ws://host/... or wss://host/...)".into(),
         });
     };
-    let scheme = url[..sep].to_ascii_lowercase();
+    // `sep` is where the ASCII `://` starts, so both halves are on char boundaries.
+    let given_scheme = url.get(..sep).unwrap_or_default();
+    let scheme = given_scheme.to_ascii_lowercase();
     if scheme != "ws" && scheme != "wss" {
         return Err(Error::InvalidScheme {
-            scheme: url[..sep].to_owned(),
+            scheme: given_scheme.to_owned(),
             url: redacted(),
         });
     }
-    let rest = &url[sep + 3..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let rest = url.get(sep + 3..).unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if let Some(stripped) = host_port.strip_prefix('[') {
         match stripped.find(']') {
-            Some(end) => &host_port[..end + 2],
+            Some(end) => host_port.get(..end + 2).unwrap_or(host_port),
             None => {
                 return Err(Error::InvalidUrl {
                     url: redacted(),
@@ -91,17 +99,22 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
         });
     }
     if !host.starts_with('[') {
-        if let Some(bad) = host
-            .chars()
-            .find(|&c| c <= ' ' || c.is_control() || matches!(c, '%' | '<' | '>' | '\\' | '^' | '|' | '"' | '`' | '{' | '}'))
-        {
+        if let Some(bad) = host.chars().find(|&c| {
+            c <= ' '
+                || c.is_control()
+                || matches!(
+                    c,
+                    '%' | '<' | '>' | '\\' | '^' | '|' | '"' | '`' | '{' | '}'
+                )
+        }) {
             return Err(Error::InvalidUrl {
                 url: redacted(),
                 reason: format!("invalid character '{}' in host", bad.escape_default()),
             });
         }
     }
-    if let Some(port) = host_port[host.len()..].strip_prefix(':') {
+    let after_host = host_port.get(host.len()..).unwrap_or_default();
+    if let Some(port) = after_host.strip_prefix(':') {
         if !port.is_empty() && port.parse::<u16>().is_err() {
             return Err(Error::InvalidUrl {
                 url: redacted(),

@@ -114,7 +114,9 @@ pub(crate) fn type_error(key: &str, expected: &str, got: &JsValue) -> JsValue {
 
 /// A number (JavaScript has only doubles).
 fn number(key: &str, value: &JsValue, expected: &str) -> Result<f64, JsValue> {
-    value.as_f64().ok_or_else(|| type_error(key, expected, value))
+    value
+        .as_f64()
+        .ok_or_else(|| type_error(key, expected, value))
 }
 
 /// A finite, non-negative number (JavaScript has only doubles).
@@ -165,7 +167,10 @@ pub(crate) fn protocols(key: &str, value: &JsValue) -> Result<Vec<String>, JsVal
         .ok_or_else(|| type_error(key, EXPECTED, value))?;
     strings
         .iter()
-        .map(|s| s.as_string().ok_or_else(|| type_error(key, EXPECTED, value)))
+        .map(|s| {
+            s.as_string()
+                .ok_or_else(|| type_error(key, EXPECTED, value))
+        })
         .collect()
 }
 
