@@ -160,6 +160,18 @@ mod tests {
     }
 
     #[test]
+    fn huge_delays_saturate_instead_of_panicking() {
+        // Duration::MAX in f64 rounds above u64::MAX seconds: `from_secs_f64` panicked here.
+        let b = Backoff {
+            initial: Duration::MAX,
+            max: Duration::MAX,
+            ..Backoff::default()
+        };
+        assert!(b.ceiling(3) > Duration::from_secs(1 << 40));
+        assert!(b.delay(3, 0.5) > Duration::from_secs(1 << 40));
+    }
+
+    #[test]
     fn ceiling_grows_then_caps() {
         let b = Backoff {
             initial: Duration::from_millis(100),
