@@ -101,6 +101,14 @@ impl RawSocket {
         })
     }
 
+    /// Hands the socket's messages to the JavaScript layer's receiver, which calls this
+    /// socket's own message handler when the core has work to do. Detached on drop, as the
+    /// handler is.
+    #[cfg(feature = "js")]
+    pub(crate) fn route_messages(&self, receiver: &crate::js::Receiver) {
+        receiver.attach(&self.ws, self._on_message.function());
+    }
+
     pub(crate) fn ready_state(&self) -> ReadyState {
         ReadyState::from_u16(self.ws.ready_state())
     }
