@@ -27,7 +27,7 @@ use crate::heartbeat::{heartbeat_action, HeartbeatAction};
 use crate::message::{CloseEvent, Message, ReadyState};
 use crate::options::{Options, UrlFuture, UrlSource};
 use crate::outbox::{unsent_tail, Outbox, Pushed};
-use crate::socket::{message_from_js, RawSocket};
+use crate::socket::{received_message, RawSocket};
 use crate::sys::{now_ms, Listener, Timeout};
 use crate::url::{redact_url, validate_url};
 
@@ -267,7 +267,7 @@ fn open_socket(
         url,
         protocols,
         move || with_core(&w_open, |core, c, out| on_open(core, c, out, generation)),
-        move |message| on_message(&w_msg, generation, message),
+        move |message, text| on_message(&w_msg, generation, message, text),
         move |event| {
             with_core(&w_close, |core, c, out| {
                 on_close(core, c, out, generation, event)
@@ -393,7 +393,12 @@ pub(crate) fn js_payload_len(data: &JsValue) -> usize {
     }
 }
 
-fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, received: web_sys::MessageEvent) {
+fn on_message(
+    weak: &Weak<RefCell<Core>>,
+    generation: u64,
+    received: web_sys::MessageEvent,
+    text: Option<String>,
+) {
     let Some(core) = weak.upgrade() else { return };
     let mut event = None;
     let mut hook = None;
@@ -410,11 +415,10 @@ fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, received: web_sys::Me
             c.last_inbound = now;
         }
         // With a message hook (the JavaScript layer) the payload stays a JavaScript value.
-        let data = received.data();
         let (len, message) = match c.message_hook {
-            Some(_) => (js_payload_len(&data), None),
+            Some(_) => (js_payload_len(&received.data()), None),
             None => {
-                let message = message_from_js(&data);
+                let message = received_message(&received, text);
                 (message.len(), Some(message))
             }
         };
