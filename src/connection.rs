@@ -21,7 +21,7 @@ use futures_sink::Sink;
 use crate::close::validate_close;
 use crate::error::{Error, Result};
 use crate::message::{CloseEvent, Message, ReadyState};
-use crate::socket::{message_from_js, RawSocket};
+use crate::socket::{received_message, RawSocket};
 use crate::sys::Timeout;
 use crate::url::{redact_url, validate_url};
 
@@ -203,8 +203,8 @@ impl Connection {
         };
         let on_message = {
             let shared = Rc::clone(&shared);
-            move |event: web_sys::MessageEvent| {
-                let message = message_from_js(&event.data());
+            move |event: web_sys::MessageEvent, text: Option<String>| {
+                let message = received_message(&event, text);
                 let waker = {
                     let mut s = shared.borrow_mut();
                     let item = match s.max_message_bytes {

@@ -27,7 +27,7 @@ use crate::heartbeat::{heartbeat_action, HeartbeatAction};
 use crate::message::{CloseEvent, Message, ReadyState};
 use crate::options::{Options, UrlFuture, UrlSource};
 use crate::outbox::{unsent_tail, Outbox, Pushed};
-use crate::socket::{message_from_js, RawSocket};
+use crate::socket::{received_message, RawSocket};
 use crate::sys::{now_ms, Listener, Timeout};
 use crate::url::{redact_url, validate_url};
 
@@ -72,6 +72,10 @@ struct Core {
     subscribers: Vec<Weak<RefCell<EventQueue>>>,
     hooks: Vec<EventHook>,
     message_hook: Option<MessageHook>,
+    /// The JavaScript layer's first stage, attached to every socket as its `onmessage`: it
+    /// counts and delivers in JavaScript, calling `on_message` only when the core has work to do.
+    #[cfg(feature = "js")]
+    receiver: Option<crate::js::Receiver>,
     stats: Stats,
     rng: Rng,
     retry_timer: Option<Timeout>,
@@ -263,7 +267,7 @@ fn open_socket(
         url,
         protocols,
         move || with_core(&w_open, |core, c, out| on_open(core, c, out, generation)),
-        move |message| on_message(&w_msg, generation, message),
+        move |message, text| on_message(&w_msg, generation, message, text),
         move |event| {
             with_core(&w_close, |core, c, out| {
                 on_close(core, c, out, generation, event)
@@ -272,6 +276,10 @@ fn open_socket(
     );
     match socket {
         Ok(socket) => {
+            #[cfg(feature = "js")]
+            if let Some(receiver) = &c.receiver {
+                socket.route_messages(receiver);
+            }
             c.socket = Some(socket);
             c.in_flight.clear();
             c.dying = false;
@@ -385,7 +393,12 @@ pub(crate) fn js_payload_len(data: &JsValue) -> usize {
     }
 }
 
-fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, received: web_sys::MessageEvent) {
+fn on_message(
+    weak: &Weak<RefCell<Core>>,
+    generation: u64,
+    received: web_sys::MessageEvent,
+    text: Option<String>,
+) {
     let Some(core) = weak.upgrade() else { return };
     let mut event = None;
     let mut hook = None;
@@ -402,16 +415,22 @@ fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, received: web_sys::Me
             c.last_inbound = now;
         }
         // With a message hook (the JavaScript layer) the payload stays a JavaScript value.
-        let data = received.data();
         let (len, message) = match c.message_hook {
-            Some(_) => (js_payload_len(&data), None),
+            Some(_) => (js_payload_len(&received.data()), None),
             None => {
-                let message = message_from_js(&data);
+                let message = received_message(&received, text);
                 (message.len(), Some(message))
             }
         };
-        c.stats.messages_in += 1;
-        c.stats.bytes_in += len as u64;
+        // A receiver has counted the message already.
+        #[cfg(feature = "js")]
+        let counted = c.receiver.is_some();
+        #[cfg(not(feature = "js"))]
+        let counted = false;
+        if !counted {
+            c.stats.messages_in += 1;
+            c.stats.bytes_in += len as u64;
+        }
         match (c.options.max_message_bytes, message) {
             (Some(limit), _) if len > limit => {
                 event = Some(Event::Error(Error::MessageTooLarge { size: len, limit }));
@@ -775,6 +794,8 @@ impl ReSocket {
             subscribers: Vec::new(),
             hooks: Vec::new(),
             message_hook: None,
+            #[cfg(feature = "js")]
+            receiver: None,
             stats: Stats::default(),
             rng: Rng::new(seed),
             retry_timer: None,
@@ -819,11 +840,18 @@ impl ReSocket {
     /// ```
     pub fn stats(&self) -> Stats {
         let c = self.core.borrow();
-        Stats {
+        #[allow(unused_mut)]
+        let mut stats = Stats {
             outbox_len: c.outbox.len(),
             outbox_bytes: c.outbox.bytes(),
             ..c.stats.clone()
+        };
+        #[cfg(feature = "js")]
+        if let Some(receiver) = &c.receiver {
+            stats.messages_in += receiver.messages_in() as u64;
+            stats.bytes_in += receiver.bytes_in() as u64;
         }
+        stats
     }
 
     /// The URL of the current (or last) attempt, without query string or credentials.
@@ -924,6 +952,22 @@ impl ReSocket {
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn set_message_hook(&self, hook: MessageHook) {
         self.core.borrow_mut().message_hook = Some(hook);
+    }
+
+    /// Makes `receiver` the `onmessage` of the current and every later socket (see
+    /// `src/js/deliver.js`); it calls the core's handler, and so the message hook, only when
+    /// the core has work to do (a heartbeat, `max_message_bytes`).
+    #[cfg(feature = "js")]
+    pub(crate) fn set_receiver(&self, receiver: crate::js::Receiver) {
+        let mut c = self.core.borrow_mut();
+        receiver.set_heartbeat(c.options.heartbeat.is_some());
+        if let Some(limit) = c.options.max_message_bytes {
+            receiver.set_limit(limit as f64);
+        }
+        if let Some(socket) = &c.socket {
+            socket.route_messages(&receiver);
+        }
+        c.receiver = Some(receiver);
     }
 
     /// Sends a message: at once when open, else into the outbox. Errors: `Closed`/`Failed`

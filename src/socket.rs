@@ -41,12 +41,31 @@ pub(crate) fn message_from_js(data: &JsValue) -> Message {
     }
 }
 
+/// A received message: the text when it is one (already copied into wasm), else its payload
+/// read from the event.
+pub(crate) fn received_message(event: &MessageEvent, text: Option<String>) -> Message {
+    match text {
+        Some(text) => Message::Text(text),
+        None => message_from_js(&event.data()),
+    }
+}
+
+#[wasm_bindgen(inline_js = "export function listen(ws, f) {
+  ws.onmessage = (e) => { const d = e.data; f(e, typeof d === 'string' ? d : undefined); };
+}")]
+extern "C" {
+    /// Sets `ws.onmessage` to call `f(event, text)`, `text` being the payload when it is a
+    /// string: one call into wasm per message instead of three (the closure, reading `data`,
+    /// copying the string).
+    fn listen(ws: &WebSocket, f: &js_sys::Function);
+}
+
 /// One browser `WebSocket` (binary type `ArrayBuffer`) whose three handlers are owned here.
 /// Dropping it detaches the handlers first, then closes a socket still connecting or open.
 pub(crate) struct RawSocket {
     ws: WebSocket,
     _on_open: Listener<dyn FnMut()>,
-    _on_message: Listener<dyn FnMut(MessageEvent)>,
+    _on_message: Listener<dyn FnMut(MessageEvent, Option<String>)>,
     _on_close: Listener<dyn FnMut(web_sys::CloseEvent)>,
 }
 
@@ -58,7 +77,7 @@ impl RawSocket {
         url: &str,
         protocols: &[String],
         on_open: impl FnMut() + 'static,
-        mut on_message: impl FnMut(MessageEvent) + 'static,
+        mut on_message: impl FnMut(MessageEvent, Option<String>) + 'static,
         mut on_close: impl FnMut(CloseEvent) + 'static,
     ) -> Result<Self> {
         validate_protocols(protocols)?;
@@ -79,10 +98,13 @@ impl RawSocket {
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let on_open = Listener::new(Closure::new(on_open) as Closure<dyn FnMut()>);
-        // The browser's event is handed on: the JavaScript layer passes its payload (a string or
-        // an ArrayBuffer) through without copying it into wasm and back.
-        let on_message = Listener::new(Closure::new(move |event: MessageEvent| on_message(event))
-            as Closure<dyn FnMut(MessageEvent)>);
+        // The browser's event is handed on with the text, if it is one, already copied (`listen`);
+        // the JavaScript layer's receiver calls it with the event only, and passes the payload
+        // through without copying it into wasm and back.
+        let on_message = Listener::new(Closure::new(
+            move |event: MessageEvent, text: Option<String>| on_message(event, text),
+        )
+            as Closure<dyn FnMut(MessageEvent, Option<String>)>);
         let on_close = Listener::new(Closure::new(move |event: web_sys::CloseEvent| {
             on_close(CloseEvent {
                 code: event.code(),
@@ -91,7 +113,7 @@ impl RawSocket {
             })
         }) as Closure<dyn FnMut(web_sys::CloseEvent)>);
         ws.set_onopen(Some(on_open.function()));
-        ws.set_onmessage(Some(on_message.function()));
+        listen(&ws, on_message.function());
         ws.set_onclose(Some(on_close.function()));
         Ok(RawSocket {
             ws,
@@ -99,6 +121,14 @@ impl RawSocket {
             _on_message: on_message,
             _on_close: on_close,
         })
+    }
+
+    /// Hands the socket's messages to the JavaScript layer's receiver, which calls this
+    /// socket's own message handler when the core has work to do. Detached on drop, as the
+    /// handler is.
+    #[cfg(feature = "js")]
+    pub(crate) fn route_messages(&self, receiver: &crate::js::Receiver) {
+        receiver.attach(&self.ws, self._on_message.function());
     }
 
     pub(crate) fn ready_state(&self) -> ReadyState {

@@ -43,6 +43,28 @@ extern "C" {
         blob: bool,
         handler: Option<&js_sys::Function>,
     ) -> Result<JsValue, JsValue>;
+
+    /// The first stage of the message path: every socket's `onmessage`, counting and delivering
+    /// in JavaScript (see `deliver.js`).
+    pub(crate) type Receiver;
+    #[wasm_bindgen(constructor)]
+    fn new(target: &Target, json: bool, blob: bool) -> Receiver;
+    #[wasm_bindgen(method)]
+    pub(crate) fn attach(this: &Receiver, ws: &web_sys::WebSocket, core: &js_sys::Function);
+    #[wasm_bindgen(method, setter)]
+    fn set_handler(this: &Receiver, handler: Option<&js_sys::Function>);
+    #[wasm_bindgen(method, setter)]
+    fn set_blob(this: &Receiver, blob: bool);
+    #[wasm_bindgen(method, setter)]
+    fn set_iterating(this: &Receiver, iterating: bool);
+    #[wasm_bindgen(method, setter)]
+    pub(crate) fn set_heartbeat(this: &Receiver, heartbeat: bool);
+    #[wasm_bindgen(method, setter)]
+    pub(crate) fn set_limit(this: &Receiver, limit: f64);
+    #[wasm_bindgen(method, getter, js_name = messagesIn)]
+    pub(crate) fn messages_in(this: &Receiver) -> f64;
+    #[wasm_bindgen(method, getter, js_name = bytesIn)]
+    pub(crate) fn bytes_in(this: &Receiver) -> f64;
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -175,6 +197,9 @@ struct Inner {
     /// `addEventListener('message', ...)` was called (ever: removals are not tracked, so this
     /// errs on the side of dispatching).
     message_listeners: Cell<bool>,
+    /// The socket's first-stage `onmessage` (see `deliver.js`), kept in step with the handler,
+    /// the listeners, `binaryType` and the iterators.
+    receiver: Receiver,
 }
 
 thread_local! {
@@ -280,6 +305,7 @@ impl Inner {
     /// socket leaves the live list on the next microtask (never while it is dispatching).
     fn end(self: &Rc<Self>, error: Option<JsValue>) {
         let iterators = std::mem::take(&mut *self.iterators.borrow_mut());
+        self.receiver.set_iterating(false);
         for state in iterators.iter().filter_map(Weak::upgrade) {
             iter::finish(&state, error.clone());
         }
@@ -318,6 +344,9 @@ impl Inner {
         let iterators: Vec<_> = {
             let mut its = self.iterators.borrow_mut();
             its.retain(|w| w.strong_count() > 0);
+            if its.is_empty() {
+                self.receiver.set_iterating(false);
+            }
             its.iter().filter_map(Weak::upgrade).collect()
         };
         for state in &iterators {
@@ -490,9 +519,15 @@ impl JsReSocket {
                 Some(url_str),
             )
         };
+        let target = Target::new()?;
+        let receiver = Receiver::new(
+            &target,
+            settings.json,
+            settings.binary_type == BinaryType::Blob,
+        );
         let inner = Rc::new(Inner {
             socket,
-            target: Target::new()?,
+            target,
             url: fixed_url,
             json: settings.json,
             binary_type: Cell::new(settings.binary_type),
@@ -500,6 +535,7 @@ impl JsReSocket {
             iterators: RefCell::default(),
             pending: RefCell::default(),
             message_listeners: Cell::new(false),
+            receiver,
         });
         let weak = Rc::downgrade(&inner);
         inner.socket.add_hook(Box::new(move |event| {
@@ -513,6 +549,9 @@ impl JsReSocket {
                 inner.on_message(message);
             }
         }));
+        inner
+            .socket
+            .set_receiver(inner.receiver.clone().unchecked_into());
         LIVE.with(|live| live.borrow_mut().push(Rc::clone(&inner)));
         Ok(JsReSocket { inner })
     }
@@ -649,6 +688,7 @@ impl JsReSocket {
     pub fn set_binary_type(&self, value: JsValue) -> Result<(), JsValue> {
         let parsed = BinaryType::parse(&value, "binaryType")?;
         self.inner.binary_type.set(parsed);
+        self.inner.receiver.set_blob(parsed == BinaryType::Blob);
         Ok(())
     }
 
@@ -764,6 +804,7 @@ impl JsReSocket {
     ) -> Result<(), JsValue> {
         if kind == "message" {
             self.inner.message_listeners.set(true);
+            self.inner.receiver.set_handler(None);
         }
         self.inner.target.add_listener(kind, &listener, &options)
     }
@@ -797,11 +838,13 @@ impl JsReSocket {
         let (iterator, state) = MessageIterator::new();
         match ended {
             Some(error) => iter::finish(&state, error),
-            None => self
-                .inner
-                .iterators
-                .borrow_mut()
-                .push(Rc::downgrade(&state)),
+            None => {
+                self.inner
+                    .iterators
+                    .borrow_mut()
+                    .push(Rc::downgrade(&state));
+                self.inner.receiver.set_iterating(true);
+            }
         }
         iterator
     }
@@ -895,6 +938,9 @@ impl JsReSocket {
                 handler.listener = None;
             }
             _ => {}
+        }
+        if matches!(slot, Slot::Message) && !self.inner.message_listeners.get() {
+            self.inner.receiver.set_handler(function.as_ref());
         }
         handler.function = function;
         Ok(())

@@ -491,6 +491,47 @@ describe('listeners', () => {
     await p.close();
   });
 
+  test('the message path keeps its bookkeeping: stats, maxMessageBytes, heartbeat, iterators, listeners', async () => {
+    const r = await page.evaluate(async (base) => {
+      const run = async (options, id) => {
+        const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`, { json: true, ...options });
+        const got = [];
+        const errors = [];
+        ws.onmessage = (e) => got.push(e.data);
+        ws.onerror = (e) => errors.push(e.error.kind);
+        ws.send({ n: 1 }); ws.send('x'.repeat(40)); ws.send({ n: 3 });
+        await until(() => got.length + errors.length === 3);
+        // An iterator while onmessage is set: both see the next message, in order.
+        const it = ws[Symbol.asyncIterator]();
+        const next = it.next();
+        ws.send({ n: 4 });
+        const iterated = (await next).value;
+        await until(() => got.length + errors.length === 4);
+        await it.return();
+        // A listener from now on: the handler runs from the dispatched event, once.
+        const listened = [];
+        ws.addEventListener('message', (e) => listened.push(e.data));
+        ws.send({ n: 5 });
+        await until(() => listened.length === 1 && got.length + errors.length === 5);
+        const { messagesIn, bytesIn } = ws.stats;
+        ws.close();
+        return { got, errors, iterated, listened, messagesIn, bytesIn };
+      };
+      return {
+        plain: await run({}, `${base}-plain`),
+        limited: await run({ maxMessageBytes: 20 }, `${base}-limited`),
+        heartbeat: await run({ heartbeat: { message: 'ping', interval: 60000, timeout: 60000 } }, `${base}-hb`),
+      };
+    }, client('path'));
+    const all = [{ n: 1 }, 'x'.repeat(40), { n: 3 }, { n: 4 }, { n: 5 }];
+    assert.deepEqual(r.plain, { got: all, errors: [], iterated: { n: 4 }, listened: [{ n: 5 }], messagesIn: 5, bytesIn: 7 * 4 + 42 });
+    assert.deepEqual(r.heartbeat, r.plain);
+    assert.deepEqual(r.limited.errors, ['MessageTooLarge']);
+    assert.deepEqual(r.limited.got, [{ n: 1 }, { n: 3 }, { n: 4 }, { n: 5 }]);
+    assert.equal(r.limited.messagesIn, 5, 'the oversize message is counted too');
+    assert.equal(r.limited.bytesIn, 7 * 4 + 42);
+  });
+
   test('a throwing handler is reported, and delivery goes on', async () => {
     const p = await esmPage();
     const r = await p.evaluate(async (id) => {
