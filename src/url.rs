@@ -100,7 +100,7 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
     }
     if !host.starts_with('[') {
         if let Some(bad) = host.chars().find(|&c| {
-            c <= ' '
+            c.is_whitespace()
                 || c.is_control()
                 || matches!(
                     c,
