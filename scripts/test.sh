@@ -41,6 +41,8 @@ layer() {
 layer rustfmt cargo fmt --all -- --check
 layer clippy-native cargo clippy -q --workspace --all-targets -- -D warnings
 layer clippy-wasm32 cargo clippy -q -p resocket --target wasm32-unknown-unknown --all-targets --all-features -- -D warnings
+# `default-features = false` (no JSON codec) is a supported build too.
+layer clippy-wasm32-minimal cargo clippy -q -p resocket --target wasm32-unknown-unknown --no-default-features -- -D warnings
 layer native-tests cargo test -q --workspace
 
 if start_server 0; then

@@ -2,7 +2,9 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::error::{Error, Result};
+#[cfg(feature = "json")]
+use crate::error::Error;
+use crate::error::Result;
 use crate::message::Message;
 
 /// Converts user types to and from [`Message`]s for the typed layer.

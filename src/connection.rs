@@ -22,7 +22,7 @@ use crate::close::validate_close;
 use crate::error::{Error, Result};
 use crate::message::{CloseEvent, Message, ReadyState};
 use crate::socket::{received_message, RawSocket};
-use crate::sys::Timeout;
+use crate::sys::{Timeout, WakeBatch};
 use crate::url::{redact_url, validate_url};
 
 use crate::DEFAULT_HIGH_WATER_MARK;
@@ -108,6 +108,26 @@ struct Shared {
     closed_locally: bool,
     end_reported: bool,
     max_message_bytes: Option<usize>,
+    /// Batches the wakes of `recv_waker` during a burst of messages.
+    batch: WakeBatch,
+}
+
+/// The browser task after a burst of messages (see [`WakeBatch`]): wakes the stream if
+/// messages wait for it.
+fn end_burst(weak: &std::rc::Weak<RefCell<Shared>>) {
+    let Some(shared) = weak.upgrade() else { return };
+    let waker = {
+        let mut s = shared.borrow_mut();
+        s.batch.end();
+        if s.inbox.is_empty() {
+            None
+        } else {
+            s.recv_waker.take()
+        }
+    };
+    if let Some(w) = waker {
+        w.wake();
+    }
 }
 
 impl Shared {
@@ -215,7 +235,17 @@ impl Connection {
                         _ => Ok(message),
                     };
                     s.inbox.push_back(item);
-                    s.recv_waker.take()
+                    let queued = s.inbox.len();
+                    let wake = s.recv_waker.is_some()
+                        && s.batch.wake_now(queued, || {
+                            let weak = Rc::downgrade(&shared);
+                            move || end_burst(&weak)
+                        });
+                    if wake {
+                        s.recv_waker.take()
+                    } else {
+                        None
+                    }
                 };
                 if let Some(waker) = waker {
                     waker.wake();

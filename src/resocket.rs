@@ -28,7 +28,7 @@ use crate::message::{CloseEvent, Message, ReadyState};
 use crate::options::{Options, UrlFuture, UrlSource};
 use crate::outbox::{unsent_tail, Outbox, Pushed};
 use crate::socket::{received_message, RawSocket};
-use crate::sys::{now_ms, Listener, Timeout};
+use crate::sys::{now_ms, Listener, Timeout, WakeBatch};
 use crate::url::{redact_url, validate_url};
 
 type Shared = Rc<RefCell<Core>>;
@@ -68,6 +68,8 @@ struct Core {
     dying: bool,
     inbox: VecDeque<Result<Message>>,
     recv_waker: Option<Waker>,
+    /// Batches the wakes of `recv_waker` during a burst of messages.
+    batch: WakeBatch,
     state_wakers: Vec<Waker>,
     subscribers: Vec<Weak<RefCell<EventQueue>>>,
     hooks: Vec<EventHook>,
@@ -161,14 +163,41 @@ impl Core {
     }
 }
 
+/// The browser task after a burst of messages (see [`WakeBatch`]): wakes the stream if
+/// messages wait for it.
+fn end_burst(weak: &Weak<RefCell<Core>>) {
+    let Some(core) = weak.upgrade() else { return };
+    let waker = {
+        let mut c = core.borrow_mut();
+        c.batch.end();
+        if c.inbox.is_empty() {
+            None
+        } else {
+            c.recv_waker.take()
+        }
+    };
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
 /// Delivers what a core operation produced: events to subscribers and hooks, then wakers.
+/// Messages held back for a batch are woken first, so a consumer sees them before the event.
 fn deliver(core: &Shared, out: Outbound) {
     if !out.events.is_empty() {
-        let (subscribers, hook_count) = {
+        let (subscribers, hook_count, held) = {
             let mut c = core.borrow_mut();
             c.subscribers.retain(|s| s.strong_count() > 0);
-            (c.subscribers.clone(), c.hooks.len())
+            let held = if c.inbox.is_empty() {
+                None
+            } else {
+                c.recv_waker.take()
+            };
+            (c.subscribers.clone(), c.hooks.len(), held)
         };
+        if let Some(w) = held {
+            w.wake();
+        }
         for event in &out.events {
             for sub in subscribers.iter().filter_map(Weak::upgrade) {
                 let waker = {
@@ -438,7 +467,17 @@ fn on_message(
             }
             (_, Some(message)) => {
                 c.inbox.push_back(Ok(message));
-                c.recv_waker.take()
+                let queued = c.inbox.len();
+                let wake = c.recv_waker.is_some()
+                    && c.batch.wake_now(queued, || {
+                        let weak = weak.clone();
+                        move || end_burst(&weak)
+                    });
+                if wake {
+                    c.recv_waker.take()
+                } else {
+                    None
+                }
             }
             (_, None) => {
                 hook = c.message_hook.clone();
@@ -790,6 +829,7 @@ impl ReSocket {
             dying: false,
             inbox: VecDeque::new(),
             recv_waker: None,
+            batch: WakeBatch::default(),
             state_wakers: Vec::new(),
             subscribers: Vec::new(),
             hooks: Vec::new(),

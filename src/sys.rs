@@ -90,6 +90,95 @@ impl Drop for Timeout {
     }
 }
 
+#[wasm_bindgen(inline_js = "export class Turn {
+  constructor(f) { const c = new MessageChannel(); this.a = c.port1; this.b = c.port2; this.a.onmessage = f; }
+  mark() { this.b.postMessage(0); }
+  stop() { this.a.onmessage = null; this.a.close(); this.b.close(); }
+}")]
+extern "C" {
+    type Turn;
+    #[wasm_bindgen(constructor)]
+    fn new(f: &js_sys::Function) -> Turn;
+    #[wasm_bindgen(method)]
+    fn mark(this: &Turn);
+    #[wasm_bindgen(method)]
+    fn stop(this: &Turn);
+}
+
+/// Calls `f` once the browser has finished the task that is running now and the tasks already
+/// queued ahead of a posted message (a `MessageChannel` round trip, which, unlike a timer, is
+/// not throttled in background tabs). Reusable: each [`TurnMarker::mark`] schedules one call.
+/// Dropping it closes the channel and frees `f`.
+pub(crate) struct TurnMarker {
+    turn: Turn,
+    _callback: Listener<dyn FnMut()>,
+}
+
+impl TurnMarker {
+    pub(crate) fn new(f: impl FnMut() + 'static) -> Self {
+        let callback = Listener::new(Closure::new(f) as Closure<dyn FnMut()>);
+        let turn = Turn::new(callback.function());
+        TurnMarker {
+            turn,
+            _callback: callback,
+        }
+    }
+
+    /// Schedules one call of the callback after the current task.
+    pub(crate) fn mark(&self) {
+        self.turn.mark();
+    }
+}
+
+impl Drop for TurnMarker {
+    fn drop(&mut self) {
+        self.turn.stop();
+    }
+}
+
+/// How many messages of a burst may wait before a stream is woken anyway.
+pub(crate) const WAKE_BATCH: usize = 16;
+
+/// Wake batching for a stream of received messages.
+///
+/// A browser delivers a burst of messages as back-to-back tasks, each followed by a microtask
+/// checkpoint, and an async executor (wasm-bindgen-futures) polls a woken task in a microtask
+/// it queues per wake: waking the stream for every message costs a `queueMicrotask` and a poll
+/// per message. So the first message of a burst wakes the stream at once (no added latency for
+/// a lone message), and later messages of the same burst wake it every [`WAKE_BATCH`] messages
+/// or when the burst is over (the next browser task, [`TurnMarker`]), whichever comes first;
+/// the consumer then takes them in one poll loop.
+#[derive(Default)]
+pub(crate) struct WakeBatch {
+    marker: Option<TurnMarker>,
+    open: bool,
+}
+
+impl WakeBatch {
+    /// For a message just queued (`queued` now waiting) while the consumer waits: whether to
+    /// wake it now. Otherwise `on_end`, made once and called after the burst, must wake it
+    /// (after calling [`WakeBatch::end`]) if messages are still waiting.
+    pub(crate) fn wake_now<F: FnMut() + 'static>(
+        &mut self,
+        queued: usize,
+        on_end: impl FnOnce() -> F,
+    ) -> bool {
+        if self.open {
+            return queued >= WAKE_BATCH;
+        }
+        self.open = true;
+        self.marker
+            .get_or_insert_with(|| TurnMarker::new(on_end()))
+            .mark();
+        true
+    }
+
+    /// The burst is over: the next message wakes the consumer at once.
+    pub(crate) fn end(&mut self) {
+        self.open = false;
+    }
+}
+
 /// Milliseconds from a monotonic clock (`performance.now()`).
 pub(crate) fn now_ms() -> f64 {
     performance_now()

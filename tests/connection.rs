@@ -4,7 +4,8 @@
 //! malformed JSON as one `Err` item with the stream going on; invalid close codes and reasons;
 //! server close code and reason surfacing; subprotocol negotiation; split halves in two tasks;
 //! Sink backpressure and flush with 8 MiB; 200 connections opened and dropped with every one
-//! closed at the server and every listener removed; bad URLs; connect failure; send after close.
+//! closed at the server and every listener removed; bad URLs; connect failure; send after close;
+//! bursts of every length around the wake batch.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -361,4 +362,36 @@ async fn connect_failure_is_reported_not_thrown() {
         conn.send(Message::from("x")).await,
         Err(Error::Closed { .. })
     ));
+}
+
+/// Bursts shorter than, as long as and longer than a wake batch (16) arrive whole and in order
+/// without waiting for anything else; the end-of-burst marker is removed with the connection.
+#[wasm_bindgen_test]
+async fn bursts_of_every_length_arrive_whole_in_order_and_at_once() {
+    let before = resocket::live_listeners();
+    for count in [1u64, 3, 16, 17, 1000] {
+        let client = client_id("burst");
+        let url = ws_url("flood", &client, &format!("&wait=1&size=32&count={count}"));
+        let mut conn = Connection::open(&url).expect("valid url");
+        within(5000, "open", conn.opened()).await.expect("connects");
+        conn.send(Message::from("go")).await.expect("send");
+        for seq in 0..count {
+            let what = format!("message {seq} of a burst of {count}");
+            match within(5000, &what, conn.next()).await {
+                Some(Ok(Message::Text(text))) => assert!(
+                    text.starts_with(&format!("{{\"seq\":{seq},")),
+                    "{what}: got {text}"
+                ),
+                other => panic!("{what}: got {other:?}"),
+            }
+        }
+        assert_eq!(
+            within(5000, "the done marker", conn.next()).await,
+            Some(Ok(Message::Text(format!(
+                "{{\"type\":\"done\",\"count\":{count}}}"
+            ))))
+        );
+        drop(conn);
+        assert_eq!(resocket::live_listeners(), before, "burst of {count}");
+    }
 }

@@ -6,7 +6,8 @@
 //! `close()` during a backoff wait (no attempt after it); 100 messages sent while down arriving
 //! once and in order; overflow policies; 200 rapid drops with at most one socket at a time;
 //! heartbeat timeout on a silent server; offline/online; URL provider per attempt; event order;
-//! oversize inbound message as an error event; secure_only.
+//! oversize inbound message as an error event; secure_only; bursts of every length around the
+//! wake batch arriving whole and in order.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -425,4 +426,42 @@ fn secure_only_refuses_remote_plain_ws_and_errors_hide_tokens() {
         Options::default().secure_only(true)
     )
     .is_ok());
+}
+
+/// The stream is woken at the first message of a burst, every `WAKE_BATCH` (16) messages and
+/// when the burst ends (the next browser task): bursts shorter than, as long as and longer
+/// than a batch all arrive whole, in order and without waiting for anything else (no timer or
+/// heartbeat is configured here that could wake the stream instead).
+#[wasm_bindgen_test]
+async fn bursts_of_every_length_arrive_whole_in_order_and_at_once() {
+    for count in [1u64, 2, 15, 16, 17, 40, 3000] {
+        let client = client_id("burst");
+        let url = ws_url("flood", &client, &format!("&wait=1&size=32&count={count}"));
+        let mut s = ReSocket::connect(&url, fast()).unwrap();
+        wait_state(&s, "open", 5000, |st| *st == State::Open).await;
+        s.send("go").unwrap();
+        for seq in 0..count {
+            let what = format!("message {seq} of a burst of {count}");
+            match within(5000, &what, s.next()).await {
+                Some(Ok(Message::Text(text))) => assert!(
+                    text.starts_with(&format!("{{\"seq\":{seq},")),
+                    "{what}: got {text}"
+                ),
+                other => panic!("{what}: got {other:?}"),
+            }
+        }
+        let done = within(5000, "the done marker", s.next()).await;
+        assert_eq!(
+            done,
+            Some(Ok(Message::Text(format!(
+                "{{\"type\":\"done\",\"count\":{count}}}"
+            )))),
+            "burst of {count}"
+        );
+        // A server's 1000 is not retried: the stream ends with `Failed`, then `None`.
+        control("close", &format!("client={client}&code=1000")).await;
+        let end = within(5000, "the end", s.next()).await;
+        assert!(matches!(end, Some(Err(Error::Failed { .. }))), "{end:?}");
+        assert_eq!(within(5000, "the end", s.next()).await, None);
+    }
 }

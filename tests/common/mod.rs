@@ -68,13 +68,15 @@ pub async fn wait_for_stats(
     }
 }
 
-/// Awaits `fut` for at most `ms`, failing the test with `what` on timeout.
+/// Awaits `fut` for at most `ms`, failing the test with `what` on timeout. Also when `fut` is
+/// only found ready because the timer woke the task: its own wake never came.
 pub async fn within<T>(ms: u64, what: &str, fut: impl std::future::Future<Output = T>) -> T {
     use futures::future::{select, Either};
+    let start = js_sys::Date::now();
     let fut = std::pin::pin!(fut);
     let timer = std::pin::pin!(sleep(ms));
     match select(fut, timer).await {
-        Either::Left((value, _)) => value,
-        Either::Right(_) => panic!("timed out after {ms} ms waiting for {what}"),
+        Either::Left((value, _)) if js_sys::Date::now() - start < ms as f64 => value,
+        _ => panic!("timed out after {ms} ms waiting for {what}"),
     }
 }
