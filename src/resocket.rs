@@ -743,6 +743,10 @@ fn install_window_listeners(core: &Shared) {
 /// The stream ends after `close` (with `None`) or on `Failed` (one `Err(Error::Failed)`
 /// item, then `None`).
 ///
+/// During a burst of messages the stream's task is woken for the first message, then every 16
+/// messages or when the burst's browser task is over, not once per message (a lone message is
+/// never delayed; see the README's "Behaviour you can rely on").
+///
 /// ```no_run
 /// # async fn demo() -> Result<(), resocket::Error> {
 /// use futures::StreamExt;
