@@ -77,3 +77,8 @@ pub use connection::{ConnectOptions, Connection, Receiver, Sender};
 pub use resocket::{Events, ReSocket};
 #[cfg(target_arch = "wasm32")]
 pub use sys::live_listeners;
+
+/// The npm package's allocator (feature `talc`): smaller than dlmalloc in the wasm.
+#[cfg(all(target_arch = "wasm32", feature = "talc", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
