@@ -84,3 +84,18 @@ function deliver(target, event, data, value, handler) {
     target.dispatchEvent(new MessageEvent('message', { data: value }));
   }
 }
+
+// Dispatches one of the socket's own events on its EventTarget: `open` (an Event), `close`
+// (a CloseEvent: a = code, b = reason, c = wasClean), `error` (an ErrorEvent: a = message,
+// b = error), anything else a CustomEvent with `a` as its detail. Never throws: listener
+// exceptions are reported by the browser, and an event that cannot be built is not sent.
+export function fire(target, type, a, b, c) {
+  try {
+    target.dispatchEvent(type === 'open' ? new Event(type)
+      : type === 'close' ? new CloseEvent(type, { code: a, reason: b, wasClean: c })
+        : type === 'error' ? new ErrorEvent(type, { message: a, error: b })
+          : new CustomEvent(type, { detail: a }));
+  } catch {
+    // as before: an event that cannot be constructed is not dispatched
+  }
+}

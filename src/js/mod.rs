@@ -65,6 +65,10 @@ extern "C" {
     pub(crate) fn messages_in(this: &Receiver) -> f64;
     #[wasm_bindgen(method, getter, js_name = bytesIn)]
     pub(crate) fn bytes_in(this: &Receiver) -> f64;
+
+    /// Dispatches an `open`, `close`, `error` or custom event on `target` (see `deliver.js`
+    /// for what `a`, `b` and `c` are); never throws.
+    fn fire(target: &Target, kind: &str, a: &JsValue, b: &JsValue, c: bool);
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -210,36 +214,28 @@ thread_local! {
 }
 
 impl Inner {
-    fn dispatch(&self, event: &web_sys::Event) {
-        // Listener exceptions are reported by the browser itself and never reach us.
-        let _ = self.target.dispatch_event(event);
-    }
-
     fn dispatch_custom(&self, kind: &str, detail: &JsValue) {
-        let init = web_sys::CustomEventInit::new();
-        init.set_detail(detail);
-        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(kind, &init) {
-            self.dispatch(&event);
-        }
+        fire(&self.target, kind, detail, &JsValue::UNDEFINED, false);
     }
 
     fn dispatch_close(&self, code: u16, reason: &str, was_clean: bool) {
-        let init = web_sys::CloseEventInit::new();
-        init.set_code(code);
-        init.set_reason(reason);
-        init.set_was_clean(was_clean);
-        if let Ok(event) = web_sys::CloseEvent::new_with_event_init_dict("close", &init) {
-            self.dispatch(&event);
-        }
+        fire(
+            &self.target,
+            "close",
+            &code.into(),
+            &reason.into(),
+            was_clean,
+        );
     }
 
     fn dispatch_error(&self, err: &Error) {
-        let init = web_sys::ErrorEventInit::new();
-        init.set_message(&err.to_string());
-        init.set_error(&js_error(err));
-        if let Ok(event) = web_sys::ErrorEvent::new_with_event_init_dict("error", &init) {
-            self.dispatch(&event);
-        }
+        fire(
+            &self.target,
+            "error",
+            &err.to_string().into(),
+            &js_error(err),
+            false,
+        );
     }
 
     fn on_event(self: &Rc<Self>, event: &Event) {
@@ -264,9 +260,13 @@ impl Inner {
         };
         match event {
             Event::Open { .. } => {
-                if let Ok(open) = web_sys::Event::new("open") {
-                    self.dispatch(&open);
-                }
+                fire(
+                    &self.target,
+                    "open",
+                    &JsValue::UNDEFINED,
+                    &JsValue::UNDEFINED,
+                    false,
+                );
             }
             Event::Disconnected {
                 code,
@@ -925,16 +925,19 @@ impl JsReSocket {
                     }
                 })
                     as Closure<dyn FnMut(web_sys::Event)>);
-                self.inner
-                    .target
-                    .add_event_listener_with_callback(slot.event_type(), listener.function())?;
+                self.inner.target.add_listener(
+                    slot.event_type(),
+                    listener.function(),
+                    &JsValue::UNDEFINED,
+                )?;
                 handler.listener = Some(listener);
             }
             (None, Some(listener)) => {
-                let _ = self
-                    .inner
-                    .target
-                    .remove_event_listener_with_callback(slot.event_type(), listener.function());
+                let _ = self.inner.target.remove_listener(
+                    slot.event_type(),
+                    listener.function(),
+                    &JsValue::UNDEFINED,
+                );
                 handler.listener = None;
             }
             _ => {}
@@ -954,7 +957,7 @@ impl Drop for Inner {
                 let kind = [Slot::Open, Slot::Message, Slot::Close, Slot::Error][i].event_type();
                 let _ = self
                     .target
-                    .remove_event_listener_with_callback(kind, listener.function());
+                    .remove_listener(kind, listener.function(), &JsValue::UNDEFINED);
             }
         }
     }
