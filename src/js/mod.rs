@@ -16,7 +16,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
-use futures_util::StreamExt;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -559,25 +558,41 @@ impl JsReSocket {
     /// Creates a socket and resolves with it once it is first open; rejects if it is closed or
     /// fails before that.
     #[wasm_bindgen(skip_typescript)]
-    pub async fn connect(url: JsValue, options: JsValue) -> Result<JsReSocket, JsValue> {
-        let socket = JsReSocket::new(url, options, JsValue::UNDEFINED)?;
-        let mut events = socket.inner.socket.events();
-        while let Some(event) = events.next().await {
-            match event {
-                Event::Open { .. } => return Ok(socket),
-                Event::Failed { reason } => return Err(js_error(&Error::Failed { reason })),
-                Event::Closed { code, reason, .. } => {
-                    return Err(js_error(&Error::Closed {
-                        code: Some(code),
-                        reason,
-                    }))
-                }
-                _ => {}
-            }
-        }
-        Err(terminal_error(&socket.inner.socket.state())
-            .map(|e| js_error(&e))
-            .unwrap_or_else(|| js_sys::Error::new("the socket ended before opening").into()))
+    pub fn connect(url: JsValue, options: JsValue) -> js_sys::Promise {
+        let socket = match JsReSocket::new(url, options, JsValue::UNDEFINED) {
+            Ok(socket) => socket,
+            Err(e) => return js_sys::Promise::reject(&e),
+        };
+        let mut settle = None;
+        let promise = js_sys::Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+        let settle = RefCell::new(settle);
+        // A weak reference: the hook lives in the core, which the socket owns. The live list
+        // keeps the socket until it is closed or failed.
+        let weak = Rc::downgrade(&socket.inner);
+        socket.inner.socket.add_hook(Box::new(move |event| {
+            let outcome = match event {
+                Event::Open { .. } => match weak.upgrade() {
+                    Some(inner) => Ok(JsValue::from(JsReSocket { inner })),
+                    None => return,
+                },
+                Event::Failed { reason } => Err(Error::Failed {
+                    reason: reason.clone(),
+                }),
+                Event::Closed { code, reason, .. } => Err(Error::Closed {
+                    code: Some(*code),
+                    reason: reason.clone(),
+                }),
+                _ => return,
+            };
+            let Some((resolve, reject)) = settle.borrow_mut().take() else {
+                return;
+            };
+            let _ = match outcome {
+                Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
+                Err(err) => reject.call1(&JsValue::UNDEFINED, &js_error(&err)),
+            };
+        }));
+        promise
     }
 
     /// `WebSocket.CONNECTING` (0).
