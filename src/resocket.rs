@@ -508,7 +508,10 @@ fn socket_lost(core: &Shared, c: &mut Core, out: &mut Outbound, event: CloseEven
     c.dying = false;
     let sizes: Vec<usize> = c.in_flight.iter().map(Message::len).collect();
     let unsent = unsent_tail(&sizes, u64::from(buffered));
-    let tail: Vec<Message> = c.in_flight.drain(..).skip(sizes.len() - unsent).collect();
+    let tail: Vec<Message> = std::mem::take(&mut c.in_flight)
+        .into_iter()
+        .skip(sizes.len() - unsent)
+        .collect();
     c.stats.requeued += tail.len() as u64;
     c.outbox.requeue_front(tail);
     c.stats.outbox_len = c.outbox.len();

@@ -794,7 +794,8 @@ impl JsReSocket {
         for message in unsent {
             out.push(&message_to_js(message));
         }
-        for pending in self.inner.pending.borrow_mut().drain(..) {
+        let pending = std::mem::take(&mut *self.inner.pending.borrow_mut());
+        for pending in pending {
             out.push(&match pending {
                 Pending::Blob(blob, _) => blob.into(),
                 Pending::Ready(m) => message_to_js(m),
