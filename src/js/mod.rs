@@ -27,7 +27,7 @@ use crate::resocket::{js_payload_len, terminal_error, ReSocket};
 use crate::sys::{js_error_message, Listener};
 
 use iter::{IterState, MessageIterator};
-use options::{describe, BinaryType};
+use options::{argument_error, describe, BinaryType};
 
 #[wasm_bindgen(module = "/src/js/deliver.js")]
 extern "C" {
@@ -132,12 +132,6 @@ impl From<Error> for JsValue {
     fn from(err: Error) -> JsValue {
         js_error(&err)
     }
-}
-
-fn argument_error(what: &str, expected: &str, got: &JsValue) -> JsValue {
-    let err = js_sys::TypeError::new(&format!("{what} must be {expected}, got {}", describe(got)));
-    let _ = js_sys::Reflect::set(&err, &"kind".into(), &"InvalidArgument".into());
-    err.into()
 }
 
 /// The four `on*` handler properties.
@@ -494,27 +488,15 @@ impl JsReSocket {
     /// `new ReSocket(url, protocols?, options?)` or `new ReSocket(url, options)`.
     #[wasm_bindgen(constructor, skip_typescript)]
     pub fn new(url: JsValue, protocols: JsValue, options: JsValue) -> Result<JsReSocket, JsValue> {
-        let (protocols, options) =
-            if options.is_undefined() && options::is_options_object(&protocols) {
-                (JsValue::UNDEFINED, protocols)
-            } else {
-                (protocols, options)
-            };
-        let mut settings = options::parse(&options)?;
-        if !protocols.is_undefined() {
-            settings.options.protocols =
-                options::protocols("protocols", &protocols).map_err(|_| {
-                    argument_error("protocols", "a string or an array of strings", &protocols)
-                })?;
-        }
+        let settings = options::parse(&protocols, &options)?;
         crate::socket::validate_protocols(&settings.options.protocols)?;
         let (socket, fixed_url) = if let Some(f) = url.dyn_ref::<js_sys::Function>() {
-            (url_provider(f.clone(), settings.options.clone()), None)
+            (url_provider(f.clone(), settings.options), None)
         } else {
             let url_str =
                 url_string(&url).ok_or_else(|| argument_error("url", URL_EXPECTED, &url))?;
             (
-                ReSocket::connect(&url_str, settings.options.clone())?,
+                ReSocket::connect(&url_str, settings.options)?,
                 Some(url_str),
             )
         };
