@@ -508,10 +508,11 @@ fn socket_lost(core: &Shared, c: &mut Core, out: &mut Outbound, event: CloseEven
     c.dying = false;
     let sizes: Vec<usize> = c.in_flight.iter().map(Message::len).collect();
     let unsent = unsent_tail(&sizes, u64::from(buffered));
-    let tail: Vec<Message> = std::mem::take(&mut c.in_flight)
-        .into_iter()
-        .skip(sizes.len() - unsent)
-        .collect();
+    // The last `unsent` messages handed to the socket.
+    while c.in_flight.len() > unsent {
+        c.in_flight.pop_front();
+    }
+    let tail: Vec<Message> = std::mem::take(&mut c.in_flight).into_iter().collect();
     c.stats.requeued += tail.len() as u64;
     c.outbox.requeue_front(tail);
     c.stats.outbox_len = c.outbox.len();
