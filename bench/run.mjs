@@ -28,6 +28,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { startServer, launchBrowser, newPage, getJson, ROOT } from '../tests/e2e/harness.mjs';
+import { minified } from '../scripts/minify.mjs';
 import { ALL_CLIENTS, renderMarkdown, renderSvg } from './report.mjs';
 
 const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -241,31 +242,39 @@ async function recovery(browser, server, clients) {
   }
 }
 
-const gz = (file) => zlib.gzipSync(fs.readFileSync(file), { level: 9 }).length;
+const gzBytes = (bytes) => zlib.gzipSync(bytes, { level: 9 }).length;
+const gz = (file) => gzBytes(fs.readFileSync(file));
 const fmt = (v, digits = 1) => (v === null || v === undefined ? 'n/a' : Number(v).toFixed(digits));
 
-/** gzip -9 sizes: what an app ships with each client, and the bench page's chunk per client. */
-function sizes() {
+/**
+ * gzip -9 sizes: what an app ships with each client, and the bench page's chunk per client.
+ * The npm package's JavaScript is minified by scripts/package.mjs; the other wasm clients' glue
+ * is minified here with the same terser options (scripts/minify.mjs) before it is measured.
+ */
+async function sizes() {
   const stats = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'out', 'stats.json'), 'utf8'));
   const files = (dir, names) => names.map((n) => path.join(ROOT, dir, n));
-  const pkgFiles = (dir, base) => {
+  const pkgFiles = (dir, base, minify = false) => {
     const wasm = files(dir, [`${base}_bg.wasm`]);
     const js = files(dir, [`${base}_bg.js`, `${base}.js`]).filter((f) => fs.existsSync(f));
-    return { wasm, js };
+    return { wasm, js, minify };
   };
-  const measure = ({ wasm, js }, what) => {
+  const measure = async ({ wasm, js, minify }, what) => {
     const w = wasm.reduce((s, f) => s + gz(f), 0);
-    const j = js.reduce((s, f) => s + gz(f), 0);
+    let j = 0;
+    for (const f of js) j += minify ? gzBytes(Buffer.from(await minified(f))) : gz(f);
     return { what, wasm: w, js: j, total: w + j };
   };
   const shipped = {
     raw: { what: 'nothing (built into the browser)', wasm: 0, js: 0, total: 0 },
-    'resocket-js': measure(pkgFiles('pkg', 'resocket'), 'npm package pkg/: resocket_bg.wasm + resocket_bg.js + resocket.js'),
-    'rust-stream': measure(pkgFiles('bench/out/min-rust-stream', 'rust_stream'),
-      'a minimal resocket consumer (ReSocket + Typed/Json, wasm-pack, opt-level s, LTO, wasm-opt -Os)'),
-    'gloo-net': measure(pkgFiles('bench/out/min-gloo-net', 'gloo_net'),
-      'a minimal gloo-net + serde_json consumer (same build)'),
-    rws: measure({ wasm: [], js: files('node_modules/reconnecting-websocket/dist', ['reconnecting-websocket-iife.min.js']) },
+    'resocket-js': await measure(pkgFiles('pkg', 'resocket'),
+      'npm package pkg/: resocket_bg.wasm + resocket_bg.js + resocket.js (JS minified by terser)'),
+    'rust-stream': await measure(pkgFiles('bench/out/min-rust-stream', 'rust_stream', true),
+      'a minimal resocket consumer (ReSocket + Typed/Json, wasm-pack, opt-level s, LTO, wasm-opt -Os;'
+        + ' JS glue minified with the package\'s terser options)'),
+    'gloo-net': await measure(pkgFiles('bench/out/min-gloo-net', 'gloo_net', true),
+      'a minimal gloo-net + serde_json consumer (same build, JS glue minified the same way)'),
+    rws: await measure({ wasm: [], js: files('node_modules/reconnecting-websocket/dist', ['reconnecting-websocket-iife.min.js']) },
       'dist/reconnecting-websocket-iife.min.js'),
   };
   const chunk = {};
@@ -404,7 +413,7 @@ async function main() {
     await browser.close();
     await server.stop();
   }
-  results.sizes = sizes();
+  results.sizes = await sizes();
   results.targets = targets(results);
   results.duration_s = (performance.now() - started) / 1000;
   fs.mkdirSync(OUT, { recursive: true });

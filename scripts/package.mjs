@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { minifyInPlace } from './minify.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PKG = path.join(ROOT, 'pkg');
@@ -31,17 +32,20 @@ manifest.exports = {
   './web': { types: './web/resocket.d.ts', default: './web/resocket.js' },
   './package.json': './package.json',
 };
-// The glue repeats each Rust doc comment as JSDoc; resocket.d.ts (written by hand, what editors
-// show) has the documentation, so the shipped glue drops it: about 1 KB gzip per build.
-let stripped = 0;
-for (const glue of ['resocket_bg.js', 'web/resocket.js']) {
-  const file = path.join(PKG, glue);
-  const source = fs.readFileSync(file, 'utf8');
-  const out = source.replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\n/gm, '');
-  stripped += source.length - out.length;
-  fs.writeFileSync(file, out);
-}
+// The shipped JavaScript (both builds' glue, the bundler entry and the crate's snippets) is
+// minified with terser (scripts/minify.mjs: ES modules, export names kept). The glue repeats
+// each Rust doc comment as JSDoc; resocket.d.ts (written by hand, what editors show) has the
+// documentation, so that goes too.
+const jsFiles = (dir) => fs.readdirSync(path.join(PKG, dir), { recursive: true })
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => path.join(dir, f));
+const shipped = [
+  'resocket_bg.js', 'resocket.js', 'web/resocket.js',
+  ...snippets.flatMap((d) => jsFiles(d)),
+];
+let saved = 0;
+for (const file of shipped) saved += await minifyInPlace(path.join(PKG, file));
 
 fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`[package] pkg/package.json: entry points ".", "./web"; ${manifest.files.length} files;`
-  + ` ${stripped} bytes of JSDoc dropped from the glue`);
+  + ` ${shipped.length} JS files minified (${saved} bytes saved)`);

@@ -79,6 +79,10 @@ pub use resocket::{Events, ReSocket};
 pub use sys::live_listeners;
 
 /// The npm package's allocator (feature `talc`): smaller than dlmalloc in the wasm.
-#[cfg(all(target_arch = "wasm32", feature = "talc", not(target_feature = "atomics")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "talc",
+    not(target_feature = "atomics")
+))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

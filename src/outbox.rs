@@ -196,7 +196,7 @@ impl Outbox {
     /// ```
     pub fn drain(&mut self) -> Vec<Message> {
         self.bytes = 0;
-        self.queue.drain(..).collect()
+        std::mem::take(&mut self.queue).into_iter().collect()
     }
 }
 

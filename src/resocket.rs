@@ -33,9 +33,31 @@ use crate::url::{redact_url, validate_url};
 
 type Shared = Rc<RefCell<Core>>;
 /// An `online`/`offline`/`visibilitychange` listener, removed when the core drops.
-type WindowListener = (web_sys::EventTarget, &'static str, Listener<dyn FnMut()>);
-/// A reaction of the core to a window event.
-type WindowReaction = Box<dyn Fn(&Shared, &mut Core, &mut Outbound)>;
+type WindowListener = (&'static str, Listener<dyn FnMut()>);
+
+#[wasm_bindgen(
+    inline_js = "const win = () => (typeof Window == 'function' && globalThis instanceof Window ? globalThis : undefined);
+export function onWindow(name, f, add) {
+  const w = win();
+  const t = name == 'visibilitychange' ? w?.document : w;
+  if (t) (add ? t.addEventListener : t.removeEventListener).call(t, name, f);
+  return !!t;
+}
+export function isOnline() { const w = win(); return !w || w.navigator.onLine; }
+export function isVisible() { return win()?.document?.visibilityState == 'visible'; }"
+)]
+extern "C" {
+    /// Adds (or removes) `f` as a `name` listener of the window, or for `visibilitychange` of
+    /// its document; false where there is none (a worker).
+    #[wasm_bindgen(js_name = onWindow)]
+    fn on_window(name: &str, f: &js_sys::Function, add: bool) -> bool;
+    /// `navigator.onLine` in a window; true elsewhere.
+    #[wasm_bindgen(js_name = isOnline)]
+    fn is_online() -> bool;
+    /// Whether the window's document is visible.
+    #[wasm_bindgen(js_name = isVisible)]
+    fn is_visible() -> bool;
+}
 
 /// A synchronous event hook (used by the JavaScript layer, whose handlers run in the event).
 pub(crate) type EventHook = Box<dyn Fn(&Event)>;
@@ -92,8 +114,8 @@ struct Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        for (target, name, listener) in self.window_listeners.drain(..) {
-            let _ = target.remove_event_listener_with_callback(name, listener.function());
+        for (name, listener) in self.window_listeners.drain(..) {
+            on_window(name, listener.function(), false);
         }
     }
 }
@@ -525,7 +547,11 @@ fn socket_lost(core: &Shared, c: &mut Core, out: &mut Outbound, event: CloseEven
     c.dying = false;
     let sizes: Vec<usize> = c.in_flight.iter().map(Message::len).collect();
     let unsent = unsent_tail(&sizes, u64::from(buffered));
-    let tail: Vec<Message> = c.in_flight.drain(..).skip(sizes.len() - unsent).collect();
+    // The last `unsent` messages handed to the socket.
+    while c.in_flight.len() > unsent {
+        c.in_flight.pop_front();
+    }
+    let tail: Vec<Message> = std::mem::take(&mut c.in_flight).into_iter().collect();
     c.stats.requeued += tail.len() as u64;
     c.outbox.requeue_front(tail);
     c.stats.outbox_len = c.outbox.len();
@@ -564,10 +590,6 @@ fn fail(c: &mut Core, out: &mut Outbound, reason: String) {
         },
     );
     c.emit(out, Event::Failed { reason });
-}
-
-fn is_online() -> bool {
-    web_sys::window().is_none_or(|w| w.navigator().on_line())
 }
 
 fn schedule_retry(core: &Shared, c: &mut Core, out: &mut Outbound) {
@@ -687,42 +709,20 @@ fn on_offline(c: &mut Core, out: &mut Outbound) {
 }
 
 fn install_window_listeners(core: &Shared) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
     let mut listeners = Vec::new();
-    let weak = Rc::downgrade(core);
-    let mut add = |target: web_sys::EventTarget, name: &'static str, f: WindowReaction| {
-        let weak = weak.clone();
-        let listener =
-            Listener::new(
-                Closure::new(move || with_core(&weak, |core, c, out| f(core, c, out)))
-                    as Closure<dyn FnMut()>,
-            );
-        if target
-            .add_event_listener_with_callback(name, listener.function())
-            .is_ok()
-        {
-            listeners.push((target, name, listener));
+    for name in ["online", "offline", "visibilitychange"] {
+        let weak = Rc::downgrade(core);
+        let listener = Listener::new(Closure::new(move || {
+            with_core(&weak, |core, c, out| match name {
+                "offline" => on_offline(c, out),
+                "online" => wake_up(core, c, out),
+                _ if is_visible() => wake_up(core, c, out),
+                _ => {}
+            })
+        }) as Closure<dyn FnMut()>);
+        if on_window(name, listener.function(), true) {
+            listeners.push((name, listener));
         }
-    };
-    add(window.clone().unchecked_into(), "online", Box::new(wake_up));
-    add(
-        window.clone().unchecked_into(),
-        "offline",
-        Box::new(|_, c, out| on_offline(c, out)),
-    );
-    if let Some(document) = window.document() {
-        let doc = document.clone();
-        add(
-            document.unchecked_into(),
-            "visibilitychange",
-            Box::new(move |core, c, out| {
-                if doc.visibility_state() == web_sys::VisibilityState::Visible {
-                    wake_up(core, c, out);
-                }
-            }),
-        );
     }
     core.borrow_mut().window_listeners = listeners;
 }

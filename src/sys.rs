@@ -75,6 +75,11 @@ pub(crate) struct Timeout {
 impl Timeout {
     /// Calls `f` once after `ms` milliseconds unless the `Timeout` is dropped first.
     pub(crate) fn new(ms: u32, f: impl FnOnce() + 'static) -> Self {
+        Self::boxed(ms, Box::new(f))
+    }
+
+    /// The non-generic part of [`Timeout::new`]: one closure type for every timer.
+    fn boxed(ms: u32, f: Box<dyn FnOnce()>) -> Self {
         let callback = Listener::new(Closure::once(f) as Closure<dyn FnMut()>);
         let handle = set_timeout(callback.function(), ms.min(i32::MAX as u32) as i32);
         Timeout {

@@ -84,3 +84,199 @@ function deliver(target, event, data, value, handler) {
     target.dispatchEvent(new MessageEvent('message', { data: value }));
   }
 }
+
+// Dispatches one of the socket's own events on its EventTarget: `open` (an Event), `close`
+// (a CloseEvent: a = code, b = reason, c = wasClean), `error` (an ErrorEvent: a = message,
+// b = error), anything else a CustomEvent with `a` as its detail. Never throws: listener
+// exceptions are reported by the browser, and an event that cannot be built is not sent.
+export function fire(target, type, a, b, c) {
+  try {
+    target.dispatchEvent(type === 'open' ? new Event(type)
+      : type === 'close' ? new CloseEvent(type, { code: a, reason: b, wasClean: c })
+        : type === 'error' ? new ErrorEvent(type, { message: a, error: b })
+          : new CustomEvent(type, { detail: a }));
+  } catch {
+    // as before: an event that cannot be constructed is not dispatched
+  }
+}
+
+// --- The options object and argument errors -------------------------------------------------
+// Read here rather than in Rust (src/js/options.rs applies the result): every mistake (unknown
+// key, wrong type, out-of-range value) is a TypeError naming the key, the expected type and the
+// value given, with `kind` "InvalidOption" (or "InvalidArgument" for a constructor argument).
+
+// A short, safe description of a value for error messages: a string is quoted and cut after
+// 40 code points (a lone surrogate shown as U+FFFD), a number in JavaScript's own notation.
+export function describe(value) {
+  switch (typeof value) {
+    case 'string': {
+      const chars = [...value].map((c) => (c.length === 1 && c >= '\ud800' && c <= '\udfff' ? '\ufffd' : c));
+      return `"${chars.slice(0, 40).join('')}${chars.length > 40 ? '…' : ''}"`;
+    }
+    case 'number':
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return 'undefined';
+    case 'function':
+      return 'a function';
+    case 'bigint':
+      return 'a bigint';
+    case 'symbol':
+      return 'a symbol';
+    default: {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return 'an array';
+      let name = '';
+      try {
+        if (value instanceof Object) name = value.constructor.name;
+      } catch {
+        // no usable constructor: a plain description
+      }
+      return typeof name !== 'string' || name === '' || name === 'Object' ? 'an object' : `a ${name}`;
+    }
+  }
+}
+
+const withKind = (error, kind) => Object.assign(error, { kind });
+
+// `TypeError: WHAT must be EXPECTED, got VALUE` for a bad argument.
+export function argumentError(what, expected, got) {
+  return withKind(new TypeError(`${what} must be ${expected}, got ${describe(got)}`), 'InvalidArgument');
+}
+
+// `TypeError: option "KEY" must be EXPECTED, got VALUE`.
+export function typeError(key, expected, got) {
+  return withKind(new TypeError(`option "${key}" must be ${expected}, got ${describe(got)}`), 'InvalidOption');
+}
+
+const KEYS = 'protocols, binaryType, json, minDelay, maxDelay, factor, jitter, maxRetries, '
+  + 'stableAfter, connectTimeout, shouldRetry, outboxMessages, outboxBytes, overflow, heartbeat, '
+  + 'highWaterMark, maxMessageBytes, secureOnly, jitterSeed';
+// The slots of the numbers `settings` fills in (NaN: not given). Kept in step with options.rs.
+const SLOT = {
+  binaryType: 0, json: 1, minDelay: 2, maxDelay: 3, factor: 4, jitter: 5, maxRetries: 6,
+  stableAfter: 7, connectTimeout: 8, outboxMessages: 9, outboxBytes: 10, overflow: 11,
+  heartbeat: 12, interval: 13, timeout: 14, highWaterMark: 15, maxMessageBytes: 16,
+  secureOnly: 17, jitterSeed: 18,
+};
+const U32_MAX = 4294967295;
+
+const isOptionsObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function entries(value, what) {
+  if (!isOptionsObject(value)) {
+    throw withKind(new TypeError(`${what} must be an object, got ${describe(value)}`), 'InvalidOption');
+  }
+  return Object.entries(value);
+}
+
+function nonNegative(key, v, expected) {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw typeError(key, expected, v);
+  return v;
+}
+
+const millis = (key, v) => nonNegative(key, v, 'a non-negative number of milliseconds');
+
+function integer(key, v, max) {
+  const expected = `a non-negative integer (at most ${max})`;
+  nonNegative(key, v, expected);
+  if (!Number.isInteger(v) || v > max) throw typeError(key, expected, v);
+  return v;
+}
+
+function boolean(key, v) {
+  if (typeof v !== 'boolean') throw typeError(key, 'a boolean', v);
+  return +v;
+}
+
+function oneOf(key, v, names) {
+  const i = names.indexOf(v);
+  if (i < 0) throw typeError(key, names.map((n) => `"${n}"`).join(' | '), v);
+  return i;
+}
+
+// A string or an array of strings (checked later, like the browser does); null: none.
+function protocolList(key, v) {
+  if (typeof v === 'string') return [v];
+  if (v === undefined || v === null) return [];
+  const expected = 'a string or an array of strings';
+  if (!Array.isArray(v)) throw typeError(key, expected, v);
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') throw typeError(key, expected, v);
+  return Array.from(v);
+}
+
+// `new ReSocket(url, protocols?, options?)` or `new ReSocket(url, options)`: reads the options
+// object into `out` (see SLOT) and returns [protocols, shouldRetry, the heartbeat message, the
+// error for a bad `protocols` argument], each undefined where not given. Throws the TypeError
+// for the first mistake in the options; the Rust side checks maxDelay >= minDelay, then throws
+// the `protocols` argument's error.
+export function settings(protocols, options, out) {
+  if (options === undefined && isOptionsObject(protocols)) {
+    options = protocols;
+    protocols = undefined;
+  }
+  const found = [undefined, undefined, undefined, undefined];
+  if (options !== undefined && options !== null) {
+    for (const [k, v] of entries(options, 'options')) {
+      if (v === undefined) continue; // `{ maxRetries: undefined }` means "the default"
+      let n;
+      switch (k) {
+        case 'protocols': found[0] = protocolList(k, v); continue;
+        case 'binaryType': n = oneOf(k, v, ['blob', 'arraybuffer']); break;
+        case 'json': case 'secureOnly': n = boolean(k, v); break;
+        case 'minDelay': case 'maxDelay': case 'stableAfter': case 'connectTimeout':
+          n = millis(k, v); break;
+        case 'factor':
+          n = nonNegative(k, v, 'a number >= 1');
+          if (n < 1) throw typeError(k, 'a number >= 1', v);
+          break;
+        case 'jitter': n = oneOf(k, v, ['full', 'equal', 'none']); break;
+        case 'maxRetries': n = v === null || v === Infinity ? -1 : integer(k, v, U32_MAX); break;
+        case 'shouldRetry':
+          if (typeof v !== 'function') throw typeError(k, 'a function (event) => boolean', v);
+          found[1] = v;
+          continue;
+        case 'outboxMessages': n = integer(k, v, 1000000000); break;
+        case 'outboxBytes': case 'highWaterMark': n = integer(k, v, U32_MAX); break;
+        case 'overflow': n = oneOf(k, v, ['reject', 'drop-oldest', 'drop-newest']); break;
+        case 'heartbeat': n = heartbeat(v, out, found); break;
+        case 'maxMessageBytes': n = v === null ? -1 : integer(k, v, U32_MAX); break;
+        case 'jitterSeed': n = integer(k, v, 9007199254740991); break;
+        default:
+          throw withKind(new TypeError(`unknown option "${k}" (known: ${KEYS})`), 'InvalidOption');
+      }
+      out[SLOT[k]] = n;
+    }
+  }
+  if (protocols !== undefined) {
+    try {
+      found[0] = protocolList('protocols', protocols);
+    } catch {
+      found[3] = argumentError('protocols', 'a string or an array of strings', protocols);
+    }
+  }
+  return found;
+}
+
+// `heartbeat`: null or false for none (0), else an object of overrides (1).
+function heartbeat(v, out, found) {
+  out[SLOT.interval] = NaN;
+  out[SLOT.timeout] = NaN;
+  found[2] = undefined;
+  if (v === null || v === false) return 0;
+  for (const [key, x] of entries(v, 'option "heartbeat"')) {
+    const name = `heartbeat.${key}`;
+    if (key === 'message') {
+      if (typeof x !== 'string') throw typeError(name, 'a string', x);
+      found[2] = x;
+    } else if (key === 'interval' || key === 'timeout') {
+      out[SLOT[key]] = millis(name, x);
+    } else {
+      throw withKind(new TypeError(`unknown option "${name}" (known: message, interval, timeout)`), 'InvalidOption');
+    }
+  }
+  // Whole microseconds, as the Rust side keeps them: less than one is no interval at all.
+  if (out[SLOT.interval] * 1000 < 1) throw typeError('heartbeat.interval', 'a positive number of milliseconds', 0);
+  return 1;
+}

@@ -55,14 +55,14 @@ pub(crate) fn push(state: &Rc<RefCell<IterState>>, value: JsValue) {
 
 /// Ends the iterator: queued messages are still delivered, then `done` (or the error, once).
 pub(crate) fn finish(state: &Rc<RefCell<IterState>>, error: Option<JsValue>) {
-    let waiters: Vec<_> = {
+    let waiters = {
         let mut s = state.borrow_mut();
         if s.end.is_some() {
             return;
         }
         s.end = Some(error.map_or(End::Done, End::Error));
         // Waiters exist only while the queue is empty.
-        s.waiters.drain(..).collect()
+        std::mem::take(&mut s.waiters)
     };
     for (resolve, reject) in waiters {
         settle_end(state, &resolve, &reject);

@@ -16,7 +16,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
-use futures_util::StreamExt;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -28,7 +27,7 @@ use crate::resocket::{js_payload_len, terminal_error, ReSocket};
 use crate::sys::{js_error_message, Listener};
 
 use iter::{IterState, MessageIterator};
-use options::{describe, BinaryType};
+use options::{argument_error, describe, BinaryType};
 
 #[wasm_bindgen(module = "/src/js/deliver.js")]
 extern "C" {
@@ -65,6 +64,10 @@ extern "C" {
     pub(crate) fn messages_in(this: &Receiver) -> f64;
     #[wasm_bindgen(method, getter, js_name = bytesIn)]
     pub(crate) fn bytes_in(this: &Receiver) -> f64;
+
+    /// Dispatches an `open`, `close`, `error` or custom event on `target` (see `deliver.js`
+    /// for what `a`, `b` and `c` are); never throws.
+    fn fire(target: &Target, kind: &str, a: &JsValue, b: &JsValue, c: bool);
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -129,12 +132,6 @@ impl From<Error> for JsValue {
     fn from(err: Error) -> JsValue {
         js_error(&err)
     }
-}
-
-fn argument_error(what: &str, expected: &str, got: &JsValue) -> JsValue {
-    let err = js_sys::TypeError::new(&format!("{what} must be {expected}, got {}", describe(got)));
-    let _ = js_sys::Reflect::set(&err, &"kind".into(), &"InvalidArgument".into());
-    err.into()
 }
 
 /// The four `on*` handler properties.
@@ -210,36 +207,28 @@ thread_local! {
 }
 
 impl Inner {
-    fn dispatch(&self, event: &web_sys::Event) {
-        // Listener exceptions are reported by the browser itself and never reach us.
-        let _ = self.target.dispatch_event(event);
-    }
-
     fn dispatch_custom(&self, kind: &str, detail: &JsValue) {
-        let init = web_sys::CustomEventInit::new();
-        init.set_detail(detail);
-        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(kind, &init) {
-            self.dispatch(&event);
-        }
+        fire(&self.target, kind, detail, &JsValue::UNDEFINED, false);
     }
 
     fn dispatch_close(&self, code: u16, reason: &str, was_clean: bool) {
-        let init = web_sys::CloseEventInit::new();
-        init.set_code(code);
-        init.set_reason(reason);
-        init.set_was_clean(was_clean);
-        if let Ok(event) = web_sys::CloseEvent::new_with_event_init_dict("close", &init) {
-            self.dispatch(&event);
-        }
+        fire(
+            &self.target,
+            "close",
+            &code.into(),
+            &reason.into(),
+            was_clean,
+        );
     }
 
     fn dispatch_error(&self, err: &Error) {
-        let init = web_sys::ErrorEventInit::new();
-        init.set_message(&err.to_string());
-        init.set_error(&js_error(err));
-        if let Ok(event) = web_sys::ErrorEvent::new_with_event_init_dict("error", &init) {
-            self.dispatch(&event);
-        }
+        fire(
+            &self.target,
+            "error",
+            &err.to_string().into(),
+            &js_error(err),
+            false,
+        );
     }
 
     fn on_event(self: &Rc<Self>, event: &Event) {
@@ -264,9 +253,13 @@ impl Inner {
         };
         match event {
             Event::Open { .. } => {
-                if let Ok(open) = web_sys::Event::new("open") {
-                    self.dispatch(&open);
-                }
+                fire(
+                    &self.target,
+                    "open",
+                    &JsValue::UNDEFINED,
+                    &JsValue::UNDEFINED,
+                    false,
+                );
             }
             Event::Disconnected {
                 code,
@@ -495,27 +488,15 @@ impl JsReSocket {
     /// `new ReSocket(url, protocols?, options?)` or `new ReSocket(url, options)`.
     #[wasm_bindgen(constructor, skip_typescript)]
     pub fn new(url: JsValue, protocols: JsValue, options: JsValue) -> Result<JsReSocket, JsValue> {
-        let (protocols, options) =
-            if options.is_undefined() && options::is_options_object(&protocols) {
-                (JsValue::UNDEFINED, protocols)
-            } else {
-                (protocols, options)
-            };
-        let mut settings = options::parse(&options)?;
-        if !protocols.is_undefined() {
-            settings.options.protocols =
-                options::protocols("protocols", &protocols).map_err(|_| {
-                    argument_error("protocols", "a string or an array of strings", &protocols)
-                })?;
-        }
+        let settings = options::parse(&protocols, &options)?;
         crate::socket::validate_protocols(&settings.options.protocols)?;
         let (socket, fixed_url) = if let Some(f) = url.dyn_ref::<js_sys::Function>() {
-            (url_provider(f.clone(), settings.options.clone()), None)
+            (url_provider(f.clone(), settings.options), None)
         } else {
             let url_str =
                 url_string(&url).ok_or_else(|| argument_error("url", URL_EXPECTED, &url))?;
             (
-                ReSocket::connect(&url_str, settings.options.clone())?,
+                ReSocket::connect(&url_str, settings.options)?,
                 Some(url_str),
             )
         };
@@ -559,25 +540,41 @@ impl JsReSocket {
     /// Creates a socket and resolves with it once it is first open; rejects if it is closed or
     /// fails before that.
     #[wasm_bindgen(skip_typescript)]
-    pub async fn connect(url: JsValue, options: JsValue) -> Result<JsReSocket, JsValue> {
-        let socket = JsReSocket::new(url, options, JsValue::UNDEFINED)?;
-        let mut events = socket.inner.socket.events();
-        while let Some(event) = events.next().await {
-            match event {
-                Event::Open { .. } => return Ok(socket),
-                Event::Failed { reason } => return Err(js_error(&Error::Failed { reason })),
-                Event::Closed { code, reason, .. } => {
-                    return Err(js_error(&Error::Closed {
-                        code: Some(code),
-                        reason,
-                    }))
-                }
-                _ => {}
-            }
-        }
-        Err(terminal_error(&socket.inner.socket.state())
-            .map(|e| js_error(&e))
-            .unwrap_or_else(|| js_sys::Error::new("the socket ended before opening").into()))
+    pub fn connect(url: JsValue, options: JsValue) -> js_sys::Promise {
+        let socket = match JsReSocket::new(url, options, JsValue::UNDEFINED) {
+            Ok(socket) => socket,
+            Err(e) => return js_sys::Promise::reject(&e),
+        };
+        let mut settle = None;
+        let promise = js_sys::Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+        let settle = RefCell::new(settle);
+        // A weak reference: the hook lives in the core, which the socket owns. The live list
+        // keeps the socket until it is closed or failed.
+        let weak = Rc::downgrade(&socket.inner);
+        socket.inner.socket.add_hook(Box::new(move |event| {
+            let outcome = match event {
+                Event::Open { .. } => match weak.upgrade() {
+                    Some(inner) => Ok(JsValue::from(JsReSocket { inner })),
+                    None => return,
+                },
+                Event::Failed { reason } => Err(Error::Failed {
+                    reason: reason.clone(),
+                }),
+                Event::Closed { code, reason, .. } => Err(Error::Closed {
+                    code: Some(*code),
+                    reason: reason.clone(),
+                }),
+                _ => return,
+            };
+            let Some((resolve, reject)) = settle.borrow_mut().take() else {
+                return;
+            };
+            let _ = match outcome {
+                Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
+                Err(err) => reject.call1(&JsValue::UNDEFINED, &js_error(&err)),
+            };
+        }));
+        promise
     }
 
     /// `WebSocket.CONNECTING` (0).
@@ -779,7 +776,8 @@ impl JsReSocket {
         for message in unsent {
             out.push(&message_to_js(message));
         }
-        for pending in self.inner.pending.borrow_mut().drain(..) {
+        let pending = std::mem::take(&mut *self.inner.pending.borrow_mut());
+        for pending in pending {
             out.push(&match pending {
                 Pending::Blob(blob, _) => blob.into(),
                 Pending::Ready(m) => message_to_js(m),
@@ -925,16 +923,19 @@ impl JsReSocket {
                     }
                 })
                     as Closure<dyn FnMut(web_sys::Event)>);
-                self.inner
-                    .target
-                    .add_event_listener_with_callback(slot.event_type(), listener.function())?;
+                self.inner.target.add_listener(
+                    slot.event_type(),
+                    listener.function(),
+                    &JsValue::UNDEFINED,
+                )?;
                 handler.listener = Some(listener);
             }
             (None, Some(listener)) => {
-                let _ = self
-                    .inner
-                    .target
-                    .remove_event_listener_with_callback(slot.event_type(), listener.function());
+                let _ = self.inner.target.remove_listener(
+                    slot.event_type(),
+                    listener.function(),
+                    &JsValue::UNDEFINED,
+                );
                 handler.listener = None;
             }
             _ => {}
@@ -954,7 +955,7 @@ impl Drop for Inner {
                 let kind = [Slot::Open, Slot::Message, Slot::Close, Slot::Error][i].event_type();
                 let _ = self
                     .target
-                    .remove_event_listener_with_callback(kind, listener.function());
+                    .remove_listener(kind, listener.function(), &JsValue::UNDEFINED);
             }
         }
     }

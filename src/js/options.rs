@@ -1,21 +1,67 @@
-//! The JavaScript options object, read key by key so that every mistake (unknown key, wrong
-//! type, out-of-range value) is a `TypeError` naming the key, the expected type and the value
-//! given.
+//! The JavaScript options object. `deliver.js` reads and checks it (every mistake, an unknown
+//! key, a wrong type or an out-of-range value, is a `TypeError` naming the key, the expected
+//! type and the value given) and hands over numbers; this module applies them to [`Options`].
 //!
-//! Read with js-sys checks rather than serde-wasm-bindgen: serde's type-mismatch path formats
-//! its message with Rust's float printer, about 12 KB gzip of the npm package (measured), for
-//! an error message this module replaces with its own anyway.
+//! Read in JavaScript rather than Rust: the checks and their messages are mostly JavaScript
+//! semantics (`typeof`, `Object.entries`, number formatting), and there they cost a fraction of
+//! the wasm (serde-wasm-bindgen, the first version, was about 12 KB gzip; the Rust version after
+//! it about 2 KB more than this).
 
 use std::rc::Rc;
 use std::time::Duration;
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::backoff::Jitter;
-use crate::message::{CloseEvent, Message};
+use crate::message::CloseEvent;
 use crate::options::{Heartbeat, Options};
 use crate::outbox::Overflow;
+
+#[wasm_bindgen(module = "/src/js/deliver.js")]
+extern "C" {
+    /// A short, safe description of a JavaScript value for error messages.
+    pub(crate) fn describe(value: &JsValue) -> String;
+    /// `TypeError: option "key" must be EXPECTED, got VALUE` (kind `InvalidOption`).
+    #[wasm_bindgen(js_name = typeError)]
+    pub(crate) fn type_error(key: &str, expected: &str, got: &JsValue) -> JsValue;
+    /// `TypeError: WHAT must be EXPECTED, got VALUE` (kind `InvalidArgument`).
+    #[wasm_bindgen(js_name = argumentError)]
+    pub(crate) fn argument_error(what: &str, expected: &str, got: &JsValue) -> JsValue;
+    /// Reads the constructor's `protocols` and `options` arguments: the numbers into `out`
+    /// (NaN where not given, see [`Slot`]), the rest as `[protocols, shouldRetry, heartbeat
+    /// message, protocols argument error]` (each `undefined` where not given). Throws the
+    /// `TypeError` for a mistake in the options.
+    #[wasm_bindgen(catch)]
+    fn settings(
+        protocols: &JsValue,
+        options: &JsValue,
+        out: &mut [f64],
+    ) -> Result<js_sys::Array, JsValue>;
+}
+
+/// The slots of the numbers `settings` fills in (`SLOT` in `deliver.js`).
+#[derive(Clone, Copy)]
+enum Slot {
+    BinaryType,
+    Json,
+    MinDelay,
+    MaxDelay,
+    Factor,
+    Jitter,
+    MaxRetries,
+    StableAfter,
+    ConnectTimeout,
+    OutboxMessages,
+    OutboxBytes,
+    Overflow,
+    Heartbeat,
+    Interval,
+    Timeout,
+    HighWaterMark,
+    MaxMessageBytes,
+    SecureOnly,
+    JitterSeed,
+}
 
 /// How binary messages are handed to JavaScript (`WebSocket.binaryType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,190 +97,10 @@ pub(crate) struct JsSettings {
     pub(crate) json: bool,
 }
 
-/// The option keys, in the order the TypeScript `ReSocketOptions` lists them.
-const KEYS: &str = "protocols, binaryType, json, minDelay, maxDelay, factor, jitter, maxRetries, \
-    stableAfter, connectTimeout, shouldRetry, outboxMessages, outboxBytes, overflow, heartbeat, \
-    highWaterMark, maxMessageBytes, secureOnly, jitterSeed";
-
-/// A short, safe description of a JavaScript value for error messages.
-pub(crate) fn describe(value: &JsValue) -> String {
-    if let Some(s) = value.as_string() {
-        let mut shown: String = s.chars().take(40).collect();
-        if shown.len() < s.len() {
-            shown.push('…');
-        }
-        return format!("\"{shown}\"");
-    }
-    if let Some(n) = value.as_f64() {
-        // JavaScript's own number formatting (Rust's float formatting would add kilobytes).
-        return String::from(
-            js_sys::Number::from(n)
-                .to_string_with_radix(10)
-                .unwrap_or_default(),
-        );
-    }
-    if let Some(b) = value.as_bool() {
-        return b.to_string();
-    }
-    if value.is_null() {
-        return "null".into();
-    }
-    if value.is_undefined() {
-        return "undefined".into();
-    }
-    if js_sys::Array::is_array(value) {
-        return "an array".into();
-    }
-    if value.is_function() {
-        return "a function".into();
-    }
-    if value.is_bigint() {
-        return "a bigint".into();
-    }
-    if value.is_symbol() {
-        return "a symbol".into();
-    }
-    let name = value
-        .dyn_ref::<js_sys::Object>()
-        .map(|o| String::from(o.constructor().name()))
-        .unwrap_or_default();
-    match name.as_str() {
-        "" | "Object" => "an object".into(),
-        other => format!("a {other}"),
-    }
-}
-
-/// `TypeError: option "key" must be EXPECTED, got VALUE`.
-pub(crate) fn type_error(key: &str, expected: &str, got: &JsValue) -> JsValue {
-    let message = format!("option \"{key}\" must be {expected}, got {}", describe(got));
-    let err = js_sys::TypeError::new(&message);
-    let _ = js_sys::Reflect::set(&err, &"kind".into(), &"InvalidOption".into());
-    err.into()
-}
-
-/// A number (JavaScript has only doubles).
-fn number(key: &str, value: &JsValue, expected: &str) -> Result<f64, JsValue> {
-    value
-        .as_f64()
-        .ok_or_else(|| type_error(key, expected, value))
-}
-
-/// A finite, non-negative number (JavaScript has only doubles).
-fn non_negative(key: &str, value: &JsValue, expected: &str) -> Result<f64, JsValue> {
-    let n = number(key, value, expected)?;
-    if n.is_finite() && n >= 0.0 {
-        Ok(n)
-    } else {
-        Err(type_error(key, expected, value))
-    }
-}
-
-fn millis(key: &str, value: &JsValue) -> Result<Duration, JsValue> {
-    const EXPECTED: &str = "a non-negative number of milliseconds";
-    let ms = non_negative(key, value, EXPECTED)?;
-    // Whole microseconds (`as` saturates; `from_secs_f64` would add its own panic paths).
-    Ok(Duration::from_micros((ms * 1000.0) as u64))
-}
-
-/// A non-negative integer no larger than `max`.
-fn integer(key: &str, value: &JsValue, max: u64) -> Result<f64, JsValue> {
-    let expected = format!("a non-negative integer (at most {max})");
-    let n = non_negative(key, value, &expected)?;
-    if n.fract() == 0.0 && n <= max as f64 {
-        Ok(n)
-    } else {
-        Err(type_error(key, &expected, value))
-    }
-}
-
-fn boolean(key: &str, value: &JsValue) -> Result<bool, JsValue> {
-    value
-        .as_bool()
-        .ok_or_else(|| type_error(key, "a boolean", value))
-}
-
-/// `protocols`: a string or an array of strings (validated later, like the browser does).
-pub(crate) fn protocols(key: &str, value: &JsValue) -> Result<Vec<String>, JsValue> {
-    const EXPECTED: &str = "a string or an array of strings";
-    if let Some(s) = value.as_string() {
-        return Ok(vec![s]);
-    }
-    if value.is_undefined() || value.is_null() {
-        return Ok(Vec::new());
-    }
-    let strings = value
-        .dyn_ref::<js_sys::Array>()
-        .ok_or_else(|| type_error(key, EXPECTED, value))?;
-    strings
-        .iter()
-        .map(|s| {
-            s.as_string()
-                .ok_or_else(|| type_error(key, EXPECTED, value))
-        })
-        .collect()
-}
-
-/// Whether `value` is a plain options object (not an array, string or other primitive).
-pub(crate) fn is_options_object(value: &JsValue) -> bool {
-    value.is_object() && !js_sys::Array::is_array(value) && !value.is_function()
-}
-
-fn entries(value: &JsValue, what: &str) -> Result<Vec<(String, JsValue)>, JsValue> {
-    if !is_options_object(value) {
-        let err = js_sys::TypeError::new(&format!(
-            "{what} must be an object, got {}",
-            describe(value)
-        ));
-        let _ = js_sys::Reflect::set(&err, &"kind".into(), &"InvalidOption".into());
-        return Err(err.into());
-    }
-    let object: &js_sys::Object = value.unchecked_ref();
-    Ok(js_sys::Object::entries(object)
-        .iter()
-        .filter_map(|pair| {
-            let pair: js_sys::Array = pair.dyn_into().ok()?;
-            Some((pair.get(0).as_string()?, pair.get(1)))
-        })
-        .collect())
-}
-
-fn heartbeat(value: &JsValue) -> Result<Option<Heartbeat>, JsValue> {
-    if value.is_null() || value.is_undefined() || value.as_bool() == Some(false) {
-        return Ok(None);
-    }
-    let mut hb = Heartbeat::new(
-        r#"{"type":"ping"}"#,
-        Duration::from_secs(15),
-        Duration::from_secs(10),
-    );
-    for (key, v) in entries(value, "option \"heartbeat\"")? {
-        let name = format!("heartbeat.{key}");
-        match key.as_str() {
-            "message" => {
-                hb.message = Message::Text(
-                    v.as_string()
-                        .ok_or_else(|| type_error(&name, "a string", &v))?,
-                );
-            }
-            "interval" => hb.interval = millis(&name, &v)?,
-            "timeout" => hb.timeout = millis(&name, &v)?,
-            _ => return Err(unknown(&name, "message, interval, timeout")),
-        }
-    }
-    if hb.interval.is_zero() {
-        return Err(type_error(
-            "heartbeat.interval",
-            "a positive number of milliseconds",
-            &JsValue::from(0),
-        ));
-    }
-    Ok(Some(hb))
-}
-
-fn unknown(key: &str, known: &str) -> JsValue {
-    let err = js_sys::TypeError::new(&format!("unknown option \"{key}\" (known: {known})"));
-    let _ = js_sys::Reflect::set(&err, &"kind".into(), &"InvalidOption".into());
-    err.into()
+/// Milliseconds as whole microseconds (`as` saturates; `from_secs_f64` would add its own panic
+/// paths).
+fn millis(ms: f64) -> Duration {
+    Duration::from_micros((ms * 1000.0) as u64)
 }
 
 /// Wraps a JavaScript `shouldRetry(event)` predicate. A throwing or non-boolean predicate
@@ -257,88 +123,80 @@ fn retry_predicate(f: js_sys::Function) -> crate::options::RetryPredicate {
     })
 }
 
-/// Reads an options object (`undefined`/`null` give the defaults).
-pub(crate) fn parse(value: &JsValue) -> Result<JsSettings, JsValue> {
+/// Reads the constructor's `protocols` and `options` arguments (`new ReSocket(url, protocols?,
+/// options?)` or `new ReSocket(url, options)`; `undefined`/`null` options give the defaults).
+pub(crate) fn parse(protocols: &JsValue, options: &JsValue) -> Result<JsSettings, JsValue> {
+    let mut n = [f64::NAN; Slot::JitterSeed as usize + 1];
+    let found = settings(protocols, options, &mut n)?;
+    let get = |slot: Slot| Some(n[slot as usize]).filter(|v| !v.is_nan());
+    // Counts and sizes: checked integers in range; -1 stands for "none".
+    let count = |slot: Slot| get(slot).filter(|v| *v >= 0.0);
     let mut settings = JsSettings {
         options: Options::default(),
         binary_type: BinaryType::Blob,
-        json: false,
+        json: get(Slot::Json) == Some(1.0),
     };
-    if value.is_undefined() || value.is_null() {
-        return Ok(settings);
+    if get(Slot::BinaryType) == Some(1.0) {
+        settings.binary_type = BinaryType::ArrayBuffer;
     }
     let o = &mut settings.options;
-    for (key, v) in entries(value, "options")? {
-        let k = key.as_str();
-        if v.is_undefined() {
-            continue; // `{ maxRetries: undefined }` means "the default", as in most JS APIs
-        }
-        match k {
-            "protocols" => o.protocols = protocols(k, &v)?,
-            "binaryType" => settings.binary_type = BinaryType::parse(&v, k)?,
-            "json" => settings.json = boolean(k, &v)?,
-            "minDelay" => o.backoff.initial = millis(k, &v)?,
-            "maxDelay" => o.backoff.max = millis(k, &v)?,
-            "factor" => {
-                const EXPECTED: &str = "a number >= 1";
-                let f = non_negative(k, &v, EXPECTED)?;
-                if f < 1.0 {
-                    return Err(type_error(k, EXPECTED, &v));
-                }
-                o.backoff.factor = f;
-            }
-            "jitter" => {
-                o.backoff.jitter = match v.as_string().as_deref() {
-                    Some("full") => Jitter::Full,
-                    Some("equal") => Jitter::Equal,
-                    Some("none") => Jitter::None,
-                    _ => return Err(type_error(k, "\"full\" | \"equal\" | \"none\"", &v)),
-                }
-            }
-            "maxRetries" => {
-                o.max_retries = if v.is_null() || v.as_f64() == Some(f64::INFINITY) {
-                    None
-                } else {
-                    Some(integer(k, &v, u64::from(u32::MAX))? as u32)
-                }
-            }
-            "stableAfter" => o.stable_after = millis(k, &v)?,
-            "connectTimeout" => o.connect_timeout = millis(k, &v)?,
-            "shouldRetry" => {
-                let f = v
-                    .dyn_ref::<js_sys::Function>()
-                    .ok_or_else(|| type_error(k, "a function (event) => boolean", &v))?;
-                o.should_retry = Some(retry_predicate(f.clone()));
-            }
-            "outboxMessages" => o.outbox_messages = integer(k, &v, 1_000_000_000)? as usize,
-            "outboxBytes" => o.outbox_bytes = integer(k, &v, u64::from(u32::MAX))? as usize,
-            "overflow" => {
-                o.overflow = match v.as_string().as_deref() {
-                    Some("reject") => Overflow::Reject,
-                    Some("drop-oldest") => Overflow::DropOldest,
-                    Some("drop-newest") => Overflow::DropNewest,
-                    _ => {
-                        return Err(type_error(
-                            k,
-                            "\"reject\" | \"drop-oldest\" | \"drop-newest\"",
-                            &v,
-                        ))
-                    }
-                }
-            }
-            "heartbeat" => o.heartbeat = heartbeat(&v)?,
-            "highWaterMark" => o.high_water_mark = integer(k, &v, u64::from(u32::MAX))? as u32,
-            "maxMessageBytes" => {
-                o.max_message_bytes = if v.is_null() {
-                    None
-                } else {
-                    Some(integer(k, &v, u64::from(u32::MAX))? as usize)
-                }
-            }
-            "secureOnly" => o.secure_only = boolean(k, &v)?,
-            "jitterSeed" => o.jitter_seed = Some(integer(k, &v, 9_007_199_254_740_991)? as u64),
-            _ => return Err(unknown(k, KEYS)),
-        }
+    if let Some(list) = found.get(0).dyn_ref::<js_sys::Array>() {
+        o.protocols = list.iter().filter_map(|p| p.as_string()).collect();
+    }
+    if let Some(v) = get(Slot::MinDelay) {
+        o.backoff.initial = millis(v);
+    }
+    if let Some(v) = get(Slot::MaxDelay) {
+        o.backoff.max = millis(v);
+    }
+    if let Some(v) = get(Slot::Factor) {
+        o.backoff.factor = v;
+    }
+    if let Some(v) = get(Slot::Jitter) {
+        o.backoff.jitter = [Jitter::Full, Jitter::Equal, Jitter::None][v as usize % 3];
+    }
+    if get(Slot::MaxRetries).is_some() {
+        o.max_retries = count(Slot::MaxRetries).map(|v| v as u32);
+    }
+    if let Some(v) = get(Slot::StableAfter) {
+        o.stable_after = millis(v);
+    }
+    if let Some(v) = get(Slot::ConnectTimeout) {
+        o.connect_timeout = millis(v);
+    }
+    if let Some(f) = found.get(1).dyn_ref::<js_sys::Function>() {
+        o.should_retry = Some(retry_predicate(f.clone()));
+    }
+    if let Some(v) = get(Slot::OutboxMessages) {
+        o.outbox_messages = v as usize;
+    }
+    if let Some(v) = get(Slot::OutboxBytes) {
+        o.outbox_bytes = v as usize;
+    }
+    if let Some(v) = get(Slot::Overflow) {
+        o.overflow = [Overflow::Reject, Overflow::DropOldest, Overflow::DropNewest][v as usize % 3];
+    }
+    if let Some(on) = get(Slot::Heartbeat) {
+        o.heartbeat = (on == 1.0).then(|| {
+            let message = found.get(2).as_string();
+            Heartbeat::new(
+                message.unwrap_or_else(|| r#"{"type":"ping"}"#.to_owned()),
+                get(Slot::Interval).map_or(Duration::from_secs(15), millis),
+                get(Slot::Timeout).map_or(Duration::from_secs(10), millis),
+            )
+        });
+    }
+    if let Some(v) = get(Slot::HighWaterMark) {
+        o.high_water_mark = v as u32;
+    }
+    if get(Slot::MaxMessageBytes).is_some() {
+        o.max_message_bytes = count(Slot::MaxMessageBytes).map(|v| v as usize);
+    }
+    if let Some(v) = get(Slot::SecureOnly) {
+        o.secure_only = v == 1.0;
+    }
+    if let Some(v) = get(Slot::JitterSeed) {
+        o.jitter_seed = Some(v as u64);
     }
     if o.backoff.max < o.backoff.initial {
         return Err(type_error(
@@ -347,5 +205,9 @@ pub(crate) fn parse(value: &JsValue) -> Result<JsSettings, JsValue> {
             &JsValue::from(o.backoff.max.as_millis() as f64),
         ));
     }
-    Ok(settings)
+    // A bad `protocols` argument is reported after every mistake in the options.
+    match found.get(3) {
+        error if error.is_undefined() => Ok(settings),
+        error => Err(error),
+    }
 }
