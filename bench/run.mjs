@@ -254,9 +254,19 @@ const fmt = (v, digits = 1) => (v === null || v === undefined ? 'n/a' : Number(v
 async function sizes() {
   const stats = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'out', 'stats.json'), 'utf8'));
   const files = (dir, names) => names.map((n) => path.join(ROOT, dir, n));
+  // The JS snippets wasm-bindgen writes beside the glue (inline_js, module imports) are
+  // imported by it and ship with it: they count.
+  const snippets = (dir) => {
+    const root = path.join(ROOT, dir, 'snippets');
+    if (!fs.existsSync(root)) return [];
+    return fs.readdirSync(root, { recursive: true })
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => path.join(root, f));
+  };
   const pkgFiles = (dir, base, minify = false) => {
     const wasm = files(dir, [`${base}_bg.wasm`]);
-    const js = files(dir, [`${base}_bg.js`, `${base}.js`]).filter((f) => fs.existsSync(f));
+    const js = [...files(dir, [`${base}_bg.js`, `${base}.js`]).filter((f) => fs.existsSync(f)),
+      ...snippets(dir)];
     return { wasm, js, minify };
   };
   const measure = async ({ wasm, js, minify }, what) => {
@@ -268,10 +278,10 @@ async function sizes() {
   const shipped = {
     raw: { what: 'nothing (built into the browser)', wasm: 0, js: 0, total: 0 },
     'resocket-js': await measure(pkgFiles('pkg', 'resocket'),
-      'npm package pkg/: resocket_bg.wasm + resocket_bg.js + resocket.js (JS minified by terser)'),
+      'npm package pkg/: resocket_bg.wasm + resocket_bg.js + resocket.js + snippets/ (JS minified by terser)'),
     'rust-stream': await measure(pkgFiles('bench/out/min-rust-stream', 'rust_stream', true),
       'a minimal resocket consumer (ReSocket + Typed/Json, wasm-pack, opt-level s, LTO, wasm-opt -Os;'
-        + ' JS glue minified with the package\'s terser options)'),
+        + ' JS glue and snippets minified with the package\'s terser options)'),
     'gloo-net': await measure(pkgFiles('bench/out/min-gloo-net', 'gloo_net', true),
       'a minimal gloo-net + serde_json consumer (same build, JS glue minified the same way)'),
     rws: await measure({ wasm: [], js: files('node_modules/reconnecting-websocket/dist', ['reconnecting-websocket-iife.min.js']) },
@@ -342,7 +352,7 @@ function targets(results) {
   if (size) {
     const pkg = size['resocket-js'].total / 1024;
     const gloo = size['gloo-net'].total / 1024;
-    add('npm package size (wasm + JS glue, gzip -9)', '<= 40 KB and < the gloo-net consumer', pkg,
+    add('npm package size (wasm + JS glue and snippets, gzip -9)', '<= 40 KB and < the gloo-net consumer', pkg,
       pkg <= 40 && pkg < gloo, `gloo-net consumer here: ${fmt(gloo)} KB (ANCHORS.md: 39.6 KB)`);
   }
   for (const id of ['resocket-js', 'rust-stream']) {
