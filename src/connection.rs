@@ -117,13 +117,8 @@ struct Shared {
 fn end_burst(weak: &std::rc::Weak<RefCell<Shared>>) {
     let Some(shared) = weak.upgrade() else { return };
     let waker = {
-        let mut s = shared.borrow_mut();
-        s.batch.end();
-        if s.inbox.is_empty() {
-            None
-        } else {
-            s.recv_waker.take()
-        }
+        let s = &mut *shared.borrow_mut();
+        s.batch.end(s.inbox.len(), &mut s.recv_waker)
     };
     if let Some(w) = waker {
         w.wake();
@@ -235,17 +230,11 @@ impl Connection {
                         _ => Ok(message),
                     };
                     s.inbox.push_back(item);
-                    let queued = s.inbox.len();
-                    let wake = s.recv_waker.is_some()
-                        && s.batch.wake_now(queued, || {
-                            let weak = Rc::downgrade(&shared);
-                            move || end_burst(&weak)
-                        });
-                    if wake {
-                        s.recv_waker.take()
-                    } else {
-                        None
-                    }
+                    let s = &mut *s;
+                    s.batch.on_message(s.inbox.len(), &mut s.recv_waker, || {
+                        let weak = Rc::downgrade(&shared);
+                        move || end_burst(&weak)
+                    })
                 };
                 if let Some(waker) = waker {
                     waker.wake();

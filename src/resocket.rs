@@ -190,13 +190,8 @@ impl Core {
 fn end_burst(weak: &Weak<RefCell<Core>>) {
     let Some(core) = weak.upgrade() else { return };
     let waker = {
-        let mut c = core.borrow_mut();
-        c.batch.end();
-        if c.inbox.is_empty() {
-            None
-        } else {
-            c.recv_waker.take()
-        }
+        let c = &mut *core.borrow_mut();
+        c.batch.end(c.inbox.len(), &mut c.recv_waker)
     };
     if let Some(w) = waker {
         w.wake();
@@ -489,17 +484,11 @@ fn on_message(
             }
             (_, Some(message)) => {
                 c.inbox.push_back(Ok(message));
-                let queued = c.inbox.len();
-                let wake = c.recv_waker.is_some()
-                    && c.batch.wake_now(queued, || {
-                        let weak = weak.clone();
-                        move || end_burst(&weak)
-                    });
-                if wake {
-                    c.recv_waker.take()
-                } else {
-                    None
-                }
+                let c = &mut *c;
+                c.batch.on_message(c.inbox.len(), &mut c.recv_waker, || {
+                    let weak = weak.clone();
+                    move || end_burst(&weak)
+                })
             }
             (_, None) => {
                 hook = c.message_hook.clone();

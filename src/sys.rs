@@ -2,6 +2,7 @@
 //! count of live listeners. Every call into web-sys that is not about the socket itself is here.
 
 use std::cell::Cell;
+use std::task::Waker;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -160,27 +161,36 @@ pub(crate) struct WakeBatch {
 }
 
 impl WakeBatch {
-    /// For a message just queued (`queued` now waiting) while the consumer waits: whether to
-    /// wake it now. Otherwise `on_end`, made once and called after the burst, must wake it
-    /// (after calling [`WakeBatch::end`]) if messages are still waiting.
-    pub(crate) fn wake_now<F: FnMut() + 'static>(
+    /// After a message was queued (`queued` now waiting): the consumer's `waker`, taken, when
+    /// it must be woken now. Otherwise `on_end`, made once and called after the burst, must
+    /// wake it through [`WakeBatch::end`].
+    pub(crate) fn on_message<F: FnMut() + 'static>(
         &mut self,
         queued: usize,
+        waker: &mut Option<Waker>,
         on_end: impl FnOnce() -> F,
-    ) -> bool {
-        if self.open {
-            return queued >= WAKE_BATCH;
+    ) -> Option<Waker> {
+        if waker.is_none() || (self.open && queued < WAKE_BATCH) {
+            return None;
         }
-        self.open = true;
-        self.marker
-            .get_or_insert_with(|| TurnMarker::new(on_end()))
-            .mark();
-        true
+        if !self.open {
+            self.open = true;
+            self.marker
+                .get_or_insert_with(|| TurnMarker::new(on_end()))
+                .mark();
+        }
+        waker.take()
     }
 
-    /// The burst is over: the next message wakes the consumer at once.
-    pub(crate) fn end(&mut self) {
+    /// The burst is over (the next message wakes the consumer at once): the consumer's
+    /// `waker`, taken, if `queued` messages wait for it.
+    pub(crate) fn end(&mut self, queued: usize, waker: &mut Option<Waker>) -> Option<Waker> {
         self.open = false;
+        if queued == 0 {
+            None
+        } else {
+            waker.take()
+        }
     }
 }
 
