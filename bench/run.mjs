@@ -29,6 +29,7 @@ import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { startServer, launchBrowser, newPage, getJson, ROOT } from '../tests/e2e/harness.mjs';
 import { minified } from '../scripts/minify.mjs';
+import { minifyWasmNames } from '../scripts/wasm-names.mjs';
 import { ALL_CLIENTS, renderMarkdown, renderSvg } from './report.mjs';
 
 const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -248,8 +249,8 @@ const fmt = (v, digits = 1) => (v === null || v === undefined ? 'n/a' : Number(v
 
 /**
  * gzip -9 sizes: what an app ships with each client, and the bench page's chunk per client.
- * The npm package's JavaScript is minified by scripts/package.mjs; the other wasm clients' glue
- * is minified here with the same terser options (scripts/minify.mjs) before it is measured.
+ * The npm package's JavaScript is minified by scripts/package.mjs, after it shortened the wasm
+ * import/export names; the other wasm clients get both here, on a copy, before they are measured.
  */
 async function sizes() {
   const stats = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'out', 'stats.json'), 'utf8'));
@@ -263,10 +264,25 @@ async function sizes() {
       .filter((f) => f.endsWith('.js'))
       .map((f) => path.join(root, f));
   };
+  // `shorten`: a copy of the build gets what scripts/package.mjs does to the npm package
+  // before terser, the shortened wasm import/export names (scripts/wasm-names.mjs).
+  const copies = [];
   const pkgFiles = (dir, base, minify = false) => {
-    const wasm = files(dir, [`${base}_bg.wasm`]);
-    const js = [...files(dir, [`${base}_bg.js`, `${base}.js`]).filter((f) => fs.existsSync(f)),
-      ...snippets(dir)];
+    let from = path.join(ROOT, dir);
+    if (minify) {
+      const copy = fs.mkdtempSync(path.join(os.tmpdir(), `bench-size-${base}-`));
+      copies.push(copy);
+      fs.cpSync(from, copy, { recursive: true });
+      minifyWasmNames({
+        wasmFile: path.join(copy, `${base}_bg.wasm`),
+        glueModule: `./${base}_bg.js`,
+        glueFiles: [`${base}_bg.js`, `${base}.js`].map((f) => path.join(copy, f)),
+      });
+      from = copy;
+    }
+    const wasm = [path.join(from, `${base}_bg.wasm`)];
+    const js = [...[`${base}_bg.js`, `${base}.js`].map((f) => path.join(from, f)).filter((f) => fs.existsSync(f)),
+      ...snippets(path.relative(ROOT, from))];
     return { wasm, js, minify };
   };
   const measure = async ({ wasm, js, minify }, what) => {
@@ -281,12 +297,13 @@ async function sizes() {
       'npm package pkg/: resocket_bg.wasm + resocket_bg.js + resocket.js + snippets/ (JS minified by terser)'),
     'rust-stream': await measure(pkgFiles('bench/out/min-rust-stream', 'rust_stream', true),
       'a minimal resocket consumer (ReSocket + Typed/Json, wasm-pack, opt-level s, LTO, wasm-opt -Os;'
-        + ' JS glue and snippets minified with the package\'s terser options)'),
+        + ' wasm import/export names shortened and JS glue and snippets minified as in the package)'),
     'gloo-net': await measure(pkgFiles('bench/out/min-gloo-net', 'gloo_net', true),
-      'a minimal gloo-net + serde_json consumer (same build, JS glue minified the same way)'),
+      'a minimal gloo-net + serde_json consumer (same build, names shortened and JS glue minified the same way)'),
     rws: await measure({ wasm: [], js: files('node_modules/reconnecting-websocket/dist', ['reconnecting-websocket-iife.min.js']) },
       'dist/reconnecting-websocket-iife.min.js'),
   };
+  for (const copy of copies) fs.rmSync(copy, { recursive: true, force: true });
   const chunk = {};
   for (const c of CLIENTS) {
     const group = stats.namedChunkGroups[c.id];

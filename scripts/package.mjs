@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { minifyInPlace } from './minify.mjs';
+import { minifyWasmNames } from './wasm-names.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PKG = path.join(ROOT, 'pkg');
@@ -43,9 +44,22 @@ const shipped = [
   'resocket_bg.js', 'resocket.js', 'web/resocket.js',
   ...snippets.flatMap((d) => jsFiles(d)),
 ];
+// First the names the wasm and its glue find each other by are shortened (scripts/wasm-names.mjs),
+// in both builds, while the glue still says `wasm.<export>`.
+const at = (...f) => path.join(PKG, ...f);
+let renamed = 0;
+for (const [wasmFile, glueFiles, typeFiles] of [
+  [at('resocket_bg.wasm'), [at('resocket_bg.js'), at('resocket.js')], [at('resocket_bg.wasm.d.ts')]],
+  [at('web', 'resocket_bg.wasm'), [at('web', 'resocket.js')], [at('web', 'resocket_bg.wasm.d.ts')]],
+]) {
+  const { names, saved } = minifyWasmNames({ wasmFile, glueModule: './resocket_bg.js', glueFiles, typeFiles });
+  renamed += saved;
+  if (!names) throw new Error(`${wasmFile}: no names to shorten`);
+}
 let saved = 0;
 for (const file of shipped) saved += await minifyInPlace(path.join(PKG, file));
 
 fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`[package] pkg/package.json: entry points ".", "./web"; ${manifest.files.length} files;`
+  + ` wasm import/export names shortened (${renamed} bytes saved);`
   + ` ${shipped.length} JS files minified (${saved} bytes saved)`);
