@@ -280,3 +280,10 @@ function heartbeat(v, out, found) {
   if (out[SLOT.interval] * 1000 < 1) throw typeError('heartbeat.interval', 'a positive number of milliseconds', 0);
   return 1;
 }
+
+// Whether an event type names "message", read as `EventTarget` reads a type: any value
+// converted with ToString (`addEventListener(1, f)` listens for "1"); a Symbol throws the
+// browser's own TypeError.
+export function isMessageType(type) {
+  return `${type}` === 'message';
+}

@@ -68,6 +68,11 @@ extern "C" {
     /// Dispatches an `open`, `close`, `error` or custom event on `target` (see `deliver.js`
     /// for what `a`, `b` and `c` are); never throws.
     fn fire(target: &Target, kind: &str, a: &JsValue, b: &JsValue, c: bool);
+
+    /// Whether an event type is "message", converted the way `EventTarget` converts one
+    /// (ToString); throws a `TypeError` for a Symbol.
+    #[wasm_bindgen(js_name = isMessageType, catch)]
+    fn is_message_type(kind: &JsValue) -> Result<bool, JsValue>;
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -88,14 +93,14 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_class = EventTarget, js_name = addEventListener)]
     fn add_listener(
         this: &Target,
-        kind: &str,
+        kind: &JsValue,
         listener: &JsValue,
         options: &JsValue,
     ) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_class = EventTarget, js_name = removeEventListener)]
     fn remove_listener(
         this: &Target,
-        kind: &str,
+        kind: &JsValue,
         listener: &JsValue,
         options: &JsValue,
     ) -> Result<(), JsValue>;
@@ -796,26 +801,28 @@ impl JsReSocket {
     #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
     pub fn add_event_listener(
         &self,
-        kind: &str,
+        kind: JsValue,
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        if kind == "message" {
+        if is_message_type(&kind)? {
             self.inner.message_listeners.set(true);
             self.inner.receiver.set_handler(None);
         }
-        self.inner.target.add_listener(kind, &listener, &options)
+        self.inner.target.add_listener(&kind, &listener, &options)
     }
 
     /// `EventTarget.removeEventListener`.
     #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
     pub fn remove_event_listener(
         &self,
-        kind: &str,
+        kind: JsValue,
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        self.inner.target.remove_listener(kind, &listener, &options)
+        self.inner
+            .target
+            .remove_listener(&kind, &listener, &options)
     }
 
     /// `EventTarget.dispatchEvent`.
@@ -924,7 +931,7 @@ impl JsReSocket {
                 })
                     as Closure<dyn FnMut(web_sys::Event)>);
                 self.inner.target.add_listener(
-                    slot.event_type(),
+                    &slot.event_type().into(),
                     listener.function(),
                     &JsValue::UNDEFINED,
                 )?;
@@ -932,7 +939,7 @@ impl JsReSocket {
             }
             (None, Some(listener)) => {
                 let _ = self.inner.target.remove_listener(
-                    slot.event_type(),
+                    &slot.event_type().into(),
                     listener.function(),
                     &JsValue::UNDEFINED,
                 );
@@ -953,9 +960,11 @@ impl Drop for Inner {
         for (i, handler) in self.handlers.get_mut().iter_mut().enumerate() {
             if let Some(listener) = handler.listener.take() {
                 let kind = [Slot::Open, Slot::Message, Slot::Close, Slot::Error][i].event_type();
-                let _ = self
-                    .target
-                    .remove_listener(kind, listener.function(), &JsValue::UNDEFINED);
+                let _ = self.target.remove_listener(
+                    &kind.into(),
+                    listener.function(),
+                    &JsValue::UNDEFINED,
+                );
             }
         }
     }

@@ -444,6 +444,36 @@ describe('listeners', () => {
     assert.deepEqual(r.once, ['4']);
   });
 
+  test('event types are read as EventTarget reads them: any value to a string, a Symbol throws', async () => {
+    const r = await page.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      const plain = new EventTarget();
+      const seen = [];
+      const numbered = (e) => seen.push(`1:${e.type}`);
+      ws.addEventListener(1, numbered);
+      ws.dispatchEvent(new Event('1'));
+      ws.removeEventListener(1, numbered);
+      ws.dispatchEvent(new Event('1'));
+      // Only listener for messages, registered under a type that converts to "message": the
+      // message must reach it (not only onmessage's fast path).
+      const typeObject = { toString: () => 'message' };
+      ws.onmessage = (e) => seen.push(`on:${e.data}`);
+      ws.addEventListener(typeObject, (e) => seen.push(`obj:${e.data}`));
+      ws.send('m');
+      await nextEvent(ws, 'message', (e) => e.data === 'm');
+      const symbol = thrown(() => ws.addEventListener(Symbol('x'), numbered));
+      const browserSymbol = thrown(() => plain.addEventListener(Symbol('x'), numbered));
+      const removeSymbol = thrown(() => ws.removeEventListener(Symbol('x'), numbered));
+      const browserRemoveSymbol = thrown(() => plain.removeEventListener(Symbol('x'), numbered));
+      ws.close();
+      return { seen, symbol, browserSymbol, removeSymbol, browserRemoveSymbol };
+    }, client('types'));
+    assert.deepEqual(r.seen, ['1:1', 'on:m', 'obj:m']);
+    assert.equal(r.symbol.name, 'TypeError');
+    assert.equal(r.symbol.name, r.browserSymbol.name);
+    assert.deepEqual(r.removeSymbol, r.browserRemoveSymbol);
+  });
+
   test('re-entrant calls from inside handlers work (no "recursive use of an object")', async () => {
     const r = await page.evaluate(async (id) => {
       const ws = new ReSocket(`${wsBase}/ws/echo?client=${id}`);
