@@ -474,6 +474,65 @@ describe('listeners', () => {
     assert.deepEqual(r.removeSymbol, r.browserRemoveSymbol);
   });
 
+  test('any value to any method or setter: an explained error or nothing, never a wasm trap', async () => {
+    const r = await page.evaluate(async (id) => {
+      const values = [undefined, null, 0, -1, 1.5, NaN, 1e300, 2 ** 53, '', 'x', true, Symbol('s'),
+        10n, {}, [], [1, 'a'], () => 42, new Date(0), new Uint8Array(2), Object.create(null),
+        { toString() { throw new Error('toString threw'); } }];
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      const traps = [];
+      const unexplained = [];
+      const attempt = (what, f) => {
+        try {
+          const out = f();
+          if (out && typeof out.catch === 'function') out.catch(() => {});
+        } catch (e) {
+          if (e instanceof WebAssembly.RuntimeError) traps.push(`${what}: ${e.message}`);
+          else if (!(e instanceof Error) || !e.message) unexplained.push(`${what}: ${String(e)}`);
+        }
+      };
+      const label = (v) => {
+        try { return typeof v === 'symbol' ? 'Symbol' : `${typeof v}:${String(v).slice(0, 12)}`; } catch { return typeof v; }
+      };
+      for (const v of values) {
+        const l = label(v);
+        attempt(`new(${l})`, () => new ReSocket(v).close());
+        attempt(`new(url, ${l})`, () => new ReSocket(`${wsBase}/ws/echo`, v).close());
+        attempt(`new(url, [], ${l})`, () => new ReSocket(`${wsBase}/ws/echo`, [], v).close());
+        // (A URL function keeps retrying in the background: not given to connect here.)
+        if (typeof v !== 'function') attempt(`connect(${l})`, () => ReSocket.connect(v));
+        attempt(`connect(url, ${l})`, () => ReSocket.connect(`${wsBase}/ws/echo`, v).then((s) => s.close()));
+        attempt(`addEventListener(${l})`, () => ws.addEventListener(v, () => {}));
+        attempt(`addEventListener(x, ${l})`, () => ws.addEventListener('x', v));
+        attempt(`addEventListener(x, f, ${l})`, () => ws.addEventListener('x', () => {}, v));
+        attempt(`removeEventListener(${l})`, () => ws.removeEventListener(v, () => {}));
+        attempt(`dispatchEvent(${l})`, () => ws.dispatchEvent(v));
+        attempt(`binaryType = ${l}`, () => { ws.binaryType = v; });
+        for (const h of ['onopen', 'onmessage', 'onclose', 'onerror']) attempt(`${h} = ${l}`, () => { ws[h] = v; });
+        // close() with an acceptable value closes: each gets a socket of its own.
+        for (const [what, f] of [[`close(${l})`, (s) => s.close(v, 'r')], [`close(1000, ${l})`, (s) => s.close(1000, v)]]) {
+          const s = new ReSocket(`${wsBase}/ws/echo`);
+          attempt(what, () => f(s));
+          s.close();
+        }
+      }
+      // Every rejected call above left the socket as it was: it still echoes.
+      ws.onmessage = null;
+      ws.binaryType = 'blob';
+      const echoed = nextEvent(ws, 'message', (e) => e.data === 'still here');
+      for (const v of values) {
+        if (typeof v !== 'string' && !ArrayBuffer.isView(v)) attempt(`send(${label(v)})`, () => ws.send(v));
+      }
+      ws.send('still here');
+      const alive = (await echoed).data;
+      ws.close();
+      return { traps, unexplained, alive };
+    }, client('anyvalue'));
+    assert.deepEqual(r.traps, []);
+    assert.deepEqual(r.unexplained, []);
+    assert.equal(r.alive, 'still here');
+  });
+
   test('re-entrant calls from inside handlers work (no "recursive use of an object")', async () => {
     const r = await page.evaluate(async (id) => {
       const ws = new ReSocket(`${wsBase}/ws/echo?client=${id}`);
