@@ -29,7 +29,7 @@ export function renderMarkdown(results, clients) {
   const lines = [];
   lines.push(`Measured on ${machineLine(results)}.`);
   lines.push(`${int(c.messages)} messages of ${c.size} bytes (JSON) per flood run, ${c.rounds} rounds with the clients `
-    + `alternated round by round, ${c.echo} echo round trips per round; medians, with the range over rounds in brackets; `
+    + `alternated round by round (each round starting one client later), ${c.echo} echo round trips per round; medians, with the range over rounds in brackets; `
     + '(Nx) is the median of the per-round ratios to the raw WebSocket in the same round.');
   lines.push('');
   if (results.summary) {

@@ -2,7 +2,8 @@
 // project's server. Built first by scripts/bench.sh (the npm package, the bench crates, the
 // bench page); writes bench/results.json, bench/results.md and bench/chart.svg.
 //
-// Clients, alternated round by round (A B C D E A B C D E ...), each round on a fresh page:
+// Clients, alternated round by round, each round starting one client later (A B C D E, B C D E A,
+// ...), each round on a fresh page:
 //   raw          the browser WebSocket + JSON.parse (the in-browser limit)
 //   resocket-js  resocket's JS API (the npm package) in JSON mode
 //   rust-stream  resocket's Rust ReSocket read as a typed JSON Stream (bench/rust-stream)
@@ -16,7 +17,7 @@
 // cycles; recovery time from a server restart to the first new message against the delay the
 // client had scheduled (reconnecting clients); gzip -9 sizes of what an app ships.
 //
-// Environment: BENCH_MESSAGES (50000), BENCH_SIZE (64), BENCH_ROUNDS (3), BENCH_ECHO (500),
+// Environment: BENCH_MESSAGES (50000), BENCH_SIZE (64), BENCH_ROUNDS (5), BENCH_ECHO (500),
 // BENCH_CYCLES (1000), BENCH_TRIALS (3, recovery), BENCH_CLIENTS (comma list), BENCH_SKIP
 // (comma list of: rounds, heap, recovery), BENCH_OUT (directory for the three files: bench/).
 import { spawn } from 'node:child_process';
@@ -36,7 +37,7 @@ const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) :
 const CONFIG = {
   messages: env('BENCH_MESSAGES', 50_000),
   size: env('BENCH_SIZE', 64),
-  rounds: env('BENCH_ROUNDS', 3),
+  rounds: env('BENCH_ROUNDS', 5),
   echo: env('BENCH_ECHO', 500),
   cycles: env('BENCH_CYCLES', 1000),
   trials: env('BENCH_TRIALS', 3),
@@ -411,7 +412,10 @@ async function main() {
     if (!SKIP.has('rounds')) {
       for (let r = 0; r < CONFIG.rounds; r += 1) {
         const row = {};
-        for (const c of CLIENTS) {
+        // Each round starts one client later (A B C, B C A, C A B, ...), so no client always
+        // runs first or right after the same neighbour.
+        const order = CLIENTS.map((_, i) => CLIENTS[(i + r) % CLIENTS.length]);
+        for (const c of order) {
           row[c.id] = await round(browser, server, c, r);
           const x = row[c.id];
           if (x.api) results.clients.find((k) => k.id === c.id).api = x.api;
