@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::message::{CloseEvent, Message, ReadyState};
 use crate::socket::{received_message, RawSocket};
 use crate::sys::{Timeout, WakeBatch};
+use crate::text::{text, Piece::N, Piece::S};
 use crate::url::{redact_url, validate_url};
 
 use crate::DEFAULT_HIGH_WATER_MARK;
@@ -455,7 +456,11 @@ impl Stream for Receiver {
         } else {
             Error::ConnectFailed {
                 url: self.inner.url.clone(),
-                detail: format!("closed before opening (code {})", close.code),
+                detail: text(&[
+                    S("closed before opening (code "),
+                    N(u64::from(close.code)),
+                    S(")"),
+                ]),
             }
         })))
     }
@@ -515,7 +520,11 @@ impl Sender {
             } else if let Some(close) = &s.close {
                 Poll::Ready(Err(Error::ConnectFailed {
                     url: self.inner.url.clone(),
-                    detail: format!("closed before opening (code {})", close.code),
+                    detail: text(&[
+                        S("closed before opening (code "),
+                        N(u64::from(close.code)),
+                        S(")"),
+                    ]),
                 }))
             } else {
                 s.state_wakers.push(cx.waker().clone());

@@ -1,6 +1,8 @@
 //! The one error type of the crate.
 
-use thiserror::Error as ThisError;
+use core::fmt;
+
+use crate::text::{text, Piece::N, Piece::S};
 
 /// Everything that can go wrong in resocket.
 ///
@@ -13,11 +15,10 @@ use thiserror::Error as ThisError;
 /// assert_eq!(err, Error::InvalidCloseCode { code: 1001 });
 /// assert!(err.to_string().contains("1001"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// The URL could not be parsed (the URL is shown without query string or credentials).
-    #[error("invalid WebSocket URL `{url}`: {reason}")]
     InvalidUrl {
         /// The supplied URL, redacted.
         url: String,
@@ -25,7 +26,6 @@ pub enum Error {
         reason: String,
     },
     /// The URL scheme is not `ws` or `wss`.
-    #[error("invalid WebSocket URL scheme `{scheme}` (expected `ws` or `wss`) in `{url}`")]
     InvalidScheme {
         /// The scheme found.
         scheme: String,
@@ -33,13 +33,11 @@ pub enum Error {
         url: String,
     },
     /// `secure_only` is set and the URL is a `ws://` URL to a host other than localhost.
-    #[error("insecure URL `{url}` refused: `secure_only` allows ws:// only to localhost")]
     InsecureUrl {
         /// The supplied URL, redacted.
         url: String,
     },
     /// A subprotocol name is not a valid token, or is offered twice.
-    #[error("invalid subprotocol `{protocol}`: {reason}")]
     InvalidProtocol {
         /// The rejected subprotocol.
         protocol: String,
@@ -47,28 +45,23 @@ pub enum Error {
         reason: String,
     },
     /// A message was sent on a socket that is still connecting (use the `Sink`, which waits).
-    #[error("the connection is not open yet (still connecting)")]
     NotOpen,
     /// A close code other than 1000 or 3000-4999 was given to `close`.
-    #[error("invalid close code {code}: only 1000 and 3000-4999 may be sent by a client")]
     InvalidCloseCode {
         /// The rejected code.
         code: u16,
     },
     /// A close reason longer than 123 UTF-8 bytes was given to `close`.
-    #[error("close reason is {bytes} UTF-8 bytes long; at most 123 are allowed")]
     ReasonTooLong {
         /// Length of the rejected reason in UTF-8 bytes.
         bytes: usize,
     },
     /// A value could not be encoded into a message.
-    #[error("could not encode message: {message}")]
     Encode {
         /// What the codec reported.
         message: String,
     },
     /// A received message could not be decoded. The stream goes on after this item.
-    #[error("could not decode {kind} message of {size} bytes: {message}")]
     Decode {
         /// What the codec reported.
         message: String,
@@ -78,7 +71,6 @@ pub enum Error {
         size: usize,
     },
     /// A received message is larger than the configured `max_message_bytes`.
-    #[error("received message of {size} bytes exceeds the limit of {limit} bytes")]
     MessageTooLarge {
         /// Size of the message in bytes.
         size: usize,
@@ -86,7 +78,6 @@ pub enum Error {
         limit: usize,
     },
     /// The connection is closed; nothing more can be sent on it.
-    #[error("the connection is closed{}", close_suffix(*code, reason))]
     Closed {
         /// The close code, if a close frame was seen.
         code: Option<u16>,
@@ -94,7 +85,6 @@ pub enum Error {
         reason: String,
     },
     /// The browser could not open the connection (or it closed before opening).
-    #[error("could not connect to `{url}`: {detail}")]
     ConnectFailed {
         /// The URL, redacted.
         url: String,
@@ -102,7 +92,6 @@ pub enum Error {
         detail: String,
     },
     /// The socket stayed in CONNECTING longer than the connect timeout.
-    #[error("connection to `{url}` timed out after {after_ms} ms")]
     ConnectTimeout {
         /// The URL, redacted.
         url: String,
@@ -110,9 +99,6 @@ pub enum Error {
         after_ms: u32,
     },
     /// The outbox is full and the overflow policy is `Reject`.
-    #[error(
-        "outbox full ({messages} messages, {bytes} bytes queued); message of {size} bytes rejected"
-    )]
     OutboxFull {
         /// Messages already queued.
         messages: usize,
@@ -122,7 +108,6 @@ pub enum Error {
         size: usize,
     },
     /// A single message is larger than the outbox's byte capacity, so it can never be queued.
-    #[error("message of {size} bytes is larger than the outbox capacity of {capacity} bytes")]
     MessageExceedsOutbox {
         /// Size of the message.
         size: usize,
@@ -130,7 +115,6 @@ pub enum Error {
         capacity: usize,
     },
     /// An option had a bad value.
-    #[error("invalid option `{key}`: expected {expected}, got {got}")]
     InvalidOption {
         /// The option's name.
         key: String,
@@ -140,26 +124,137 @@ pub enum Error {
         got: String,
     },
     /// Reconnection stopped for good: retries exhausted or a close the policy treats as fatal.
-    #[error("connection failed for good: {reason}")]
     Failed {
         /// Why reconnection stopped.
         reason: String,
     },
     /// An unexpected JavaScript exception, with its message.
-    #[error("JavaScript error: {message}")]
     Js {
         /// The exception's message.
         message: String,
     },
 }
 
-fn close_suffix(code: Option<u16>, reason: &str) -> String {
-    match (code, reason.is_empty()) {
-        (Some(code), true) => format!(" (code {code})"),
-        (Some(code), false) => format!(" (code {code}, reason `{reason}`)"),
-        (None, _) => String::new(),
+impl Error {
+    /// The message `Display` shows: built from pieces (see `text`), so reporting an error
+    /// does not link `core::fmt`'s machinery into the wasm.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Error::InvalidUrl { url, reason } => {
+                text(&[S("invalid WebSocket URL `"), S(url), S("`: "), S(reason)])
+            }
+            Error::InvalidScheme { scheme, url } => text(&[
+                S("invalid WebSocket URL scheme `"),
+                S(scheme),
+                S("` (expected `ws` or `wss`) in `"),
+                S(url),
+                S("`"),
+            ]),
+            Error::InsecureUrl { url } => text(&[
+                S("insecure URL `"),
+                S(url),
+                S("` refused: `secure_only` allows ws:// only to localhost"),
+            ]),
+            Error::InvalidProtocol { protocol, reason } => {
+                text(&[S("invalid subprotocol `"), S(protocol), S("`: "), S(reason)])
+            }
+            Error::NotOpen => "the connection is not open yet (still connecting)".into(),
+            Error::InvalidCloseCode { code } => text(&[
+                S("invalid close code "),
+                N(u64::from(*code)),
+                S(": only 1000 and 3000-4999 may be sent by a client"),
+            ]),
+            Error::ReasonTooLong { bytes } => text(&[
+                S("close reason is "),
+                N(*bytes as u64),
+                S(" UTF-8 bytes long; at most 123 are allowed"),
+            ]),
+            Error::Encode { message } => text(&[S("could not encode message: "), S(message)]),
+            Error::Decode {
+                message,
+                kind,
+                size,
+            } => text(&[
+                S("could not decode "),
+                S(kind),
+                S(" message of "),
+                N(*size as u64),
+                S(" bytes: "),
+                S(message),
+            ]),
+            Error::MessageTooLarge { size, limit } => text(&[
+                S("received message of "),
+                N(*size as u64),
+                S(" bytes exceeds the limit of "),
+                N(*limit as u64),
+                S(" bytes"),
+            ]),
+            Error::Closed { code, reason } => match (code, reason.is_empty()) {
+                (Some(code), true) => text(&[
+                    S("the connection is closed (code "),
+                    N(u64::from(*code)),
+                    S(")"),
+                ]),
+                (Some(code), false) => text(&[
+                    S("the connection is closed (code "),
+                    N(u64::from(*code)),
+                    S(", reason `"),
+                    S(reason),
+                    S("`)"),
+                ]),
+                (None, _) => "the connection is closed".into(),
+            },
+            Error::ConnectFailed { url, detail } => {
+                text(&[S("could not connect to `"), S(url), S("`: "), S(detail)])
+            }
+            Error::ConnectTimeout { url, after_ms } => text(&[
+                S("connection to `"),
+                S(url),
+                S("` timed out after "),
+                N(u64::from(*after_ms)),
+                S(" ms"),
+            ]),
+            Error::OutboxFull {
+                messages,
+                bytes,
+                size,
+            } => text(&[
+                S("outbox full ("),
+                N(*messages as u64),
+                S(" messages, "),
+                N(*bytes as u64),
+                S(" bytes queued); message of "),
+                N(*size as u64),
+                S(" bytes rejected"),
+            ]),
+            Error::MessageExceedsOutbox { size, capacity } => text(&[
+                S("message of "),
+                N(*size as u64),
+                S(" bytes is larger than the outbox capacity of "),
+                N(*capacity as u64),
+                S(" bytes"),
+            ]),
+            Error::InvalidOption { key, expected, got } => text(&[
+                S("invalid option `"),
+                S(key),
+                S("`: expected "),
+                S(expected),
+                S(", got "),
+                S(got),
+            ]),
+            Error::Failed { reason } => text(&[S("connection failed for good: "), S(reason)]),
+            Error::Js { message } => text(&[S("JavaScript error: "), S(message)]),
+        }
     }
 }
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl core::error::Error for Error {}
 
 impl Error {
     /// The variant's name, e.g. `"InvalidCloseCode"`: a stable, matchable label (the
@@ -224,6 +319,130 @@ mod tests {
             reason: String::new(),
         };
         assert_eq!(e.to_string(), "the connection is closed");
+    }
+
+    /// Every variant's message, as the crate has always written it (these strings were the
+    /// `#[error]` formats before messages were built without `core::fmt`).
+    #[test]
+    fn every_message_is_unchanged() {
+        let s = |v: &str| v.to_string();
+        let cases = [
+            (
+                Error::InvalidUrl {
+                    url: s("u"),
+                    reason: s("r"),
+                },
+                "invalid WebSocket URL `u`: r",
+            ),
+            (
+                Error::InvalidScheme {
+                    scheme: s("http"),
+                    url: s("http://h/"),
+                },
+                "invalid WebSocket URL scheme `http` (expected `ws` or `wss`) in `http://h/`",
+            ),
+            (
+                Error::InsecureUrl { url: s("ws://h/") },
+                "insecure URL `ws://h/` refused: `secure_only` allows ws:// only to localhost",
+            ),
+            (
+                Error::InvalidProtocol {
+                    protocol: s("a b"),
+                    reason: s("r"),
+                },
+                "invalid subprotocol `a b`: r",
+            ),
+            (
+                Error::NotOpen,
+                "the connection is not open yet (still connecting)",
+            ),
+            (
+                Error::InvalidCloseCode { code: 1001 },
+                "invalid close code 1001: only 1000 and 3000-4999 may be sent by a client",
+            ),
+            (
+                Error::ReasonTooLong { bytes: 124 },
+                "close reason is 124 UTF-8 bytes long; at most 123 are allowed",
+            ),
+            (
+                Error::Encode { message: s("m") },
+                "could not encode message: m",
+            ),
+            (
+                Error::MessageTooLarge {
+                    size: 2048,
+                    limit: 1024,
+                },
+                "received message of 2048 bytes exceeds the limit of 1024 bytes",
+            ),
+            (
+                Error::Closed {
+                    code: Some(1000),
+                    reason: String::new(),
+                },
+                "the connection is closed (code 1000)",
+            ),
+            (
+                Error::ConnectFailed {
+                    url: s("ws://h/"),
+                    detail: s("d"),
+                },
+                "could not connect to `ws://h/`: d",
+            ),
+            (
+                Error::ConnectTimeout {
+                    url: s("ws://h/"),
+                    after_ms: 10000,
+                },
+                "connection to `ws://h/` timed out after 10000 ms",
+            ),
+            (
+                Error::OutboxFull {
+                    messages: 3,
+                    bytes: 30,
+                    size: 7,
+                },
+                "outbox full (3 messages, 30 bytes queued); message of 7 bytes rejected",
+            ),
+            (
+                Error::MessageExceedsOutbox {
+                    size: 9,
+                    capacity: 8,
+                },
+                "message of 9 bytes is larger than the outbox capacity of 8 bytes",
+            ),
+            (
+                Error::InvalidOption {
+                    key: s("k"),
+                    expected: s("e"),
+                    got: s("g"),
+                },
+                "invalid option `k`: expected e, got g",
+            ),
+            (
+                Error::Failed { reason: s("r") },
+                "connection failed for good: r",
+            ),
+            (Error::Js { message: s("m") }, "JavaScript error: m"),
+            (
+                Error::Decode {
+                    message: s("m"),
+                    kind: "binary",
+                    size: 0,
+                },
+                "could not decode binary message of 0 bytes: m",
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(error.to_string(), want);
+            assert_eq!(error.message(), want);
+        }
+        // The std error trait is the core one: `?` into `Box<dyn Error>` works.
+        let boxed: Box<dyn std::error::Error> = Box::new(Error::NotOpen);
+        assert_eq!(
+            boxed.to_string(),
+            "the connection is not open yet (still connecting)"
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod heartbeat;
 mod message;
 mod options;
 mod outbox;
+mod text;
 mod typed;
 mod url;
 

@@ -29,6 +29,7 @@ use crate::options::{Options, UrlFuture, UrlSource};
 use crate::outbox::{unsent_tail, Outbox, Pushed};
 use crate::socket::{received_message, RawSocket};
 use crate::sys::{now_ms, Listener, Timeout, WakeBatch};
+use crate::text::{text, Piece::N, Piece::S};
 use crate::url::{redact_url, validate_url};
 
 type Shared = Rc<RefCell<Core>>;
@@ -303,7 +304,7 @@ fn open_socket(
 ) {
     if let Err(error) = validate_url(url, c.options.secure_only) {
         c.emit(out, Event::Error(error.clone()));
-        fail(c, out, error.to_string());
+        fail(c, out, error.message());
         return;
     }
     c.url = redact_url(url);
@@ -364,7 +365,7 @@ fn open_socket(
         }
         Err(error) => {
             c.emit(out, Event::Error(error.clone()));
-            fail(c, out, error.to_string());
+            fail(c, out, error.message());
         }
     }
 }
@@ -558,12 +559,19 @@ fn socket_lost(core: &Shared, c: &mut Core, out: &mut Outbound, event: CloseEven
         schedule_retry(core, c, out);
     } else {
         let reason = if event.reason.is_empty() {
-            format!("server closed with code {code}, which is not retried")
+            text(&[
+                S("server closed with code "),
+                N(u64::from(code)),
+                S(", which is not retried"),
+            ])
         } else {
-            format!(
-                "server closed with code {code} ({}), which is not retried",
-                event.reason
-            )
+            text(&[
+                S("server closed with code "),
+                N(u64::from(code)),
+                S(" ("),
+                S(&event.reason),
+                S("), which is not retried"),
+            ])
         };
         fail(c, out, reason);
     }
@@ -585,7 +593,11 @@ fn schedule_retry(core: &Shared, c: &mut Core, out: &mut Outbound) {
     // `failures` counts attempts that failed since the last stable connection.
     if !retry_allowed(c.options.max_retries, c.failures.saturating_sub(1)) {
         let n = c.failures;
-        fail(c, out, format!("gave up after {n} failed attempts"));
+        fail(
+            c,
+            out,
+            text(&[S("gave up after "), N(u64::from(n)), S(" failed attempts")]),
+        );
         return;
     }
     if !is_online() {

@@ -207,7 +207,7 @@ pub(crate) fn js_error_message(value: &JsValue) -> String {
         if name.is_empty() {
             message
         } else {
-            format!("{name}: {message}")
+            name + ": " + &message
         }
     } else if let Some(s) = value.as_string() {
         s

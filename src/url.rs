@@ -45,6 +45,29 @@ fn scheme_end(url: &str) -> Option<usize> {
     url.as_bytes().windows(3).position(|w| w == b"://")
 }
 
+/// `c` as `char::escape_default` writes it (`\t`, `\'`, `\u{a0}`, printable ASCII as is),
+/// without `core::fmt`.
+fn escape(c: char) -> String {
+    match c {
+        '\t' => "\\t".into(),
+        '\r' => "\\r".into(),
+        '\n' => "\\n".into(),
+        '\\' | '\'' | '"' => ['\\', c].iter().collect(),
+        ' '..='~' => c.into(),
+        _ => {
+            let mut out = String::from("\\u{");
+            let code = u32::from(c);
+            let digits = (32 - code.leading_zeros()).div_ceil(4).max(1);
+            for k in (0..digits).rev() {
+                let d = (code >> (4 * k)) & 0xf;
+                out.push(char::from_digit(d, 16).unwrap_or('0'));
+            }
+            out.push('}');
+            out
+        }
+    }
+}
+
 /// Checks that `url` is an absolute `ws://` or `wss://` URL with a host.
 ///
 /// With `secure_only`, `ws://` is accepted only for `localhost`, `127.0.0.1` and `[::1]`.
@@ -109,7 +132,7 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
         }) {
             return Err(Error::InvalidUrl {
                 url: redacted(),
-                reason: format!("invalid character '{}' in host", bad.escape_default()),
+                reason: ["invalid character '", &escape(bad), "' in host"].concat(),
             });
         }
     }
@@ -118,7 +141,7 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
         if !port.is_empty() && port.parse::<u16>().is_err() {
             return Err(Error::InvalidUrl {
                 url: redacted(),
-                reason: format!("invalid port `{port}`"),
+                reason: ["invalid port `", port, "`"].concat(),
             });
         }
     }
@@ -137,6 +160,31 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_matches_escape_default() {
+        for c in [
+            '\t',
+            '\r',
+            '\n',
+            '\\',
+            '\'',
+            '"',
+            ' ',
+            'a',
+            '~',
+            '%',
+            '\0',
+            '\u{7f}',
+            '\u{a0}',
+            '\u{2028}',
+            '\u{3000}',
+            '\u{10ffff}',
+            '\u{1}',
+        ] {
+            assert_eq!(escape(c), c.escape_default().to_string(), "{c:?}");
+        }
+    }
 
     #[test]
     fn redaction_never_keeps_query_or_credentials() {

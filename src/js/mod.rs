@@ -119,7 +119,7 @@ pub(crate) fn report_error(error: &JsValue) {
 /// is one (`SyntaxError` for a bad URL, subprotocol or close reason, as `WebSocket` throws),
 /// with the variant's name as `kind`.
 pub(crate) fn js_error(err: &Error) -> JsValue {
-    let message = err.to_string();
+    let message = err.message();
     let value: JsValue = match err {
         Error::InvalidUrl { .. }
         | Error::InvalidScheme { .. }
@@ -230,7 +230,7 @@ impl Inner {
         fire(
             &self.target,
             "error",
-            &err.to_string().into(),
+            &err.message().into(),
             &js_error(err),
             false,
         );
@@ -408,7 +408,7 @@ impl Inner {
                         |p| !matches!(p, Pending::Blob(b, None) if JsValue::from(b) == JsValue::from(&blob)),
                     );
                     inner.dispatch_error(&Error::Encode {
-                        message: format!("could not read Blob: {}", js_error_message(&e)),
+                        message: ["could not read Blob: ", &js_error_message(&e)].concat(),
                     });
                     inner.drain_pending();
                     return;
@@ -725,11 +725,13 @@ impl JsReSocket {
             let text = js_sys::JSON::stringify(&data)
                 .map_err(|e| {
                     js_error(&Error::Encode {
-                        message: format!(
-                            "cannot send {} as JSON: {}",
-                            describe(&data),
-                            js_error_message(&e)
-                        ),
+                        message: [
+                            "cannot send ",
+                            &describe(&data),
+                            " as JSON: ",
+                            &js_error_message(&e),
+                        ]
+                        .concat(),
                     })
                 })?
                 .as_string()
@@ -908,7 +910,7 @@ impl JsReSocket {
         let function = if value.is_null() || value.is_undefined() {
             None
         } else {
-            let what = format!("on{}", slot.event_type());
+            let what = ["on", slot.event_type()].concat();
             Some(
                 value
                     .dyn_into::<js_sys::Function>()

@@ -16,6 +16,7 @@ use crate::backoff::Jitter;
 use crate::message::CloseEvent;
 use crate::options::{Heartbeat, Options};
 use crate::outbox::Overflow;
+use crate::text::{text, Piece::N, Piece::S};
 
 #[wasm_bindgen(module = "/src/js/deliver.js")]
 extern "C" {
@@ -201,7 +202,11 @@ pub(crate) fn parse(protocols: &JsValue, options: &JsValue) -> Result<JsSettings
     if o.backoff.max < o.backoff.initial {
         return Err(type_error(
             "maxDelay",
-            &format!(">= minDelay ({} ms)", o.backoff.initial.as_millis() as u64),
+            &text(&[
+                S(">= minDelay ("),
+                N(o.backoff.initial.as_millis() as u64),
+                S(" ms)"),
+            ]),
             &JsValue::from(o.backoff.max.as_millis() as f64),
         ));
     }
