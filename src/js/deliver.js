@@ -3,10 +3,10 @@
 // `Receiver` is the browser socket's `onmessage` (attached by the core to every new socket, and
 // detached with it): it counts the message (the core reads the counters lazily, see
 // `ReSocket::stats`), then parses (JSON mode) or wraps (a Blob for binaryType "blob") and
-// delivers it, all without entering wasm. It hands the event to the core's own handler (`core`,
-// which counts nothing for a socket with a receiver) instead whenever the core has work to do:
-// a heartbeat is configured (activity), the message exceeds maxMessageBytes (the error event),
-// async iterators are waiting (they live in wasm), or JSON.parse throws (the decode error).
+// delivers it to the listeners and the async iterators, all without entering wasm. It hands
+// the event to the core's own handler (`core`, which counts nothing for a socket with a
+// receiver) instead whenever the core has work to do: a heartbeat is configured (activity), the
+// message exceeds maxMessageBytes (the error event), or JSON.parse throws (the decode error).
 // The core's handler then delivers through `deliverMessage`, so both paths behave the same.
 export class Receiver {
   constructor(target, json, blob) {
@@ -17,9 +17,12 @@ export class Receiver {
     this.handler = null;
     this.limit = Infinity;
     this.heartbeat = false;
-    this.iterating = false;
     this.messagesIn = 0;
     this.bytesIn = 0;
+    // The async iterators, weakly: one the page dropped without `return()` is collected. One
+    // with a `next()` waiting is also in `waiting`, so a suspended `for await` stays alive.
+    this.iterators = [];
+    this.waiting = new Set();
   }
 
   attach(ws, core) {
@@ -32,7 +35,7 @@ export class Receiver {
     const len = typeof data === 'string' ? data.length : data.byteLength;
     this.messagesIn++;
     this.bytesIn += len;
-    if (this.heartbeat || this.iterating || len > this.limit) {
+    if (this.heartbeat || len > this.limit) {
       core(event);
       return;
     }
@@ -49,22 +52,119 @@ export class Receiver {
     } else if (this.blob) {
       value = new Blob([data]);
     }
-    deliver(this.target, event, data, value, this.handler);
+    this.deliver(event, data, value, this.handler);
+  }
+
+  // The core's path (and the slow path of `receive`): parse or wrap, then deliver. Throws only
+  // when JSON.parse does.
+  deliverMessage(event, handler) {
+    const data = event.data;
+    let value = data;
+    if (typeof data === 'string') {
+      if (this.json) value = JSON.parse(data);
+    } else if (this.blob) {
+      value = new Blob([data]);
+    }
+    this.deliver(event, data, value, handler);
+  }
+
+  // To the handler or the listeners first, then to every live iterator.
+  deliver(event, data, value, handler) {
+    deliver(this.target, event, data, value, handler);
+    if (this.iterators.length) {
+      this.iterators = this.iterators.filter((ref) => {
+        const it = ref.deref();
+        if (!it || it.end) return false;
+        it.push(value);
+        return true;
+      });
+    }
+  }
+
+  // `socket[Symbol.asyncIterator]()`; an iterator of a socket already over ends at once
+  // (`error` once, unless undefined, then done).
+  iterate(ended, error) {
+    const it = new MessageIterator(this.waiting);
+    if (ended) it.finish(error);
+    else this.iterators.push(new WeakRef(it));
+    return it;
+  }
+
+  // The socket closed (`error` undefined) or failed: every iterator ends after its queue.
+  end(error) {
+    const refs = this.iterators;
+    this.iterators = [];
+    for (const ref of refs) ref.deref()?.finish(error);
   }
 }
 
-// The core's path (and the slow path of `Receiver`): parse or wrap, then deliver; returns the
-// value delivered. Throws only when JSON.parse does.
-export function deliverMessage(target, event, json, blob, handler) {
-  const data = event.data;
-  let value = data;
-  if (typeof data === 'string') {
-    if (json) value = JSON.parse(data);
-  } else if (blob) {
-    value = new Blob([data]);
+// The async iterator `for await (const data of socket)` uses: every message from its creation
+// on (several may run side by side, like several listeners). Messages wait in its queue until
+// `next()` asks; `return()` (a `break`) detaches it. `end`: null while running, then
+// `{ error }` (the next `next()` rejects with it) or 'done'.
+class MessageIterator {
+  constructor(waiting) {
+    this.waiting = waiting;
+    this.queue = [];
+    this.waiters = [];
+    this.end = null;
   }
-  deliver(target, event, data, value, handler);
-  return value;
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  push(value) {
+    const waiter = this.waiters.shift();
+    if (!waiter) {
+      this.queue.push(value);
+      return;
+    }
+    if (!this.waiters.length) this.waiting.delete(this);
+    waiter[0]({ value, done: false });
+  }
+
+  finish(error) {
+    if (this.end) return;
+    this.end = error === undefined ? 'done' : { error };
+    // Waiters exist only while the queue is empty.
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.waiting.delete(this);
+    for (const [resolve, reject] of waiters) this.settle(resolve, reject);
+  }
+
+  // One `next()` after the end: the error once, then done.
+  settle(resolve, reject) {
+    const { end } = this;
+    if (end === 'done') {
+      resolve({ value: undefined, done: true });
+    } else {
+      this.end = 'done';
+      reject(end.error);
+    }
+  }
+
+  next() {
+    return new Promise((resolve, reject) => {
+      if (this.queue.length) {
+        resolve({ value: this.queue.shift(), done: false });
+      } else if (this.end) {
+        this.settle(resolve, reject);
+      } else {
+        this.waiters.push([resolve, reject]);
+        this.waiting.add(this);
+      }
+    });
+  }
+
+  // Stops the iteration: queued messages are dropped, waiting `next()` calls get done.
+  return() {
+    this.queue.length = 0;
+    this.finish();
+    this.end = 'done';
+    return Promise.resolve({ value: undefined, done: true });
+  }
 }
 
 // `handler`: when the page listens with `onmessage` only (no `addEventListener('message')`),

@@ -8,13 +8,12 @@
 //! The TypeScript declarations are hand-written in `resocket.d.ts` (wasm-bindgen cannot express
 //! overloads, event maps or the options interface) and checked by `tsc --strict` in `npm test`.
 
-mod iter;
 mod options;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -26,23 +25,10 @@ use crate::message::{Message, ReadyState};
 use crate::resocket::{js_payload_len, terminal_error, ReSocket};
 use crate::sys::{js_error_message, Listener};
 
-use iter::{IterState, MessageIterator};
 use options::{argument_error, describe, BinaryType};
 
 #[wasm_bindgen(module = "/src/js/deliver.js")]
 extern "C" {
-    /// Parses (JSON mode) or wraps (`Blob`) one message and hands it to `handler` (the
-    /// `onmessage` function, when it is the only message listener) or dispatches it; returns
-    /// the value delivered. Throws what `JSON.parse` throws.
-    #[wasm_bindgen(js_name = deliverMessage, catch)]
-    fn deliver_message(
-        target: &Target,
-        event: &web_sys::MessageEvent,
-        json: bool,
-        blob: bool,
-        handler: Option<&js_sys::Function>,
-    ) -> Result<JsValue, JsValue>;
-
     /// The first stage of the message path: every socket's `onmessage`, counting and delivering
     /// in JavaScript (see `deliver.js`).
     pub(crate) type Receiver;
@@ -54,8 +40,23 @@ extern "C" {
     fn set_handler(this: &Receiver, handler: Option<&js_sys::Function>);
     #[wasm_bindgen(method, setter)]
     fn set_blob(this: &Receiver, blob: bool);
-    #[wasm_bindgen(method, setter)]
-    fn set_iterating(this: &Receiver, iterating: bool);
+    /// The core's path for one message: parses (JSON mode) or wraps (`Blob`) it, hands it to
+    /// `handler` (the `onmessage` function, when it is the only message listener) or
+    /// dispatches it, then to the async iterators. Throws what `JSON.parse` throws.
+    #[wasm_bindgen(method, catch, js_name = deliverMessage)]
+    fn deliver_message(
+        this: &Receiver,
+        event: &web_sys::MessageEvent,
+        handler: Option<&js_sys::Function>,
+    ) -> Result<(), JsValue>;
+    /// A new async iterator over the messages from now on; one that is already over
+    /// (`ended`) reports `error` once (unless undefined), then `done`.
+    #[wasm_bindgen(method)]
+    fn iterate(this: &Receiver, ended: bool, error: &JsValue) -> JsValue;
+    /// Ends every async iterator: after their queued messages, `error` once (unless
+    /// undefined), then `done`.
+    #[wasm_bindgen(method, js_name = end)]
+    fn end_iterators(this: &Receiver, error: &JsValue);
     #[wasm_bindgen(method, setter)]
     pub(crate) fn set_heartbeat(this: &Receiver, heartbeat: bool);
     #[wasm_bindgen(method, setter)]
@@ -185,7 +186,7 @@ impl Pending {
     }
 }
 
-/// The state shared by a `ReSocket` JavaScript object, its handlers and its iterators.
+/// The state shared by a `ReSocket` JavaScript object and its handlers.
 struct Inner {
     socket: ReSocket,
     target: Target,
@@ -194,7 +195,6 @@ struct Inner {
     json: bool,
     binary_type: Cell<BinaryType>,
     handlers: RefCell<[Handler; 4]>,
-    iterators: RefCell<Vec<Weak<RefCell<IterState>>>>,
     pending: RefCell<VecDeque<Pending>>,
     /// `addEventListener('message', ...)` was called (ever: removals are not tracked, so this
     /// errs on the side of dispatching).
@@ -302,11 +302,8 @@ impl Inner {
     /// The socket is closed or failed: iterators end (with `error` after a failure) and the
     /// socket leaves the live list on the next microtask (never while it is dispatching).
     fn end(self: &Rc<Self>, error: Option<JsValue>) {
-        let iterators = std::mem::take(&mut *self.iterators.borrow_mut());
-        self.receiver.set_iterating(false);
-        for state in iterators.iter().filter_map(Weak::upgrade) {
-            iter::finish(&state, error.clone());
-        }
+        self.receiver
+            .end_iterators(&error.unwrap_or(JsValue::UNDEFINED));
         let me = Rc::downgrade(self);
         wasm_bindgen_futures::spawn_local(async move {
             LIVE.with(|live| {
@@ -317,7 +314,6 @@ impl Inner {
     }
 
     fn on_message(&self, event: web_sys::MessageEvent) {
-        let blob = self.binary_type.get() == BinaryType::Blob;
         let handler = if self.message_listeners.get() {
             None
         } else {
@@ -325,30 +321,12 @@ impl Inner {
                 .function
                 .clone()
         };
-        let value = match deliver_message(&self.target, &event, self.json, blob, handler.as_ref()) {
-            Ok(value) => value,
-            Err(e) => {
-                self.dispatch_error(&Error::Decode {
-                    message: js_error_message(&e),
-                    kind: "text",
-                    size: js_payload_len(&event.data()),
-                });
-                return;
-            }
-        };
-        if self.iterators.borrow().is_empty() {
-            return;
-        }
-        let iterators: Vec<_> = {
-            let mut its = self.iterators.borrow_mut();
-            its.retain(|w| w.strong_count() > 0);
-            if its.is_empty() {
-                self.receiver.set_iterating(false);
-            }
-            its.iter().filter_map(Weak::upgrade).collect()
-        };
-        for state in &iterators {
-            iter::push(state, value.clone());
+        if let Err(e) = self.receiver.deliver_message(&event, handler.as_ref()) {
+            self.dispatch_error(&Error::Decode {
+                message: js_error_message(&e),
+                kind: "text",
+                size: js_payload_len(&event.data()),
+            });
         }
     }
 
@@ -518,7 +496,6 @@ impl JsReSocket {
             json: settings.json,
             binary_type: Cell::new(settings.binary_type),
             handlers: RefCell::default(),
-            iterators: RefCell::default(),
             pending: RefCell::default(),
             message_listeners: Cell::new(false),
             receiver,
@@ -836,24 +813,13 @@ impl JsReSocket {
     /// `for await (const data of socket)`: every message from now on; ends after `close()`,
     /// throws after a failure.
     #[wasm_bindgen(js_name = "[Symbol.asyncIterator]", skip_typescript)]
-    pub fn async_iterator(&self) -> MessageIterator {
-        let ended = match self.inner.socket.state() {
-            State::Closed { .. } => Some(None),
-            State::Failed { reason } => Some(Some(js_error(&Error::Failed { reason }))),
-            _ => None,
+    pub fn async_iterator(&self) -> JsValue {
+        let (ended, error) = match self.inner.socket.state() {
+            State::Closed { .. } => (true, JsValue::UNDEFINED),
+            State::Failed { reason } => (true, js_error(&Error::Failed { reason })),
+            _ => (false, JsValue::UNDEFINED),
         };
-        let (iterator, state) = MessageIterator::new();
-        match ended {
-            Some(error) => iter::finish(&state, error),
-            None => {
-                self.inner
-                    .iterators
-                    .borrow_mut()
-                    .push(Rc::downgrade(&state));
-                self.inner.receiver.set_iterating(true);
-            }
-        }
-        iterator
+        self.inner.receiver.iterate(ended, &error)
     }
 
     /// The `open` handler.

@@ -322,6 +322,41 @@ describe('receiving', () => {
     assert.equal(r.third, '3');
   });
 
+  test('garbage collection: a waiting for-await loop survives, a dropped iterator is collected', async () => {
+    const cdp = await page.context().newCDPSession(page);
+    const gc = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      await cdp.send('HeapProfiler.collectGarbage');
+    };
+    await page.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      window.gcSocket = ws;
+      window.gcLoop = null;
+      window.gcCollected = false;
+      // Nothing but the socket refers to this loop while it waits.
+      (async () => { for await (const data of ws) { window.gcLoop = data; break; } })();
+      let dropped = ws[Symbol.asyncIterator]();
+      // (The registry itself must stay reachable, or its callback never runs.)
+      window.gcRegistry = new FinalizationRegistry(() => { window.gcCollected = true; });
+      window.gcRegistry.register(dropped, 0);
+      dropped = null;
+    }, client('iter-gc'));
+    let collected = false;
+    for (let i = 0; i < 20 && !collected; i += 1) {
+      await gc();
+      collected = await page.evaluate(() => new Promise((r) => setTimeout(() => r(window.gcCollected), 50)));
+    }
+    const loop = await page.evaluate(async () => {
+      window.gcSocket.send('after gc');
+      await until(() => window.gcLoop !== null);
+      window.gcSocket.close();
+      return window.gcLoop;
+    });
+    await cdp.detach();
+    assert.equal(loop, 'after gc', 'the waiting loop got the message sent after the collection');
+    assert.ok(collected, 'an iterator the page dropped is not kept by the socket');
+  });
+
   test('for await throws when the socket fails', async () => {
     const id = client('iter-fail');
     const r = await page.evaluate(async (id) => {
