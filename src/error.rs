@@ -1,5 +1,7 @@
 //! The one error type of the crate.
 
+use alloc::format;
+use alloc::string::String;
 use thiserror::Error as ThisError;
 
 /// Everything that can go wrong in resocket.
@@ -193,7 +195,7 @@ impl Error {
 }
 
 /// Shorthand for results whose error is [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 #[cfg(target_arch = "wasm32")]
 impl Error {
@@ -208,6 +210,7 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn closed_message_mentions_code_and_reason() {

@@ -40,7 +40,16 @@ pub fn heartbeat_action(
     interval_ms: f64,
     timeout_ms: f64,
 ) -> HeartbeatAction {
-    let ms = |v: f64| v.clamp(0.0, u32::MAX as f64).ceil() as u32;
+    // Rounded up (`f64::ceil` is not in `core`); NaN is 0, like `as`.
+    let ms = |v: f64| {
+        let v = v.clamp(0.0, u32::MAX as f64);
+        let whole = v as u32;
+        if (whole as f64) < v {
+            whole + 1
+        } else {
+            whole
+        }
+    };
     match ping_sent_at {
         Some(sent) if last_inbound < sent => {
             let silent = now - sent;

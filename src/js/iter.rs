@@ -4,10 +4,10 @@
 //! several `message` listeners). Messages wait in the iterator's queue until `next()` is
 //! called; `return()` (a `break` out of the loop) detaches it.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::fmt;
-use std::rc::Rc;
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::fmt;
 
 use wasm_bindgen::prelude::*;
 
@@ -62,7 +62,7 @@ pub(crate) fn finish(state: &Rc<RefCell<IterState>>, error: Option<JsValue>) {
         }
         s.end = Some(error.map_or(End::Done, End::Error));
         // Waiters exist only while the queue is empty.
-        std::mem::take(&mut s.waiters)
+        core::mem::take(&mut s.waiters)
     };
     for (resolve, reject) in waiters {
         settle_end(state, &resolve, &reject);
