@@ -214,6 +214,30 @@ mod tests {
     }
 
     #[test]
+    fn core_float_helpers_match_std() {
+        for x in [
+            0.0,
+            0.4,
+            0.5,
+            1.5,
+            2.49,
+            1000.5,
+            1e20,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            assert_eq!(round(x), x.round() as u64, "{x}");
+        }
+        for (base, n) in [(2.0, 10), (1.5, 7), (1.1, 100), (3.0, 1024), (1.0, 0)] {
+            let (ours, std) = (powi(base, n), base.powi(n as i32));
+            assert!(
+                ours == std || (ours / std - 1.0).abs() < 1e-12,
+                "{base}^{n}"
+            );
+        }
+    }
+
+    #[test]
     fn odd_factors_do_not_panic_or_shrink() {
         for factor in [0.0, 0.5, -2.0, f64::NAN, f64::INFINITY] {
             let b = Backoff {

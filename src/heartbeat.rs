@@ -96,6 +96,22 @@ mod tests {
     }
 
     #[test]
+    fn fractional_milliseconds_round_up() {
+        assert_eq!(
+            heartbeat_action(6000.0, Some(5000.0), 100.0, 5000.0, 1002.25),
+            HeartbeatAction::Wait(3)
+        );
+        assert_eq!(
+            heartbeat_action(7000.25, Some(5000.0), 100.0, 5000.0, 2000.0),
+            HeartbeatAction::Dead { silent_ms: 2001 }
+        );
+        assert_eq!(
+            heartbeat_action(f64::NAN, Some(5000.0), 100.0, 5000.0, 2000.0),
+            HeartbeatAction::Wait(1)
+        );
+    }
+
+    #[test]
     fn unanswered_ping_is_dead_only_after_the_timeout() {
         assert_eq!(
             heartbeat_action(6000.0, Some(5000.0), 100.0, 5000.0, 2000.0),
