@@ -43,6 +43,9 @@ layer clippy-native cargo clippy -q --workspace --all-targets -- -D warnings
 layer clippy-wasm32 cargo clippy -q -p resocket --target wasm32-unknown-unknown --all-targets --all-features -- -D warnings
 # `default-features = false` (no JSON codec) is a supported build too.
 layer clippy-wasm32-minimal cargo clippy -q -p resocket --target wasm32-unknown-unknown --no-default-features -- -D warnings
+# The npm package's build: release (debug assertions off) is the one without std, with the
+# crate's own panic handler.
+layer clippy-wasm32-npm cargo clippy -q --release -p resocket --target wasm32-unknown-unknown --no-default-features --features npm -- -D warnings
 layer native-tests cargo test -q --workspace
 
 if start_server 0; then

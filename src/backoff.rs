@@ -1,6 +1,6 @@
 //! Reconnect timing: exponential backoff with jitter, retry limits, and a small seeded RNG.
 
-use std::time::Duration;
+use core::time::Duration;
 
 /// How randomness is applied to the exponential ceiling.
 ///
@@ -67,7 +67,7 @@ impl Backoff {
         } else {
             1.0
         };
-        let exp = factor.powi(attempt.min(1024) as i32);
+        let exp = powi(factor, attempt.min(1024));
         let ms = (initial * exp).min(max);
         let ms = if ms.is_finite() { ms.max(0.0) } else { max };
         // Whole microseconds; `as` saturates, where `from_secs_f64` panics on overflow.
@@ -94,7 +94,31 @@ impl Backoff {
             Jitter::None => ceiling,
         };
         // Whole milliseconds: that is what timers take.
-        Duration::from_millis((secs * 1000.0).round() as u64)
+        Duration::from_millis(round(secs * 1000.0))
+    }
+}
+
+/// `base` to the power `n`, by squaring (`f64::powi` is not in `core`).
+fn powi(mut base: f64, mut n: u32) -> f64 {
+    let mut result = 1.0;
+    while n > 0 {
+        if n & 1 == 1 {
+            result *= base;
+        }
+        base *= base;
+        n >>= 1;
+    }
+    result
+}
+
+/// `x` rounded half away from zero, for `x >= 0`; saturating like `as` (`f64::round` is not in
+/// `core`).
+fn round(x: f64) -> u64 {
+    let whole = x as u64;
+    if x - whole as f64 >= 0.5 {
+        whole.saturating_add(1)
+    } else {
+        whole
     }
 }
 
@@ -154,6 +178,7 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     fn ms(d: Duration) -> u128 {
         d.as_millis()
@@ -186,6 +211,30 @@ mod tests {
             1000,
             "no overflow at huge attempts"
         );
+    }
+
+    #[test]
+    fn core_float_helpers_match_std() {
+        for x in [
+            0.0,
+            0.4,
+            0.5,
+            1.5,
+            2.49,
+            1000.5,
+            1e20,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            assert_eq!(round(x), x.round() as u64, "{x}");
+        }
+        for (base, n) in [(2.0, 10), (1.5, 7), (1.1, 100), (3.0, 1024), (1.0, 0)] {
+            let (ours, std) = (powi(base, n), base.powi(n as i32));
+            assert!(
+                ours == std || (ours / std - 1.0).abs() < 1e-12,
+                "{base}^{n}"
+            );
+        }
     }
 
     #[test]

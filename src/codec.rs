@@ -1,5 +1,7 @@
 //! Codecs turn [`Message`]s into user types and back.
 
+#[cfg(feature = "json")]
+use alloc::string::ToString;
 use serde::{de::DeserializeOwned, Serialize};
 
 #[cfg(feature = "json")]
@@ -63,6 +65,7 @@ impl Codec for Json {
 #[cfg(all(test, feature = "json"))]
 mod tests {
     use super::*;
+    use alloc::string::String;
     use serde::Deserialize;
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -114,8 +117,8 @@ mod tests {
 
     #[test]
     fn encode_error_is_an_error() {
-        use std::collections::HashMap;
-        let mut bad = HashMap::new();
+        use alloc::collections::BTreeMap;
+        let mut bad = BTreeMap::new();
         bad.insert(vec![1u8], 1); // JSON object keys must be strings
         assert!(matches!(Json.encode(&bad), Err(Error::Encode { .. })));
     }

@@ -8,12 +8,14 @@
 //! channel (gloo-net's stream measured 24-27 us script time per message against 13-14 us for
 //! raw JS, ANCHORS.md).
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::fmt;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -115,7 +117,7 @@ struct Shared {
 
 /// The browser task after a burst of messages (see [`WakeBatch`]): wakes the stream if
 /// messages wait for it.
-fn end_burst(weak: &std::rc::Weak<RefCell<Shared>>) {
+fn end_burst(weak: &alloc::rc::Weak<RefCell<Shared>>) {
     let Some(shared) = weak.upgrade() else { return };
     let waker = {
         let s = &mut *shared.borrow_mut();
@@ -128,7 +130,7 @@ fn end_burst(weak: &std::rc::Weak<RefCell<Shared>>) {
 
 impl Shared {
     fn wake_all(&mut self) -> Vec<Waker> {
-        let mut wakers = std::mem::take(&mut self.state_wakers);
+        let mut wakers = core::mem::take(&mut self.state_wakers);
         wakers.extend(self.recv_waker.take());
         wakers
     }
@@ -212,7 +214,7 @@ impl Connection {
                 let wakers = {
                     let mut s = shared.borrow_mut();
                     s.opened = true;
-                    std::mem::take(&mut s.state_wakers)
+                    core::mem::take(&mut s.state_wakers)
                 };
                 wakers.into_iter().for_each(Waker::wake);
             }
@@ -513,7 +515,7 @@ impl Sender {
     /// # Ok(()) }
     /// ```
     pub async fn opened(&self) -> Result<()> {
-        std::future::poll_fn(|cx| {
+        core::future::poll_fn(|cx| {
             let mut s = self.inner.shared.borrow_mut();
             if s.opened {
                 Poll::Ready(Ok(()))

@@ -1,5 +1,6 @@
 //! The one error type of the crate.
 
+use alloc::string::String;
 use core::fmt;
 
 use crate::text::{text, Piece::N, Piece::S};
@@ -288,7 +289,7 @@ impl Error {
 }
 
 /// Shorthand for results whose error is [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 #[cfg(target_arch = "wasm32")]
 impl Error {
@@ -303,6 +304,8 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::boxed::Box;
+    use alloc::string::ToString;
 
     #[test]
     fn closed_message_mentions_code_and_reason() {

@@ -1,6 +1,7 @@
 //! Lifecycle states, events and counters of a `ReSocket` (plain data).
 
-use std::time::Duration;
+use alloc::string::String;
+use core::time::Duration;
 
 use crate::error::Error;
 

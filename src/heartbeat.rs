@@ -40,7 +40,16 @@ pub fn heartbeat_action(
     interval_ms: f64,
     timeout_ms: f64,
 ) -> HeartbeatAction {
-    let ms = |v: f64| v.clamp(0.0, u32::MAX as f64).ceil() as u32;
+    // Rounded up (`f64::ceil` is not in `core`); NaN is 0, like `as`.
+    let ms = |v: f64| {
+        let v = v.clamp(0.0, u32::MAX as f64);
+        let whole = v as u32;
+        if (whole as f64) < v {
+            whole + 1
+        } else {
+            whole
+        }
+    };
     match ping_sent_at {
         Some(sent) if last_inbound < sent => {
             let silent = now - sent;
@@ -83,6 +92,22 @@ mod tests {
         assert_eq!(
             heartbeat_action(5000.0, None, 4000.0, 5000.0, 2000.0),
             HeartbeatAction::Wait(4000)
+        );
+    }
+
+    #[test]
+    fn fractional_milliseconds_round_up() {
+        assert_eq!(
+            heartbeat_action(6000.0, Some(5000.0), 100.0, 5000.0, 1002.25),
+            HeartbeatAction::Wait(3)
+        );
+        assert_eq!(
+            heartbeat_action(7000.25, Some(5000.0), 100.0, 5000.0, 2000.0),
+            HeartbeatAction::Dead { silent_ms: 2001 }
+        );
+        assert_eq!(
+            heartbeat_action(f64::NAN, Some(5000.0), 100.0, 5000.0, 2000.0),
+            HeartbeatAction::Wait(1)
         );
     }
 

@@ -28,8 +28,29 @@
 //! ## Threads
 //! Browser objects are `!Send`; so are the handles here. Use them from `spawn_local` tasks on
 //! the thread that created them. resocket never wraps them in a panicking `SendWrapper`.
+#![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
+
+extern crate alloc;
+// The crate needs only `core` and `alloc`. Every build but the npm package's own wasm (feature
+// `npm`, release: debug assertions off) links std as usual: an app links it anyway, and it
+// brings the panic handler. The npm build has its own (below) and so links no std at all.
+// Debug builds link std even with `npm`: `--all-features --all-targets` checks build the tests,
+// whose dev-dependencies link std, and two panic handlers do not link.
+#[cfg(not(any(
+    test,
+    all(
+        target_arch = "wasm32",
+        feature = "npm",
+        not(target_feature = "atomics"),
+        not(debug_assertions)
+    )
+)))]
+extern crate std;
+#[cfg(test)]
+#[macro_use]
+extern crate std;
 
 mod backoff;
 mod close;
@@ -79,11 +100,28 @@ pub use resocket::{Events, ReSocket};
 #[cfg(target_arch = "wasm32")]
 pub use sys::live_listeners;
 
-/// The npm package's allocator (feature `talc`): smaller than dlmalloc in the wasm.
+/// The npm package's allocator (feature `npm`): smaller than dlmalloc in the wasm.
 #[cfg(all(
     target_arch = "wasm32",
-    feature = "talc",
-    not(target_feature = "atomics")
+    feature = "npm",
+    not(target_feature = "atomics"),
+    not(test)
 ))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// The npm package's panic handler (feature `npm`, release builds): the wasm traps
+/// (`unreachable`), which JS sees as a `RuntimeError`, like a panic under std's
+/// `panic = "abort"`, but without std's panic machinery (hook, message formatting, file paths)
+/// in the wasm.
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "npm",
+    not(target_feature = "atomics"),
+    not(test),
+    not(debug_assertions)
+))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -1,5 +1,9 @@
 //! Plain data shared by every layer: messages, close events and ready states.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// One WebSocket message.
 ///
 /// ```

@@ -1,10 +1,13 @@
 //! `Options` for a `ReSocket`: a struct with `Default` and builder methods.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::time::Duration;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::error::Result;

@@ -1,7 +1,8 @@
 //! The outbox: messages sent while the socket is not open, bounded in count and bytes, plus the
 //! arithmetic that puts a dead socket's unsent tail back in front.
 
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
 use crate::message::Message;
@@ -196,7 +197,7 @@ impl Outbox {
     /// ```
     pub fn drain(&mut self) -> Vec<Message> {
         self.bytes = 0;
-        std::mem::take(&mut self.queue).into_iter().collect()
+        core::mem::take(&mut self.queue).into_iter().collect()
     }
 }
 

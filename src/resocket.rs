@@ -6,13 +6,18 @@
 //! which detaches every listener, clears every timer and closes the socket. Only the URL
 //! provider runs as a `spawn_local` task (it is async), and it too holds a `Weak`.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::fmt;
-use std::pin::Pin;
-use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
 
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -229,12 +234,12 @@ fn deliver(core: &Shared, out: Outbound) {
             }
             if hook_count > 0 {
                 // Hooks are taken out while they run, so they may call back into the socket.
-                let hooks = std::mem::take(&mut core.borrow_mut().hooks);
+                let hooks = core::mem::take(&mut core.borrow_mut().hooks);
                 for hook in &hooks {
                     hook(event);
                 }
                 let mut c = core.borrow_mut();
-                let added = std::mem::replace(&mut c.hooks, hooks);
+                let added = core::mem::replace(&mut c.hooks, hooks);
                 c.hooks.extend(added);
             }
         }
@@ -541,7 +546,7 @@ fn socket_lost(core: &Shared, c: &mut Core, out: &mut Outbound, event: CloseEven
     while c.in_flight.len() > unsent {
         c.in_flight.pop_front();
     }
-    let tail: Vec<Message> = std::mem::take(&mut c.in_flight).into_iter().collect();
+    let tail: Vec<Message> = core::mem::take(&mut c.in_flight).into_iter().collect();
     c.stats.requeued += tail.len() as u64;
     c.outbox.requeue_front(tail);
     c.stats.outbox_len = c.outbox.len();

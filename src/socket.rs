@@ -1,6 +1,8 @@
 //! `RawSocket`: one browser `WebSocket` with owned handlers; the only place that creates one.
 //! `Connection` and `ReSocket` both build on it.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 

@@ -1,8 +1,10 @@
 //! The few browser facilities every layer needs: owned timers, error messages and a
 //! count of live listeners. Every call into web-sys that is not about the socket itself is here.
 
-use std::cell::Cell;
-use std::task::Waker;
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use core::task::Waker;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -18,9 +20,9 @@ extern "C" {
     fn performance_now() -> f64;
 }
 
-thread_local! {
-    static LIVE_LISTENERS: Cell<usize> = const { Cell::new(0) };
-}
+/// The count behind [`live_listeners`]. An atomic only to be a safe `static` (a `no_std`
+/// crate has no `thread_local!`): on wasm32 without shared memory it is a plain integer.
+static LIVE_LISTENERS: AtomicUsize = AtomicUsize::new(0);
 
 /// How many resocket event listeners and timers are alive right now (for leak checks).
 ///
@@ -33,8 +35,10 @@ thread_local! {
 /// // open and drop connections ...
 /// assert_eq!(resocket::live_listeners(), before);
 /// ```
+///
+/// In a multi-threaded wasm build (shared memory), the count covers every thread.
 pub fn live_listeners() -> usize {
-    LIVE_LISTENERS.with(Cell::get)
+    LIVE_LISTENERS.load(Ordering::Relaxed)
 }
 
 /// A `Closure` counted in [`live_listeners`]; dropping it frees the closure.
@@ -44,7 +48,7 @@ pub(crate) struct Listener<F: ?Sized> {
 
 impl<F: ?Sized + wasm_bindgen::closure::WasmClosure> Listener<F> {
     pub(crate) fn new(closure: Closure<F>) -> Self {
-        LIVE_LISTENERS.with(|c| c.set(c.get() + 1));
+        LIVE_LISTENERS.fetch_add(1, Ordering::Relaxed);
         Listener { closure }
     }
 
@@ -56,12 +60,13 @@ impl<F: ?Sized + wasm_bindgen::closure::WasmClosure> Listener<F> {
 
 impl<F: ?Sized> Drop for Listener<F> {
     fn drop(&mut self) {
-        LIVE_LISTENERS.with(|c| c.set(c.get().saturating_sub(1)));
+        // Every `Listener` counted one in `new`.
+        LIVE_LISTENERS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-impl<F: ?Sized> std::fmt::Debug for Listener<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<F: ?Sized> core::fmt::Debug for Listener<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Listener")
     }
 }

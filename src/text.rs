@@ -4,6 +4,8 @@
 //! `core::fmt::write`, padding and the integer printers into every wasm binary that reports an
 //! error; these few lines do the same job in a fraction of the size.
 
+use alloc::string::String;
+
 /// One piece of a message: text, or an unsigned integer written in decimal.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Piece<'a> {
@@ -43,6 +45,7 @@ fn push_number(out: &mut String, mut n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn numbers_match_display() {

@@ -1,9 +1,9 @@
 //! The typed layer: a [`Codec`] on top of any message `Stream`/`Sink`.
 
-use std::fmt;
-use std::marker::PhantomData;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use core::fmt;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -164,6 +164,7 @@ where
 mod tests {
     use super::*;
     use crate::codec::Json;
+    use alloc::vec::Vec;
     use futures::{executor::block_on, stream, SinkExt, StreamExt};
 
     #[test]

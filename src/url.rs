@@ -1,6 +1,8 @@
 //! URL checks done before the browser sees a URL, and redaction for error messages.
 
 use crate::error::{Error, Result};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 
 /// Removes what may hold secrets from a URL before it goes into an error or a log line:
 /// the query string, the fragment and any `user:password@` part.
@@ -160,6 +162,7 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn escape_matches_escape_default() {

@@ -10,10 +10,13 @@
 
 mod options;
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::fmt;
-use std::rc::Rc;
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::cell::{Cell, RefCell};
+use core::fmt;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -202,13 +205,11 @@ struct Inner {
     /// The socket's first-stage `onmessage` (see `deliver.js`), kept in step with the handler,
     /// the listeners, `binaryType` and the iterators.
     receiver: Receiver,
-}
-
-thread_local! {
-    /// Sockets that are not closed or failed. Like a browser `WebSocket`, a `ReSocket` with
-    /// listeners keeps running when the page drops its last reference; it leaves this list
-    /// (and can be collected) once it is closed or has failed.
-    static LIVE: RefCell<Vec<Rc<Inner>>> = const { RefCell::new(Vec::new()) };
+    /// The socket itself while it is not closed or failed: a deliberate reference cycle. Like a
+    /// browser `WebSocket`, a `ReSocket` with listeners keeps running when the page drops its
+    /// last reference; [`Inner::end`] breaks the cycle (and the socket can be collected) once
+    /// it is closed or has failed.
+    keep_alive: RefCell<Option<Rc<Inner>>>,
 }
 
 impl Inner {
@@ -300,16 +301,17 @@ impl Inner {
     }
 
     /// The socket is closed or failed: iterators end (with `error` after a failure) and the
-    /// socket leaves the live list on the next microtask (never while it is dispatching).
+    /// socket stops keeping itself alive on the next microtask (never while it is dispatching).
     fn end(self: &Rc<Self>, error: Option<JsValue>) {
         self.receiver
             .end_iterators(&error.unwrap_or(JsValue::UNDEFINED));
         let me = Rc::downgrade(self);
         wasm_bindgen_futures::spawn_local(async move {
-            LIVE.with(|live| {
-                live.borrow_mut()
-                    .retain(|s| !std::ptr::eq(Rc::as_ptr(s), me.as_ptr()))
-            });
+            if let Some(inner) = me.upgrade() {
+                // Taken out before it is dropped: the last reference may be this one.
+                let kept = inner.keep_alive.borrow_mut().take();
+                drop(kept);
+            }
         });
     }
 
@@ -499,6 +501,7 @@ impl JsReSocket {
             pending: RefCell::default(),
             message_listeners: Cell::new(false),
             receiver,
+            keep_alive: RefCell::new(None),
         });
         let weak = Rc::downgrade(&inner);
         inner.socket.add_hook(Box::new(move |event| {
@@ -515,7 +518,7 @@ impl JsReSocket {
         inner
             .socket
             .set_receiver(inner.receiver.clone().unchecked_into());
-        LIVE.with(|live| live.borrow_mut().push(Rc::clone(&inner)));
+        *inner.keep_alive.borrow_mut() = Some(Rc::clone(&inner));
         Ok(JsReSocket { inner })
     }
 
@@ -530,7 +533,7 @@ impl JsReSocket {
         let mut settle = None;
         let promise = js_sys::Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
         let settle = RefCell::new(settle);
-        // A weak reference: the hook lives in the core, which the socket owns. The live list
+        // A weak reference: the hook lives in the core, which the socket owns. `keep_alive`
         // keeps the socket until it is closed or failed.
         let weak = Rc::downgrade(&socket.inner);
         socket.inner.socket.add_hook(Box::new(move |event| {
@@ -736,7 +739,9 @@ impl JsReSocket {
             None
         } else {
             match code.as_f64() {
-                Some(n) if n.fract() == 0.0 && (0.0..=65535.0).contains(&n) => Some(n as u16),
+                Some(n) if (0.0..=65535.0).contains(&n) && n == f64::from(n as u16) => {
+                    Some(n as u16)
+                }
                 _ => {
                     return Err(argument_error(
                         "close code",
@@ -760,7 +765,7 @@ impl JsReSocket {
         for message in unsent {
             out.push(&message_to_js(message));
         }
-        let pending = std::mem::take(&mut *self.inner.pending.borrow_mut());
+        let pending = core::mem::take(&mut *self.inner.pending.borrow_mut());
         for pending in pending {
             out.push(&match pending {
                 Pending::Blob(blob, _) => blob.into(),

@@ -7,8 +7,10 @@
 //! the wasm (serde-wasm-bindgen, the first version, was about 12 KB gzip; the Rust version after
 //! it about 2 KB more than this).
 
-use std::rc::Rc;
-use std::time::Duration;
+use alloc::borrow::ToOwned;
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::time::Duration;
 
 use wasm_bindgen::prelude::*;
 
