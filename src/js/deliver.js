@@ -15,6 +15,13 @@ export class Receiver {
     this.blob = blob;
     // The `onmessage` function while it is the only message listener; null: dispatch.
     this.handler = null;
+    // The `on*` properties: type -> [function, the listener that calls it]. As in the browser,
+    // the listener is added when a handler is first set (its place among the listeners) and
+    // removed when the property is set to null.
+    this.on = {};
+    // `addEventListener('message', ...)` was called (ever: removals are not tracked, so this
+    // errs on the side of dispatching).
+    this.listening = false;
     this.limit = Infinity;
     this.heartbeat = false;
     this.messagesIn = 0;
@@ -55,9 +62,42 @@ export class Receiver {
     this.deliver(event, data, value, this.handler);
   }
 
+  // `socket.on<type>`.
+  handlerOf(type) {
+    return this.on[type]?.[0] ?? null;
+  }
+
+  // `socket.on<type> = f`: a function, or null (undefined too) to remove it.
+  setHandler(type, f) {
+    f ??= null;
+    if (f !== null && typeof f !== 'function') throw argumentError(`on${type}`, 'a function or null', f);
+    const slot = this.on[type];
+    if (f && !slot) {
+      const entry = [f, (event) => entry[0](event)];
+      this.on[type] = entry;
+      this.target.addEventListener(type, entry[1]);
+    } else if (!f && slot) {
+      this.target.removeEventListener(type, slot[1]);
+      delete this.on[type];
+    } else if (f) {
+      slot[0] = f;
+    }
+    if (type === 'message' && !this.listening) this.handler = f;
+  }
+
+  // `socket.addEventListener`: the type read as EventTarget reads it (ToString; a Symbol
+  // throws the browser's TypeError). A message listener turns the onmessage shortcut off.
+  addListener(type, listener, options) {
+    if (`${type}` === 'message') {
+      this.listening = true;
+      this.handler = null;
+    }
+    this.target.addEventListener(type, listener, options);
+  }
+
   // The core's path (and the slow path of `receive`): parse or wrap, then deliver. Throws only
   // when JSON.parse does.
-  deliverMessage(event, handler) {
+  deliverMessage(event) {
     const data = event.data;
     let value = data;
     if (typeof data === 'string') {
@@ -65,7 +105,7 @@ export class Receiver {
     } else if (this.blob) {
       value = new Blob([data]);
     }
-    this.deliver(event, data, value, handler);
+    this.deliver(event, data, value, this.handler);
   }
 
   // To the handler or the listeners first, then to every live iterator.
@@ -379,11 +419,4 @@ function heartbeat(v, out, found) {
   // Whole microseconds, as the Rust side keeps them: less than one is no interval at all.
   if (out[SLOT.interval] * 1000 < 1) throw typeError('heartbeat.interval', 'a positive number of milliseconds', 0);
   return 1;
-}
-
-// Whether an event type names "message", read as `EventTarget` reads a type: any value
-// converted with ToString (`addEventListener(1, f)` listens for "1"); a Symbol throws the
-// browser's own TypeError.
-export function isMessageType(type) {
-  return `${type}` === 'message';
 }

@@ -26,7 +26,7 @@ use crate::error::Error;
 use crate::events::{Event, State};
 use crate::message::{Message, ReadyState};
 use crate::resocket::{js_payload_len, terminal_error, ReSocket};
-use crate::sys::{js_error_message, Listener};
+use crate::sys::js_error_message;
 
 use options::{argument_error, describe, BinaryType};
 
@@ -39,19 +39,29 @@ extern "C" {
     fn new(target: &Target, json: bool, blob: bool) -> Receiver;
     #[wasm_bindgen(method)]
     pub(crate) fn attach(this: &Receiver, ws: &web_sys::WebSocket, core: &js_sys::Function);
-    #[wasm_bindgen(method, setter)]
-    fn set_handler(this: &Receiver, handler: Option<&js_sys::Function>);
+    /// The `on<kind>` property's function, or null.
+    #[wasm_bindgen(method, js_name = handlerOf)]
+    fn handler_of(this: &Receiver, kind: &str) -> JsValue;
+    /// Sets the `on<kind>` property: a function, or null/undefined; anything else throws a
+    /// `TypeError` naming the property and the value.
+    #[wasm_bindgen(method, catch, js_name = setHandler)]
+    fn set_handler(this: &Receiver, kind: &str, f: &JsValue) -> Result<(), JsValue>;
+    /// `addEventListener` on the socket's target, the type read as `EventTarget` reads it; a
+    /// message listener turns the `onmessage` shortcut off.
+    #[wasm_bindgen(method, catch, js_name = addListener)]
+    fn add_listener(
+        this: &Receiver,
+        kind: &JsValue,
+        listener: &JsValue,
+        options: &JsValue,
+    ) -> Result<(), JsValue>;
     #[wasm_bindgen(method, setter)]
     fn set_blob(this: &Receiver, blob: bool);
     /// The core's path for one message: parses (JSON mode) or wraps (`Blob`) it, hands it to
-    /// `handler` (the `onmessage` function, when it is the only message listener) or
-    /// dispatches it, then to the async iterators. Throws what `JSON.parse` throws.
+    /// the `onmessage` function (when it is the only message listener) or dispatches it, then
+    /// to the async iterators. Throws what `JSON.parse` throws.
     #[wasm_bindgen(method, catch, js_name = deliverMessage)]
-    fn deliver_message(
-        this: &Receiver,
-        event: &web_sys::MessageEvent,
-        handler: Option<&js_sys::Function>,
-    ) -> Result<(), JsValue>;
+    fn deliver_message(this: &Receiver, event: &web_sys::MessageEvent) -> Result<(), JsValue>;
     /// A new async iterator over the messages from now on; one that is already over
     /// (`ended`) reports `error` once (unless undefined), then `done`.
     #[wasm_bindgen(method)]
@@ -73,10 +83,6 @@ extern "C" {
     /// for what `a`, `b` and `c` are); never throws.
     fn fire(target: &Target, kind: &str, a: &JsValue, b: &JsValue, c: bool);
 
-    /// Whether an event type is "message", converted the way `EventTarget` converts one
-    /// (ToString); throws a `TypeError` for a Symbol.
-    #[wasm_bindgen(js_name = isMessageType, catch)]
-    fn is_message_type(kind: &JsValue) -> Result<bool, JsValue>;
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -87,20 +93,13 @@ extern "C" {
     #[wasm_bindgen(js_name = reportError, catch)]
     fn report_error_global(error: &JsValue) -> Result<(), JsValue>;
 
-    /// The socket's own `EventTarget`, with `addEventListener`/`removeEventListener` taking the
-    /// caller's listener and options untouched (a function or a `{ handleEvent }` object; a
-    /// boolean or an options bag).
+    /// The socket's own `EventTarget`, with `removeEventListener` taking the caller's listener
+    /// and options untouched (a function or a `{ handleEvent }` object; a boolean or an options
+    /// bag). Listeners are added through the `Receiver` (`add_listener`).
     #[wasm_bindgen(extends = web_sys::EventTarget, js_name = EventTarget)]
     type Target;
     #[wasm_bindgen(constructor, catch, js_class = EventTarget)]
     fn new() -> Result<Target, JsValue>;
-    #[wasm_bindgen(method, catch, js_class = EventTarget, js_name = addEventListener)]
-    fn add_listener(
-        this: &Target,
-        kind: &JsValue,
-        listener: &JsValue,
-        options: &JsValue,
-    ) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_class = EventTarget, js_name = removeEventListener)]
     fn remove_listener(
         this: &Target,
@@ -143,35 +142,6 @@ impl From<Error> for JsValue {
     }
 }
 
-/// The four `on*` handler properties.
-#[derive(Clone, Copy)]
-enum Slot {
-    Open = 0,
-    Message = 1,
-    Close = 2,
-    Error = 3,
-}
-
-impl Slot {
-    fn event_type(self) -> &'static str {
-        match self {
-            Slot::Open => "open",
-            Slot::Message => "message",
-            Slot::Close => "close",
-            Slot::Error => "error",
-        }
-    }
-}
-
-/// An `on*` property: the user's function, and the listener that calls it. As in the browser,
-/// the listener is registered when a handler is first set (so it runs in registration order
-/// among `addEventListener` listeners) and removed when the property is set to `null`.
-#[derive(Default)]
-struct Handler {
-    function: Option<js_sys::Function>,
-    listener: Option<Listener<dyn FnMut(web_sys::Event)>>,
-}
-
 /// Sends waiting behind a `Blob` being read: a `Blob` is read asynchronously, and everything
 /// sent after it must wait so that the order of `send` calls is the order on the wire.
 enum Pending {
@@ -197,11 +167,7 @@ struct Inner {
     url: Option<String>,
     json: bool,
     binary_type: Cell<BinaryType>,
-    handlers: RefCell<[Handler; 4]>,
     pending: RefCell<VecDeque<Pending>>,
-    /// `addEventListener('message', ...)` was called (ever: removals are not tracked, so this
-    /// errs on the side of dispatching).
-    message_listeners: Cell<bool>,
     /// The socket's first-stage `onmessage` (see `deliver.js`), kept in step with the handler,
     /// the listeners, `binaryType` and the iterators.
     receiver: Receiver,
@@ -316,14 +282,7 @@ impl Inner {
     }
 
     fn on_message(&self, event: web_sys::MessageEvent) {
-        let handler = if self.message_listeners.get() {
-            None
-        } else {
-            self.handlers.borrow()[Slot::Message as usize]
-                .function
-                .clone()
-        };
-        if let Err(e) = self.receiver.deliver_message(&event, handler.as_ref()) {
+        if let Err(e) = self.receiver.deliver_message(&event) {
             self.dispatch_error(&Error::Decode {
                 message: js_error_message(&e),
                 kind: "text",
@@ -497,9 +456,7 @@ impl JsReSocket {
             url: fixed_url,
             json: settings.json,
             binary_type: Cell::new(settings.binary_type),
-            handlers: RefCell::default(),
             pending: RefCell::default(),
-            message_listeners: Cell::new(false),
             receiver,
             keep_alive: RefCell::new(None),
         });
@@ -789,11 +746,7 @@ impl JsReSocket {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        if is_message_type(&kind)? {
-            self.inner.message_listeners.set(true);
-            self.inner.receiver.set_handler(None);
-        }
-        self.inner.target.add_listener(&kind, &listener, &options)
+        self.inner.receiver.add_listener(&kind, &listener, &options)
     }
 
     /// `EventTarget.removeEventListener`.
@@ -830,116 +783,42 @@ impl JsReSocket {
     /// The `open` handler.
     #[wasm_bindgen(getter, skip_typescript)]
     pub fn onopen(&self) -> JsValue {
-        self.handler(Slot::Open)
+        self.inner.receiver.handler_of("open")
     }
     /// Sets the `open` handler.
     #[wasm_bindgen(setter, skip_typescript)]
     pub fn set_onopen(&self, f: JsValue) -> Result<(), JsValue> {
-        self.set_handler(Slot::Open, f)
+        self.inner.receiver.set_handler("open", &f)
     }
     /// The `message` handler.
     #[wasm_bindgen(getter, skip_typescript)]
     pub fn onmessage(&self) -> JsValue {
-        self.handler(Slot::Message)
+        self.inner.receiver.handler_of("message")
     }
     /// Sets the `message` handler.
     #[wasm_bindgen(setter, skip_typescript)]
     pub fn set_onmessage(&self, f: JsValue) -> Result<(), JsValue> {
-        self.set_handler(Slot::Message, f)
+        self.inner.receiver.set_handler("message", &f)
     }
     /// The `close` handler.
     #[wasm_bindgen(getter, skip_typescript)]
     pub fn onclose(&self) -> JsValue {
-        self.handler(Slot::Close)
+        self.inner.receiver.handler_of("close")
     }
     /// Sets the `close` handler.
     #[wasm_bindgen(setter, skip_typescript)]
     pub fn set_onclose(&self, f: JsValue) -> Result<(), JsValue> {
-        self.set_handler(Slot::Close, f)
+        self.inner.receiver.set_handler("close", &f)
     }
     /// The `error` handler.
     #[wasm_bindgen(getter, skip_typescript)]
     pub fn onerror(&self) -> JsValue {
-        self.handler(Slot::Error)
+        self.inner.receiver.handler_of("error")
     }
     /// Sets the `error` handler.
     #[wasm_bindgen(setter, skip_typescript)]
     pub fn set_onerror(&self, f: JsValue) -> Result<(), JsValue> {
-        self.set_handler(Slot::Error, f)
-    }
-}
-
-impl JsReSocket {
-    fn handler(&self, slot: Slot) -> JsValue {
-        self.inner.handlers.borrow()[slot as usize]
-            .function
-            .clone()
-            .map_or(JsValue::NULL, JsValue::from)
-    }
-
-    fn set_handler(&self, slot: Slot, value: JsValue) -> Result<(), JsValue> {
-        let function = if value.is_null() || value.is_undefined() {
-            None
-        } else {
-            let what = ["on", slot.event_type()].concat();
-            Some(
-                value
-                    .dyn_into::<js_sys::Function>()
-                    .map_err(|v| argument_error(&what, "a function or null", &v))?,
-            )
-        };
-        let mut handlers = self.inner.handlers.borrow_mut();
-        let handler = &mut handlers[slot as usize];
-        match (&function, &handler.listener) {
-            (Some(_), None) => {
-                let weak = Rc::downgrade(&self.inner);
-                let listener = Listener::new(Closure::new(move |event: web_sys::Event| {
-                    let Some(inner) = weak.upgrade() else { return };
-                    let f = inner.handlers.borrow()[slot as usize].function.clone();
-                    if let Some(f) = f {
-                        if let Err(e) = f.call1(&JsValue::UNDEFINED, &event) {
-                            report_error(&e);
-                        }
-                    }
-                })
-                    as Closure<dyn FnMut(web_sys::Event)>);
-                self.inner.target.add_listener(
-                    &slot.event_type().into(),
-                    listener.function(),
-                    &JsValue::UNDEFINED,
-                )?;
-                handler.listener = Some(listener);
-            }
-            (None, Some(listener)) => {
-                let _ = self.inner.target.remove_listener(
-                    &slot.event_type().into(),
-                    listener.function(),
-                    &JsValue::UNDEFINED,
-                );
-                handler.listener = None;
-            }
-            _ => {}
-        }
-        if matches!(slot, Slot::Message) && !self.inner.message_listeners.get() {
-            self.inner.receiver.set_handler(function.as_ref());
-        }
-        handler.function = function;
-        Ok(())
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        for (i, handler) in self.handlers.get_mut().iter_mut().enumerate() {
-            if let Some(listener) = handler.listener.take() {
-                let kind = [Slot::Open, Slot::Message, Slot::Close, Slot::Error][i].event_type();
-                let _ = self.target.remove_listener(
-                    &kind.into(),
-                    listener.function(),
-                    &JsValue::UNDEFINED,
-                );
-            }
-        }
+        self.inner.receiver.set_handler("error", &f)
     }
 }
 
