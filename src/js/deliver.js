@@ -46,20 +46,21 @@ export class Receiver {
       core(event);
       return;
     }
-    let value = data;
-    if (typeof data === 'string') {
-      if (this.json) {
-        try {
-          value = JSON.parse(data);
-        } catch {
-          core(event);
-          return;
-        }
-      }
-    } else if (this.blob) {
-      value = new Blob([data]);
+    let value;
+    try {
+      value = this.value(data);
+    } catch {
+      core(event); // JSON.parse failed: the core reports the decode error
+      return;
     }
-    this.deliver(event, data, value, this.handler);
+    this.deliver(event, data, value);
+  }
+
+  // What listeners get for a payload: parsed (JSON mode) or wrapped (a Blob for binaryType
+  // "blob"). Throws only when JSON.parse does.
+  value(data) {
+    if (typeof data === 'string') return this.json ? JSON.parse(data) : data;
+    return this.blob ? new Blob([data]) : data;
   }
 
   // `socket.on<type>`.
@@ -98,19 +99,12 @@ export class Receiver {
   // The core's path (and the slow path of `receive`): parse or wrap, then deliver. Throws only
   // when JSON.parse does.
   deliverMessage(event) {
-    const data = event.data;
-    let value = data;
-    if (typeof data === 'string') {
-      if (this.json) value = JSON.parse(data);
-    } else if (this.blob) {
-      value = new Blob([data]);
-    }
-    this.deliver(event, data, value, this.handler);
+    this.deliver(event, event.data, this.value(event.data));
   }
 
-  // To the handler or the listeners first, then to every live iterator.
-  deliver(event, data, value, handler) {
-    deliver(this.target, event, data, value, handler);
+  // To the onmessage shortcut or the listeners first, then to every live iterator.
+  deliver(event, data, value) {
+    deliver(this.target, event, data, value, this.handler);
     if (this.iterators.length) {
       this.iterators = this.iterators.filter((ref) => {
         const it = ref.deref();

@@ -82,7 +82,6 @@ extern "C" {
     /// Dispatches an `open`, `close`, `error` or custom event on `target` (see `deliver.js`
     /// for what `a`, `b` and `c` are); never throws.
     fn fire(target: &Target, kind: &str, a: &JsValue, b: &JsValue, c: bool);
-
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -159,7 +158,7 @@ impl Pending {
     }
 }
 
-/// The state shared by a `ReSocket` JavaScript object and its handlers.
+/// The state shared by a `ReSocket` JavaScript object and the core's hooks.
 struct Inner {
     socket: ReSocket,
     target: Target,
