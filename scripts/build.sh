@@ -9,10 +9,10 @@ cd "$ROOT"
 # server): about 3 KB gzip smaller, and the per-message path runs in JS anyway.
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
 echo "[build] wasm-pack build --release --target bundler -> pkg/"
-wasm-pack --log-level warn build --release --target bundler --out-dir pkg --out-name resocket -- --no-default-features --features npm
+wasm-pack --log-level warn build --release --target bundler --out-dir pkg --out-name resocket_core -- --no-default-features --features npm
 echo "[build] wasm-pack build --release --target web -> pkg/web/"
-wasm-pack --log-level warn build --release --target web --out-dir pkg/web --out-name resocket -- --no-default-features --features npm
+wasm-pack --log-level warn build --release --target web --out-dir pkg/web --out-name resocket_core -- --no-default-features --features npm
 node scripts/package.mjs
 echo "[build] webpack -> www/dist/"
 npx --no-install webpack --no-stats
-echo "[build] done: $(du -b pkg/resocket_bg.wasm | cut -f1) bytes wasm ($(gzip -9c pkg/resocket_bg.wasm | wc -c) gzipped), www/dist ready"
+echo "[build] done: $(du -b pkg/resocket_core_bg.wasm | cut -f1) bytes wasm ($(gzip -9c pkg/resocket_core_bg.wasm | wc -c) gzipped), www/dist ready"

@@ -1,6 +1,8 @@
-// Completes the npm package after the two wasm-pack builds: pkg/ (bundler target, for webpack
-// and Vite) gains the `web` build in pkg/web/ (for a plain <script type="module">), exposed as
-// the `resocket/web` entry point.
+// Completes the npm package after the two wasm-pack builds (the wasm engine and its glue,
+// `resocket_core*`): pkg/ (bundler target, for webpack and Vite) and pkg/web/ (the `web` target,
+// for a plain <script type="module">, exposed as the `resocket/web` entry point) each get the
+// entry module src/js/resocket.js (the `ReSocket` class, importing ./resocket_core.js) and its
+// types src/js/resocket.d.ts; the web entry also re-exports the glue's `init`/`initSync`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,18 +18,30 @@ const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
 for (const extra of ['package.json', 'README.md', '.gitignore', 'LICENSE-MIT', 'LICENSE-APACHE']) {
   fs.rmSync(path.join(PKG, 'web', extra), { force: true });
 }
+const SRC = path.join(ROOT, 'src', 'js');
+const entry = fs.readFileSync(path.join(SRC, 'resocket.js'), 'utf8');
+const types = fs.readFileSync(path.join(SRC, 'resocket.d.ts'), 'utf8');
+const webInit = "export { default, initSync } from './resocket_core.js';\n";
+fs.writeFileSync(path.join(PKG, 'resocket.js'), entry);
+fs.writeFileSync(path.join(PKG, 'resocket.d.ts'), types);
+fs.writeFileSync(path.join(PKG, 'web', 'resocket.js'), `${entry}\n${webInit}`);
+fs.writeFileSync(path.join(PKG, 'web', 'resocket.d.ts'), `${types}\n${webInit}`
+  + "export type { InitInput, InitOutput, SyncInitInput } from './resocket_core.js';\n");
 const webFiles = fs.readdirSync(path.join(PKG, 'web'))
   .filter((f) => /\.(js|wasm|d\.ts)$/.test(f))
   .map((f) => `web/${f}`);
-// wasm-bindgen writes the crate's JS snippets (src/js/deliver.js) beside each build.
+// wasm-bindgen writes the crate's JS snippets (inline_js) beside each build.
 const snippets = ['snippets/', 'web/snippets/'].filter((d) => fs.existsSync(path.join(PKG, d)));
 
 manifest.files = [...new Set([
   ...manifest.files.filter((f) => !f.startsWith('web/')),
+  'resocket.js', 'resocket.d.ts',
   ...webFiles,
   ...snippets,
 ])];
-manifest.module = manifest.main;
+manifest.main = 'resocket.js';
+manifest.module = 'resocket.js';
+manifest.types = 'resocket.d.ts';
 manifest.exports = {
   '.': { types: './resocket.d.ts', default: './resocket.js' },
   './web': { types: './web/resocket.d.ts', default: './web/resocket.js' },
@@ -41,7 +55,7 @@ const jsFiles = (dir) => fs.readdirSync(path.join(PKG, dir), { recursive: true }
   .filter((f) => f.endsWith('.js'))
   .map((f) => path.join(dir, f));
 const shipped = [
-  'resocket_bg.js', 'resocket.js', 'web/resocket.js',
+  'resocket_core_bg.js', 'resocket_core.js', 'web/resocket_core.js', 'resocket.js', 'web/resocket.js',
   ...snippets.flatMap((d) => jsFiles(d)),
 ];
 // First the names the wasm and its glue find each other by are shortened (scripts/wasm-names.mjs),
@@ -49,10 +63,10 @@ const shipped = [
 const at = (...f) => path.join(PKG, ...f);
 let renamed = 0;
 for (const [wasmFile, glueFiles, typeFiles] of [
-  [at('resocket_bg.wasm'), [at('resocket_bg.js'), at('resocket.js')], [at('resocket_bg.wasm.d.ts')]],
-  [at('web', 'resocket_bg.wasm'), [at('web', 'resocket.js')], [at('web', 'resocket_bg.wasm.d.ts')]],
+  [at('resocket_core_bg.wasm'), [at('resocket_core_bg.js'), at('resocket_core.js')], [at('resocket_core_bg.wasm.d.ts')]],
+  [at('web', 'resocket_core_bg.wasm'), [at('web', 'resocket_core.js')], [at('web', 'resocket_core_bg.wasm.d.ts')]],
 ]) {
-  const { names, saved } = minifyWasmNames({ wasmFile, glueModule: './resocket_bg.js', glueFiles, typeFiles });
+  const { names, saved } = minifyWasmNames({ wasmFile, glueModule: './resocket_core_bg.js', glueFiles, typeFiles });
   renamed += saved;
   if (!names) throw new Error(`${wasmFile}: no names to shorten`);
 }

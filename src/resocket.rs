@@ -1005,7 +1005,7 @@ impl ReSocket {
     }
 
     /// Makes `receiver` the `onmessage` of the current and every later socket (see
-    /// `src/js/deliver.js`); it calls the core's handler, and so the message hook, only when
+    /// `src/js/resocket.js`); it calls the core's handler, and so the message hook, only when
     /// the core has work to do (a heartbeat, `max_message_bytes`).
     #[cfg(feature = "js")]
     pub(crate) fn set_receiver(&self, receiver: crate::js::Receiver) {
@@ -1018,6 +1018,17 @@ impl ReSocket {
             socket.route_messages(&receiver);
         }
         c.receiver = Some(receiver);
+    }
+
+    /// Lets go of the receiver once the socket is over (its counters are kept): the receiver
+    /// reaches the JavaScript object that owns this socket, which must be free to be collected.
+    #[cfg(feature = "js")]
+    pub(crate) fn detach_receiver(&self) {
+        let mut c = self.core.borrow_mut();
+        if let Some(receiver) = c.receiver.take() {
+            c.stats.messages_in += receiver.messages_in() as u64;
+            c.stats.bytes_in += receiver.bytes_in() as u64;
+        }
     }
 
     /// Sends a message: at once when open, else into the outbox. Errors: `Closed`/`Failed`

@@ -1,4 +1,4 @@
-//! The JavaScript options object. `deliver.js` reads and checks it (every mistake, an unknown
+//! The JavaScript options object. `resocket.js` reads and checks it (every mistake, an unknown
 //! key, a wrong type or an out-of-range value, is a `TypeError` naming the key, the expected
 //! type and the value given) and hands over numbers; this module applies them to [`Options`].
 //!
@@ -9,10 +9,10 @@
 
 use alloc::borrow::ToOwned;
 use alloc::rc::Rc;
-use alloc::string::String;
 use core::time::Duration;
 
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::backoff::Jitter;
 use crate::message::CloseEvent;
@@ -20,32 +20,13 @@ use crate::options::{Heartbeat, Options};
 use crate::outbox::Overflow;
 use crate::text::{text, Piece::N, Piece::S};
 
-#[wasm_bindgen(module = "/src/js/deliver.js")]
-extern "C" {
-    /// A short, safe description of a JavaScript value for error messages.
-    pub(crate) fn describe(value: &JsValue) -> String;
-    /// `TypeError: option "key" must be EXPECTED, got VALUE` (kind `InvalidOption`).
-    #[wasm_bindgen(js_name = typeError)]
-    pub(crate) fn type_error(key: &str, expected: &str, got: &JsValue) -> JsValue;
-    /// `TypeError: WHAT must be EXPECTED, got VALUE` (kind `InvalidArgument`).
-    #[wasm_bindgen(js_name = argumentError)]
-    pub(crate) fn argument_error(what: &str, expected: &str, got: &JsValue) -> JsValue;
-    /// Reads the constructor's `protocols` and `options` arguments: the numbers into `out`
-    /// (NaN where not given, see [`Slot`]), the rest as `[protocols, shouldRetry, heartbeat
-    /// message, protocols argument error]` (each `undefined` where not given). Throws the
-    /// `TypeError` for a mistake in the options.
-    #[wasm_bindgen(catch)]
-    fn settings(
-        protocols: &JsValue,
-        options: &JsValue,
-        out: &mut [f64],
-    ) -> Result<js_sys::Array, JsValue>;
-}
-
-/// The slots of the numbers `settings` fills in (`SLOT` in `deliver.js`).
+/// The slots of the numbers `settings` fills in (`SLOT` in `resocket.js`).
 #[derive(Clone, Copy)]
 enum Slot {
+    // `binaryType` and `json` are the JavaScript class's own (`resocket.js` reads them).
+    #[allow(dead_code)]
     BinaryType,
+    #[allow(dead_code)]
     Json,
     MinDelay,
     MaxDelay,
@@ -66,83 +47,37 @@ enum Slot {
     JitterSeed,
 }
 
-/// How binary messages are handed to JavaScript (`WebSocket.binaryType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BinaryType {
-    Blob,
-    ArrayBuffer,
-}
-
-impl BinaryType {
-    pub(crate) fn parse(value: &JsValue, key: &str) -> Result<Self, JsValue> {
-        match value.as_string().as_deref() {
-            Some("blob") => Ok(BinaryType::Blob),
-            Some("arraybuffer") => Ok(BinaryType::ArrayBuffer),
-            _ => Err(type_error(key, "\"blob\" | \"arraybuffer\"", value)),
-        }
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            BinaryType::Blob => "blob",
-            BinaryType::ArrayBuffer => "arraybuffer",
-        }
-    }
-}
-
-/// Everything the options object sets: the core's options plus the JavaScript layer's own.
-#[derive(Debug)]
-pub(crate) struct JsSettings {
-    pub(crate) options: Options,
-    /// `binaryType` (default `"blob"`, as in the browser).
-    pub(crate) binary_type: BinaryType,
-    /// JSON mode: `send` stringifies, `message` events carry parsed values.
-    pub(crate) json: bool,
-}
-
 /// Milliseconds as whole microseconds (`as` saturates; `from_secs_f64` would add its own panic
 /// paths).
 fn millis(ms: f64) -> Duration {
     Duration::from_micros((ms * 1000.0) as u64)
 }
 
-/// Wraps a JavaScript `shouldRetry(event)` predicate. A throwing or non-boolean predicate
-/// falls back to the default policy (and the exception is reported, not swallowed).
+/// Wraps the JavaScript `shouldRetry` predicate (`resocket.js` wraps the user's function: it
+/// gets `{ code, reason, wasClean }` and its exception is reported). Anything but a boolean
+/// falls back to the default policy.
 fn retry_predicate(f: js_sys::Function) -> crate::options::RetryPredicate {
     Rc::new(move |event: &CloseEvent| {
-        let arg = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&arg, &"code".into(), &event.code.into());
-        let _ = js_sys::Reflect::set(&arg, &"reason".into(), &event.reason.as_str().into());
-        let _ = js_sys::Reflect::set(&arg, &"wasClean".into(), &event.was_clean.into());
-        match f.call1(&JsValue::UNDEFINED, &arg) {
-            Ok(v) => v
-                .as_bool()
-                .unwrap_or_else(|| crate::close::default_should_retry(event.code)),
-            Err(e) => {
-                super::report_error(&e);
-                crate::close::default_should_retry(event.code)
-            }
-        }
+        f.call3(
+            &JsValue::UNDEFINED,
+            &event.code.into(),
+            &event.reason.as_str().into(),
+            &event.was_clean.into(),
+        )
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or_else(|| crate::close::default_should_retry(event.code))
     })
 }
 
-/// Reads the constructor's `protocols` and `options` arguments (`new ReSocket(url, protocols?,
-/// options?)` or `new ReSocket(url, options)`; `undefined`/`null` options give the defaults).
-pub(crate) fn parse(protocols: &JsValue, options: &JsValue) -> Result<JsSettings, JsValue> {
-    let mut n = [f64::NAN; Slot::JitterSeed as usize + 1];
-    let found = settings(protocols, options, &mut n)?;
-    let get = |slot: Slot| Some(n[slot as usize]).filter(|v| !v.is_nan());
+/// Applies the options `resocket.js` read and checked (`settings()` there): `n` holds the
+/// numbers (NaN where not given, see [`Slot`]), `found` is `[protocols, shouldRetry,
+/// heartbeat message, protocols argument error]` (each `undefined` where not given).
+pub(crate) fn parse(n: &[f64], found: &js_sys::Array) -> Result<Options, JsValue> {
+    let get = |slot: Slot| n.get(slot as usize).copied().filter(|v| !v.is_nan());
     // Counts and sizes: checked integers in range; -1 stands for "none".
     let count = |slot: Slot| get(slot).filter(|v| *v >= 0.0);
-    let mut settings = JsSettings {
-        options: Options::default(),
-        binary_type: BinaryType::Blob,
-        json: get(Slot::Json) == Some(1.0),
-    };
-    if get(Slot::BinaryType) == Some(1.0) {
-        settings.binary_type = BinaryType::ArrayBuffer;
-    }
-    let o = &mut settings.options;
+    let mut o = Options::default();
     if let Some(list) = found.get(0).dyn_ref::<js_sys::Array>() {
         o.protocols = list.iter().filter_map(|p| p.as_string()).collect();
     }
@@ -202,19 +137,19 @@ pub(crate) fn parse(protocols: &JsValue, options: &JsValue) -> Result<JsSettings
         o.jitter_seed = Some(v as u64);
     }
     if o.backoff.max < o.backoff.initial {
-        return Err(type_error(
-            "maxDelay",
-            &text(&[
-                S(">= minDelay ("),
-                N(o.backoff.initial.as_millis() as u64),
-                S(" ms)"),
-            ]),
-            &JsValue::from(o.backoff.max.as_millis() as f64),
-        ));
+        // The message and `kind` of the option errors `resocket.js` throws.
+        let error = js_sys::TypeError::new(&text(&[
+            S("option \"maxDelay\" must be >= minDelay ("),
+            N(o.backoff.initial.as_millis() as u64),
+            S(" ms), got "),
+            N(o.backoff.max.as_millis() as u64),
+        ]));
+        let _ = js_sys::Reflect::set(&error, &"kind".into(), &"InvalidOption".into());
+        return Err(error.into());
     }
     // A bad `protocols` argument is reported after every mistake in the options.
     match found.get(3) {
-        error if error.is_undefined() => Ok(settings),
+        error if error.is_undefined() => Ok(o),
         error => Err(error),
     }
 }

@@ -1,4 +1,4 @@
-
+// The npm package's types (hand-written: the class is src/js/resocket.js).
 /** Where a socket is in its life. `closed` and `failed` are final. */
 export type ReSocketState = "connecting" | "open" | "reconnecting" | "offline" | "closed" | "failed";
 
@@ -121,7 +121,7 @@ export interface ReSocketIterator<T> extends AsyncIterableIterator<T> {
  * the next open. `close()` ends it for good.
  * In JSON mode `message` data (and what the iterator yields) is the parsed value.
  */
-export class ReSocket {
+export class ReSocket extends EventTarget {
   constructor(url: ReSocketUrl, protocols?: string | string[], options?: ReSocketOptions);
   constructor(url: ReSocketUrl, options?: ReSocketOptions);
   /** Resolves with the socket once it is first open; rejects if it fails or is closed first. */
@@ -129,6 +129,10 @@ export class ReSocket {
   /** Frees the Rust side of this object; the socket itself keeps running until `close()`. */
   free(): void;
 
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSING: 2;
+  static readonly CLOSED: 3;
   readonly CONNECTING: 0;
   readonly OPEN: 1;
   readonly CLOSING: 2;

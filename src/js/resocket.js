@@ -1,14 +1,25 @@
-// The JavaScript side of the `ReSocket` class's message path.
-//
-// `Receiver` is the browser socket's `onmessage` (attached by the core to every new socket, and
-// detached with it): it counts the message (the core reads the counters lazily, see
+// The npm package's entry module: the `ReSocket` class (`resocket_core.js` is the wasm engine
+// under it, see src/js/mod.rs). The class is JavaScript because most of the browser WebSocket
+// surface is JavaScript semantics: it extends EventTarget (addEventListener and friends are the
+// browser's own), checks arguments, reads the options, and owns the message path, the `on*`
+// handlers, async iteration and the queue of sends behind a Blob being read. Reconnection,
+// backoff, the outbox, close codes and the heartbeat are the Rust core's; its events come back
+// through the socket's `Receiver` as DOM events.
+import { Core } from './resocket_core.js';
+
+const addListener = EventTarget.prototype.addEventListener;
+
+// A socket's `Receiver` is the browser socket's `onmessage` (attached by the core to every new
+// socket, and detached with it): it counts the message (the core reads the counters lazily, see
 // `ReSocket::stats`), then parses (JSON mode) or wraps (a Blob for binaryType "blob") and
 // delivers it to the listeners and the async iterators, all without entering wasm. It hands
 // the event to the core's own handler (`core`, which counts nothing for a socket with a
 // receiver) instead whenever the core has work to do: a heartbeat is configured (activity), the
 // message exceeds maxMessageBytes (the error event), or JSON.parse throws (the decode error).
 // The core's handler then delivers through `deliverMessage`, so both paths behave the same.
-export class Receiver {
+// The core also dispatches the socket's events through it (`fire`) and tells it when the
+// socket is over (`end`).
+class Receiver {
   constructor(target, json, blob) {
     this.target = target;
     this.json = json;
@@ -30,6 +41,10 @@ export class Receiver {
     // with a `next()` waiting is also in `waiting`, so a suspended `for await` stays alive.
     this.iterators = [];
     this.waiting = new Set();
+    // Once the socket is over: `{ error }` (undefined after close()).
+    this.over = null;
+    // `ReSocket.connect()`'s callback while it waits: true on open, false at the end.
+    this.settle = null;
   }
 
   attach(ws, core) {
@@ -76,7 +91,7 @@ export class Receiver {
     if (f && !slot) {
       const entry = [f, (event) => entry[0](event)];
       this.on[type] = entry;
-      this.target.addEventListener(type, entry[1]);
+      addListener.call(this.target, type, entry[1]);
     } else if (!f && slot) {
       this.target.removeEventListener(type, slot[1]);
       delete this.on[type];
@@ -86,14 +101,10 @@ export class Receiver {
     if (type === 'message' && !this.listening) this.handler = f;
   }
 
-  // `socket.addEventListener`: the type read as EventTarget reads it (ToString; a Symbol
-  // throws the browser's TypeError). A message listener turns the onmessage shortcut off.
-  addListener(type, listener, options) {
-    if (`${type}` === 'message') {
-      this.listening = true;
-      this.handler = null;
-    }
-    this.target.addEventListener(type, listener, options);
+  // A message listener was added: the onmessage shortcut is off from now on.
+  listen() {
+    this.listening = true;
+    this.handler = null;
   }
 
   // The core's path (and the slow path of `receive`): parse or wrap, then deliver. Throws only
@@ -115,20 +126,39 @@ export class Receiver {
     }
   }
 
+  // Dispatches one of the socket's own events: `open` (an Event), `close` (a CloseEvent:
+  // a = code, b = reason, c = wasClean), `error` (an ErrorEvent: a = message, b = error),
+  // anything else a CustomEvent with `a` as its detail. Never throws: listener exceptions are
+  // reported by the browser, and an event that cannot be built is not sent.
+  fire(type, a, b, c) {
+    try {
+      this.target.dispatchEvent(type === 'open' ? new Event(type)
+        : type === 'close' ? new CloseEvent(type, { code: a, reason: b, wasClean: c })
+          : type === 'error' ? new ErrorEvent(type, { message: a, error: b })
+            : new CustomEvent(type, { detail: a }));
+    } catch {
+      // as before: an event that cannot be constructed is not dispatched
+    }
+    if (type === 'open') this.settle?.(true);
+  }
+
   // `socket[Symbol.asyncIterator]()`; an iterator of a socket already over ends at once
   // (`error` once, unless undefined, then done).
-  iterate(ended, error) {
+  iterate() {
     const it = new MessageIterator(this.waiting);
-    if (ended) it.finish(error);
+    if (this.over) it.finish(this.over.error);
     else this.iterators.push(new WeakRef(it));
     return it;
   }
 
-  // The socket closed (`error` undefined) or failed: every iterator ends after its queue.
+  // The socket closed (`error` undefined) or failed: every iterator ends after its queue, and
+  // a waiting `ReSocket.connect()` rejects.
   end(error) {
+    this.over = { error };
     const refs = this.iterators;
     this.iterators = [];
     for (const ref of refs) ref.deref()?.finish(error);
+    this.settle?.(false);
   }
 }
 
@@ -201,6 +231,246 @@ class MessageIterator {
   }
 }
 
+// The error `send()` throws for a value JSON.stringify rejects (as the core's `Encode`).
+const encodeError = (message) => withKind(new Error(`could not encode message: ${message}`), 'Encode');
+
+// A thrown value's message, as the core words it (src/sys.rs js_error_message).
+function errorMessage(e) {
+  if (e instanceof Error) return e.name ? `${e.name}: ${e.message}` : e.message;
+  if (typeof e === 'string') return e;
+  try {
+    return JSON.stringify(e) ?? 'a thrown value that is not an Error';
+  } catch {
+    return 'a thrown value that is not an Error';
+  }
+}
+
+// A URL given as a string or a `URL` (anything whose `href` is a string); undefined otherwise.
+function urlOf(value) {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null) return undefined;
+  try {
+    const { href } = value;
+    return typeof href === 'string' ? href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const URL_EXPECTED = 'a string, a URL or a function returning one (or a promise of one)';
+
+/**
+ * A reconnecting WebSocket with the browser `WebSocket` API: swap `new WebSocket(url)` for
+ * `new ReSocket(url)` (the types and docs are in resocket.d.ts).
+ */
+export class ReSocket extends EventTarget {
+  #core;
+  #r;
+  #url;
+  #json;
+  // Sends waiting behind a Blob being read, in order: `{ blob, data }`, `data` undefined
+  // until the blob is read (a Blob is read asynchronously, and everything sent after it must
+  // wait so that the order of `send` calls is the order on the wire).
+  #pending = [];
+
+  constructor(url, protocols, options) {
+    super();
+    const numbers = new Float64Array(SLOTS).fill(NaN);
+    const found = settings(protocols, options, numbers);
+    let core = urlOf(url);
+    if (typeof url === 'function') {
+      const provider = url;
+      // Called before every attempt: a string, a URL or a promise of either.
+      core = () => Promise.resolve(provider()).then((value) => {
+        const href = urlOf(value);
+        if (href === undefined) throw typeError('url', 'the URL function to return a string or a URL', value);
+        return href;
+      });
+    } else if (core === undefined) {
+      throw argumentError('url', URL_EXPECTED, url);
+    } else {
+      this.#url = core;
+    }
+    if (found[1]) {
+      const shouldRetry = found[1];
+      found[1] = (code, reason, wasClean) => {
+        try {
+          return shouldRetry({ code, reason, wasClean });
+        } catch (e) {
+          report(e); // and the default policy decides
+          return undefined;
+        }
+      };
+    }
+    this.#json = numbers[SLOT.json] === 1;
+    this.#r = new Receiver(this, this.#json, numbers[SLOT.binaryType] !== 1);
+    this.#core = new Core(core, numbers, found, this.#r);
+  }
+
+  /** Resolves with the socket once it is first open; rejects if it is closed or fails first. */
+  static connect(url, options) {
+    return new Promise((resolve, reject) => {
+      const socket = new ReSocket(url, options);
+      const r = socket.#r;
+      r.settle = (open) => {
+        r.settle = null;
+        if (open) resolve(socket);
+        else reject(socket.#core.over);
+      };
+    });
+  }
+
+  /** Frees the Rust side of this object; the socket itself keeps running until `close()`. */
+  free() {
+    this.#core.free();
+  }
+
+  get readyState() { return this.#core.readyState; }
+
+  get state() { return this.#core.state; }
+
+  get stats() {
+    const stats = this.#core.stats;
+    stats.outboxLength += this.#pending.length;
+    return stats;
+  }
+
+  get url() { return this.#url ?? this.#core.url; }
+
+  get protocol() { return this.#core.protocol; }
+
+  get extensions() { return this.#core.extensions; }
+
+  get bufferedAmount() {
+    let bytes = this.#core.buffered;
+    for (const { blob, data } of this.#pending) {
+      bytes += data === undefined ? blob.size : typeof data === 'string' ? new Blob([data]).size : data.byteLength;
+    }
+    return bytes;
+  }
+
+  get binaryType() { return this.#r.blob ? 'blob' : 'arraybuffer'; }
+
+  set binaryType(value) {
+    this.#r.blob = oneOf('binaryType', value, ['blob', 'arraybuffer']) === 0;
+  }
+
+  /** Sends a string, binary data or a Blob (in JSON mode: any JSON-serialisable value). */
+  send(data) {
+    let out;
+    if (typeof data === 'string' && !this.#json) {
+      out = data;
+    } else if (data instanceof ArrayBuffer) {
+      out = new Uint8Array(data);
+    } else if (ArrayBuffer.isView(data)) {
+      out = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    } else if (data instanceof Blob) {
+      this.#sendBlob(data);
+      return;
+    } else if (this.#json) {
+      try {
+        out = JSON.stringify(data);
+      } catch (e) {
+        throw encodeError(`cannot send ${describe(data)} as JSON: ${errorMessage(e)}`);
+      }
+      if (typeof out !== 'string') throw argumentError('send() data in JSON mode', 'a JSON-serialisable value', data);
+    } else {
+      throw argumentError('send() data', 'a string, ArrayBuffer, ArrayBufferView or Blob', data);
+    }
+    if (this.#pending.length) {
+      this.#check();
+      // A copy: the bytes are the ones given at the call, as when they go at once.
+      this.#pending.push({ data: typeof out === 'string' ? out : out.slice() });
+    } else {
+      this.#core.send(out);
+    }
+  }
+
+  // Throws the core's error once the socket is closed or failed.
+  #check() {
+    const over = this.#core.over;
+    if (over) throw over;
+  }
+
+  #sendBlob(blob) {
+    this.#check();
+    const entry = { blob, data: undefined };
+    this.#pending.push(entry);
+    blob.arrayBuffer().then((buffer) => {
+      entry.data = new Uint8Array(buffer);
+    }, (e) => {
+      // An unreadable Blob is dropped from the queue and reported.
+      const i = this.#pending.indexOf(entry);
+      if (i >= 0) this.#pending.splice(i, 1);
+      const error = encodeError(`could not read Blob: ${errorMessage(e)}`);
+      this.#r.fire('error', error.message, error);
+    }).then(() => this.#drain());
+  }
+
+  // Sends the front of the queue while it is ready. Errors here have no caller to throw to,
+  // so they become `error` events.
+  #drain() {
+    const pending = this.#pending;
+    while (pending.length && pending[0].data !== undefined) {
+      try {
+        this.#core.send(pending.shift().data);
+      } catch (e) {
+        this.#r.fire('error', e.message, e);
+      }
+    }
+  }
+
+  /**
+   * Closes for good: no reconnection after it. Returns the messages that were queued and never
+   * sent (strings, ArrayBuffers, and Blobs not yet read).
+   */
+  close(code, reason) {
+    if (code !== undefined && !(Number.isInteger(code) && code >= 0 && code <= 65535)) {
+      throw argumentError('close code', '1000 or an integer in 3000-4999', code);
+    }
+    if (reason !== undefined && typeof reason !== 'string') throw argumentError('close reason', 'a string', reason);
+    const unsent = this.#core.close(code, reason);
+    for (const { blob, data } of this.#pending.splice(0)) {
+      unsent.push(data === undefined ? blob : typeof data === 'string' ? data : data.buffer);
+    }
+    return unsent;
+  }
+
+  /** Closes the current socket (if any) and connects again now, with the backoff reset. */
+  reconnect() {
+    this.#core.reconnect();
+  }
+
+  /** `EventTarget.addEventListener`; a message listener turns the onmessage shortcut off. */
+  addEventListener(...args) {
+    addListener.apply(this, args);
+    if (`${args[0]}` === 'message') this.#r.listen();
+  }
+
+  /** `for await (const data of socket)`: every message from now on; ends after `close()`. */
+  [Symbol.asyncIterator]() {
+    return this.#r.iterate();
+  }
+
+  static {
+    ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'].forEach((name, value) => {
+      Object.defineProperty(this, name, { value, enumerable: true });
+      Object.defineProperty(this.prototype, name, { value, enumerable: true });
+    });
+    for (const type of ['open', 'message', 'close', 'error']) {
+      Object.defineProperty(this.prototype, `on${type}`, {
+        get() { return this.#r.handlerOf(type); },
+        set(f) { this.#r.setHandler(type, f); },
+        enumerable: true,
+        configurable: true,
+      });
+    }
+  }
+}
+
+// As the browser reports a listener's exception (console and the window's `error` event).
+const report = (e) => (globalThis.reportError ?? console.error)(e);
+
 // `handler`: when the page listens with `onmessage` only (no `addEventListener('message')`),
 // the handler gets the browser's own MessageEvent, its `data` replaced by the delivered value:
 // no second event object and no dispatch. Otherwise a new MessageEvent is dispatched.
@@ -210,27 +480,11 @@ function deliver(target, event, data, value, handler) {
     try {
       handler(event);
     } catch (e) {
-      // As the browser reports a listener's exception (the same fallback as report_error in
-      // mod.rs, for browsers without reportError): never mistaken for a JSON.parse failure.
-      (globalThis.reportError ?? console.error)(e);
+      // As the browser reports a listener's exception: never mistaken for a JSON.parse failure.
+      report(e);
     }
   } else {
     target.dispatchEvent(new MessageEvent('message', { data: value }));
-  }
-}
-
-// Dispatches one of the socket's own events on its EventTarget: `open` (an Event), `close`
-// (a CloseEvent: a = code, b = reason, c = wasClean), `error` (an ErrorEvent: a = message,
-// b = error), anything else a CustomEvent with `a` as its detail. Never throws: listener
-// exceptions are reported by the browser, and an event that cannot be built is not sent.
-export function fire(target, type, a, b, c) {
-  try {
-    target.dispatchEvent(type === 'open' ? new Event(type)
-      : type === 'close' ? new CloseEvent(type, { code: a, reason: b, wasClean: c })
-        : type === 'error' ? new ErrorEvent(type, { message: a, error: b })
-          : new CustomEvent(type, { detail: a }));
-  } catch {
-    // as before: an event that cannot be constructed is not dispatched
   }
 }
 
@@ -241,7 +495,7 @@ export function fire(target, type, a, b, c) {
 
 // A short, safe description of a value for error messages: a string is quoted and cut after
 // 40 code points (a lone surrogate shown as U+FFFD), a number in JavaScript's own notation.
-export function describe(value) {
+function describe(value) {
   switch (typeof value) {
     case 'string': {
       const chars = [...value].map((c) => (c.length === 1 && c >= '\ud800' && c <= '\udfff' ? '\ufffd' : c));
@@ -275,12 +529,12 @@ export function describe(value) {
 const withKind = (error, kind) => Object.assign(error, { kind });
 
 // `TypeError: WHAT must be EXPECTED, got VALUE` for a bad argument.
-export function argumentError(what, expected, got) {
+function argumentError(what, expected, got) {
   return withKind(new TypeError(`${what} must be ${expected}, got ${describe(got)}`), 'InvalidArgument');
 }
 
 // `TypeError: option "KEY" must be EXPECTED, got VALUE`.
-export function typeError(key, expected, got) {
+function typeError(key, expected, got) {
   return withKind(new TypeError(`option "${key}" must be ${expected}, got ${describe(got)}`), 'InvalidOption');
 }
 
@@ -294,6 +548,7 @@ const SLOT = {
   heartbeat: 12, interval: 13, timeout: 14, highWaterMark: 15, maxMessageBytes: 16,
   secureOnly: 17, jitterSeed: 18,
 };
+const SLOTS = 19;
 const U32_MAX = 4294967295;
 
 const isOptionsObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -345,7 +600,7 @@ function protocolList(key, v) {
 // error for a bad `protocols` argument], each undefined where not given. Throws the TypeError
 // for the first mistake in the options; the Rust side checks maxDelay >= minDelay, then throws
 // the `protocols` argument's error.
-export function settings(protocols, options, out) {
+function settings(protocols, options, out) {
   if (options === undefined && isOptionsObject(protocols)) {
     options = protocols;
     protocols = undefined;
