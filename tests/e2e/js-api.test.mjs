@@ -131,6 +131,9 @@ describe('drop-in for WebSocket', () => {
         extensions: typeof ws.extensions,
         readyState: ws.readyState,
         constants: [ws.CONNECTING, ws.OPEN, ws.CLOSING, ws.CLOSED],
+        staticConstants: [ReSocket.CONNECTING, ReSocket.OPEN, ReSocket.CLOSING, ReSocket.CLOSED],
+        eventTarget: ws instanceof EventTarget,
+        ownKeys: Object.keys(ws),
         binaryType: ws.binaryType,
         openIsEvent: open instanceof Event && open.type === 'open',
         messageIsMessageEvent: message instanceof MessageEvent && message.data === 'x',
@@ -148,6 +151,9 @@ describe('drop-in for WebSocket', () => {
     assert.equal(r.extensions, 'string');
     assert.equal(r.readyState, 1);
     assert.deepEqual(r.constants, [0, 1, 2, 3]);
+    assert.deepEqual(r.staticConstants, [0, 1, 2, 3]);
+    assert.ok(r.eventTarget, 'a ReSocket is an EventTarget, as a WebSocket is');
+    assert.deepEqual(r.ownKeys, [], 'no internals on the object');
     assert.equal(r.binaryType, 'blob', 'the browser default');
     assert.ok(r.openIsEvent);
     assert.ok(r.messageIsMessageEvent);
@@ -288,6 +294,24 @@ describe('reconnection', () => {
     const s = await getJson(`${server.http}/stats?client=${id}`);
     assert.deepEqual(s.tokens, ['t1', 't2']);
   });
+
+  test('a URL function that throws or returns a non-URL is an error event, and the socket retries', async () => {
+    const r = await page.evaluate(async (id) => {
+      const results = [() => 42, () => { throw new Error('no token'); }, async () => ({}), () => `${wsBase}/ws/echo?client=${id}`];
+      let calls = 0;
+      const ws = new ReSocket(() => results[calls++](), { minDelay: 10, maxDelay: 20 });
+      const errors = [];
+      ws.onerror = (e) => errors.push({ message: e.message, kind: e.error?.kind });
+      await nextEvent(ws, 'open');
+      ws.close();
+      return { calls, errors };
+    }, client('provider-bad'));
+    assert.equal(r.calls, 4);
+    assert.equal(r.errors.length, 3);
+    assert.match(r.errors[0].message, /option "url" must be the URL function to return a string or a URL, got 42/);
+    assert.match(r.errors[1].message, /no token/);
+    assert.match(r.errors[2].message, /got an object/);
+  });
 });
 
 describe('receiving', () => {
@@ -355,6 +379,44 @@ describe('receiving', () => {
     await cdp.detach();
     assert.equal(loop, 'after gc', 'the waiting loop got the message sent after the collection');
     assert.ok(collected, 'an iterator the page dropped is not kept by the socket');
+  });
+
+  test('garbage collection: a socket the page dropped runs until close(), then is collected', async () => {
+    const cdp = await page.context().newCDPSession(page);
+    const gc = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      await cdp.send('HeapProfiler.collectGarbage');
+    };
+    const settle = () => page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+    await page.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      window.gcGot = [];
+      ws.onmessage = (e) => window.gcGot.push(e.data);
+      window.gcWeak = new WeakRef(ws);
+      window.gcDropped = false;
+      window.gcSockets = new FinalizationRegistry(() => { window.gcDropped = true; });
+      window.gcSockets.register(ws, 0);
+    }, client('socket-gc'));
+    await gc();
+    await settle();
+    const alive = await page.evaluate(async () => {
+      const ws = window.gcWeak.deref();
+      if (!ws) return { kept: false };
+      ws.send('kept');
+      await until(() => window.gcGot.length > 0);
+      ws.close();
+      return { kept: true, got: window.gcGot, state: ws.state };
+    });
+    let collected = false;
+    for (let i = 0; i < 20 && !collected; i += 1) {
+      await gc();
+      await settle();
+      collected = await page.evaluate(() => window.gcDropped);
+    }
+    await cdp.detach();
+    assert.deepEqual(alive, { kept: true, got: ['kept'], state: 'closed' },
+      'an open socket with a handler keeps running without a page reference, like a WebSocket');
+    assert.ok(collected, 'a closed socket the page dropped is collected');
   });
 
   test('for await throws when the socket fails', async () => {
@@ -498,15 +560,18 @@ describe('listeners', () => {
       await nextEvent(ws, 'message', (e) => e.data === 'm');
       const symbol = thrown(() => ws.addEventListener(Symbol('x'), numbered));
       const browserSymbol = thrown(() => plain.addEventListener(Symbol('x'), numbered));
+      const noArguments = thrown(() => ws.addEventListener());
+      const browserNoArguments = thrown(() => plain.addEventListener());
       const removeSymbol = thrown(() => ws.removeEventListener(Symbol('x'), numbered));
       const browserRemoveSymbol = thrown(() => plain.removeEventListener(Symbol('x'), numbered));
       ws.close();
-      return { seen, symbol, browserSymbol, removeSymbol, browserRemoveSymbol };
+      return { seen, symbol, browserSymbol, noArguments, browserNoArguments, removeSymbol, browserRemoveSymbol };
     }, client('types'));
     assert.deepEqual(r.seen, ['1:1', 'on:m', 'obj:m']);
     assert.equal(r.symbol.name, 'TypeError');
     assert.equal(r.symbol.name, r.browserSymbol.name);
     assert.deepEqual(r.removeSymbol, r.browserRemoveSymbol);
+    assert.deepEqual(r.noArguments, r.browserNoArguments, 'addEventListener() throws as the browser does');
   });
 
   test('any value to any method or setter: an explained error or nothing, never a wasm trap', async () => {
