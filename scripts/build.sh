@@ -8,6 +8,8 @@ cd "$ROOT"
 # opt-level "z" for the wasm only (the workspace's release profile, "s", also builds the native
 # server): about 3 KB gzip smaller, and the per-message path runs in JS anyway.
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
+# From scratch: wasm-pack leaves files of earlier builds (snippets, renamed outputs) in place.
+rm -rf pkg
 echo "[build] wasm-pack build --release --target bundler -> pkg/"
 wasm-pack --log-level warn build --release --target bundler --out-dir pkg --out-name resocket_core -- --no-default-features --features npm
 echo "[build] wasm-pack build --release --target web -> pkg/web/"

@@ -41,17 +41,7 @@ type Shared = Rc<RefCell<Core>>;
 /// An `online`/`offline`/`visibilitychange` listener, removed when the core drops.
 type WindowListener = (&'static str, Listener<dyn FnMut()>);
 
-#[wasm_bindgen(
-    inline_js = "const win = () => (typeof Window == 'function' && globalThis instanceof Window ? globalThis : undefined);
-export function onWindow(name, f, add) {
-  const w = win();
-  const t = name == 'visibilitychange' ? w?.document : w;
-  if (t) (add ? t.addEventListener : t.removeEventListener).call(t, name, f);
-  return !!t;
-}
-export function isOnline() { const w = win(); return !w || w.navigator.onLine; }
-export function isVisible() { return win()?.document?.visibilityState == 'visible'; }"
-)]
+#[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
     /// Adds (or removes) `f` as a `name` listener of the window, or for `visibilitychange` of
     /// its document; false where there is none (a worker).

@@ -52,9 +52,7 @@ pub(crate) fn received_message(event: &MessageEvent, text: Option<String>) -> Me
     }
 }
 
-#[wasm_bindgen(inline_js = "export function listen(ws, f) {
-  ws.onmessage = (e) => { const d = e.data; f(e, typeof d === 'string' ? d : undefined); };
-}")]
+#[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
     /// Sets `ws.onmessage` to call `f(event, text)`, `text` being the payload when it is a
     /// string: one call into wasm per message instead of three (the closure, reading `data`,

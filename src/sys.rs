@@ -101,11 +101,7 @@ impl Drop for Timeout {
     }
 }
 
-#[wasm_bindgen(inline_js = "export class Turn {
-  constructor(f) { const c = new MessageChannel(); this.a = c.port1; this.b = c.port2; this.a.onmessage = f; }
-  mark() { this.b.postMessage(0); }
-  stop() { this.a.onmessage = null; this.a.close(); this.b.close(); }
-}")]
+#[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
     type Turn;
     #[wasm_bindgen(constructor)]

@@ -12,7 +12,6 @@
 
 mod options;
 
-use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -250,6 +249,8 @@ impl fmt::Debug for JsCore {
     }
 }
 
+// Strings go back as `JsValue`s, converted on the way: a `String` return would take a
+// multi-value return and a free call through the glue for each getter.
 #[wasm_bindgen(js_class = Core)]
 impl JsCore {
     /// Starts connecting. `url` is a string, or a function returning a promise of one (called
@@ -305,8 +306,8 @@ impl JsCore {
 
     /// `connecting`, `open`, `reconnecting`, `offline`, `closed` or `failed`.
     #[wasm_bindgen(getter)]
-    pub fn state(&self) -> String {
-        self.inner.socket.state().name().to_owned()
+    pub fn state(&self) -> JsValue {
+        self.inner.socket.state().name().into()
     }
 
     /// The error for using the socket once it is closed or failed (undefined before).
@@ -338,20 +339,20 @@ impl JsCore {
 
     /// The URL of the latest attempt, without its query string.
     #[wasm_bindgen(getter)]
-    pub fn url(&self) -> String {
-        self.inner.socket.url()
+    pub fn url(&self) -> JsValue {
+        self.inner.socket.url().into()
     }
 
     /// The subprotocol the server selected ("" while not open).
     #[wasm_bindgen(getter)]
-    pub fn protocol(&self) -> String {
-        self.inner.socket.protocol()
+    pub fn protocol(&self) -> JsValue {
+        self.inner.socket.protocol().into()
     }
 
     /// The extensions the server selected ("" while not open).
     #[wasm_bindgen(getter)]
-    pub fn extensions(&self) -> String {
-        self.inner.socket.extensions()
+    pub fn extensions(&self) -> JsValue {
+        self.inner.socket.extensions().into()
     }
 
     /// Bytes not yet handed to the network: the socket's `bufferedAmount` plus the outbox.
