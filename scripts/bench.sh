@@ -25,7 +25,8 @@ if [ "${1:-}" = --profile ]; then
       "$target/wasm32-unknown-unknown/release/$file.wasm"
     wasm-opt -Os -g "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm"
   }
-  profiling_build "$ROOT" resocket "$ROOT/bench/out/pkg-profiling" resocket -p resocket --no-default-features --features npm
+  profiling_build "$ROOT" resocket "$ROOT/bench/out/pkg-profiling" resocket_core -p resocket --no-default-features --features npm
+  cp "$ROOT/src/js/resocket.js" "$ROOT/bench/out/pkg-profiling/resocket.js" # the package's entry, as scripts/package.mjs
   profiling_build "$ROOT/bench/rust-stream" bench_rust_stream "$ROOT/bench/out/rust-stream-profiling" rust_stream
   npx --no-install webpack --config bench/webpack.config.js --no-stats --env pkg=bench/out/pkg-profiling \
     --env rustStream=bench/out/rust-stream-profiling --env out=dist-profiling --env profiling
