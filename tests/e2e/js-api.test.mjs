@@ -142,7 +142,7 @@ describe('drop-in for WebSocket', () => {
       ws.close();
       const close = await new Promise((resolve) => { ws.onclose = resolve; ws.close(); resolve(null); });
       out.closeAfterClose = close;
-      out.final = { readyState: ws.readyState, state: ws.state };
+      out.final = { readyState: ws.readyState, state: ws.state, messagesIn: ws.stats.messagesIn };
       return out;
     }, client('props'));
     assert.deepEqual(r.before, { readyState: 0, state: 'connecting', protocol: '' });
@@ -162,7 +162,7 @@ describe('drop-in for WebSocket', () => {
     assert.equal(r.stats.messagesOut, 1);
     assert.equal(r.stats.outboxLength, 0);
     assert.equal(r.stats.lastHeartbeatRttMs, null);
-    assert.deepEqual(r.final, { readyState: 3, state: 'closed' });
+    assert.deepEqual(r.final, { readyState: 3, state: 'closed', messagesIn: 1 }, 'counters survive the end');
     assert.equal(r.closeAfterClose, null, 'a second close() does nothing');
   });
 });
