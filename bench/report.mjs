@@ -140,12 +140,61 @@ export function renderSvg(results, clients) {
   return `${out.join('\n')}\n`;
 }
 
+/** Issue 8's targets, beside the figures of a run (none is a timed test). */
+export function targets(results) {
+  const s = results.summary;
+  const t = [];
+  const add = (name, target, value, met, note = '') => t.push({ name, target, value, met, note });
+  const vs = (id) => s[id]?.vs_raw;
+  if (vs('rust-stream')) {
+    add('Rust Stream script time per message', '<= 1.3x raw (gloo-net: about 1.9x)', vs('rust-stream').script,
+      vs('rust-stream').script <= 1.3, vs('gloo-net') ? `gloo-net here: ${fmt(vs('gloo-net').script, 2)}x` : '');
+    add('Rust Stream throughput', '>= 0.95x raw', vs('rust-stream').throughput, vs('rust-stream').throughput >= 0.95);
+  }
+  if (vs('resocket-js')) {
+    add('JS API throughput', '>= 0.95x raw', vs('resocket-js').throughput, vs('resocket-js').throughput >= 0.95);
+    add('JS API script time per message', '<= 1.5x raw', vs('resocket-js').script, vs('resocket-js').script <= 1.5);
+  }
+  const size = results.sizes?.shipped;
+  if (size) {
+    const pkg = size['resocket-js'].total / 1024;
+    const gloo = size['gloo-net'].total / 1024;
+    add('npm package size (wasm + JS glue and snippets, gzip -9)', '<= 40 KB', pkg, pkg <= 40);
+    add('npm package size against the gloo-net consumer', '< 39.6 KB (its size in ANCHORS.md)', pkg, pkg < 39.6,
+      size['gloo-net'].plain ? `gloo-net consumer as wasm-pack and terser leave it: ${fmt(size['gloo-net'].plain / 1024)} KB` : '');
+    add('npm package size against the gloo-net consumer built the same way', '< the consumer given the package\'s'
+      + ' name shortening and minification', pkg, pkg < gloo, `gloo-net consumer so built: ${fmt(gloo)} KB`);
+  }
+  for (const id of ['resocket-js', 'rust-stream']) {
+    const h = results.heap?.[id];
+    if (h && h.reconnecting) {
+      const growth = (h.js_growth + h.wasm_growth) / 2 ** 20;
+      add(`${id} heap growth per 1,000 reconnects (JS + wasm)`, '< 1 MB', growth, growth < 1,
+        `JS ${fmt(h.js_growth / 1024)} KB, wasm ${fmt(h.wasm_growth / 1024)} KB`);
+    } else if (h) {
+      add(`${id} heap growth per 1,000 reconnects`, '< 1 MB', null, null, 'no reconnect() in this build');
+    }
+    const r = results.recovery?.[id];
+    if (r) {
+      const worst = Math.max(...r.trials.map((x) => (x.overhead_ms ?? Infinity)));
+      add(`${id} recovery after a server restart`, 'within the scheduled delay + 50 ms', worst, worst <= 50,
+        'worst trial: first new message minus the later of scheduled attempt and server ready');
+    } else if (results.recovery) {
+      add(`${id} recovery after a server restart`, 'within the scheduled delay + 50 ms', null, null,
+        'not measured: no reconnect in this build');
+    }
+  }
+  return t;
+}
+
 // `node bench/report.mjs [dir]`: re-render results.md and chart.svg from results.json.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const dir = path.resolve(process.argv[2] || path.dirname(fileURLToPath(import.meta.url)));
   const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8'));
   const clients = results.clients.map((k) => ({ ...ALL_CLIENTS.find((y) => y.id === k.id), ...k }));
+  results.targets = targets(results);
+  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'results.md'), renderMarkdown(results, clients));
   fs.writeFileSync(path.join(dir, 'chart.svg'), renderSvg(results, clients));
-  console.log(`re-rendered ${dir}/results.md and chart.svg`);
+  console.log(`re-rendered ${dir}/results.md and chart.svg (targets recomputed into results.json)`);
 }

@@ -31,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { startServer, launchBrowser, newPage, getJson, ROOT } from '../tests/e2e/harness.mjs';
 import { minified } from '../scripts/minify.mjs';
 import { minifyWasmNames } from '../scripts/wasm-names.mjs';
-import { ALL_CLIENTS, renderMarkdown, renderSvg } from './report.mjs';
+import { ALL_CLIENTS, renderMarkdown, renderSvg, targets } from './report.mjs';
 
 const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
 const CONFIG = {
@@ -307,6 +307,8 @@ async function sizes() {
     rws: await measure({ wasm: [], js: files('node_modules/reconnecting-websocket/dist', ['reconnecting-websocket-iife.min.js']) },
       'dist/reconnecting-websocket-iife.min.js'),
   };
+  // gloo-net's consumer as wasm-pack and terser leave it (no name shortening), for ANCHORS.md's figure.
+  shipped['gloo-net'].plain = (await measure({ ...pkgFiles('bench/out/min-gloo-net', 'gloo_net'), minify: true }, '')).total;
   for (const copy of copies) fs.rmSync(copy, { recursive: true, force: true });
   const chunk = {};
   for (const c of CLIENTS) {
@@ -353,49 +355,6 @@ function summarize(results) {
     };
   }
   return out;
-}
-
-function targets(results) {
-  const s = results.summary;
-  const t = [];
-  const add = (name, target, value, met, note = '') => t.push({ name, target, value, met, note });
-  const vs = (id) => s[id]?.vs_raw;
-  if (vs('rust-stream')) {
-    add('Rust Stream script time per message', '<= 1.3x raw (gloo-net: about 1.9x)', vs('rust-stream').script,
-      vs('rust-stream').script <= 1.3, vs('gloo-net') ? `gloo-net here: ${fmt(vs('gloo-net').script, 2)}x` : '');
-    add('Rust Stream throughput', '>= 0.95x raw', vs('rust-stream').throughput, vs('rust-stream').throughput >= 0.95);
-  }
-  if (vs('resocket-js')) {
-    add('JS API throughput', '>= 0.95x raw', vs('resocket-js').throughput, vs('resocket-js').throughput >= 0.95);
-    add('JS API script time per message', '<= 1.5x raw', vs('resocket-js').script, vs('resocket-js').script <= 1.5);
-  }
-  const size = results.sizes?.shipped;
-  if (size) {
-    const pkg = size['resocket-js'].total / 1024;
-    const gloo = size['gloo-net'].total / 1024;
-    add('npm package size (wasm + JS glue and snippets, gzip -9)', '<= 40 KB and < the gloo-net consumer', pkg,
-      pkg <= 40 && pkg < gloo, `gloo-net consumer here: ${fmt(gloo)} KB (ANCHORS.md: 39.6 KB)`);
-  }
-  for (const id of ['resocket-js', 'rust-stream']) {
-    const h = results.heap?.[id];
-    if (h && h.reconnecting) {
-      const growth = (h.js_growth + h.wasm_growth) / 2 ** 20;
-      add(`${id} heap growth per 1,000 reconnects (JS + wasm)`, '< 1 MB', growth, growth < 1,
-        `JS ${fmt(h.js_growth / 1024)} KB, wasm ${fmt(h.wasm_growth / 1024)} KB`);
-    } else if (h) {
-      add(`${id} heap growth per 1,000 reconnects`, '< 1 MB', null, null, 'no reconnect() in this build');
-    }
-    const r = results.recovery?.[id];
-    if (r) {
-      const worst = Math.max(...r.trials.map((x) => (x.overhead_ms ?? Infinity)));
-      add(`${id} recovery after a server restart`, 'within the scheduled delay + 50 ms', worst, worst <= 50,
-        'worst trial: first new message minus the later of scheduled attempt and server ready');
-    } else if (results.recovery) {
-      add(`${id} recovery after a server restart`, 'within the scheduled delay + 50 ms', null, null,
-        'not measured: no reconnect in this build');
-    }
-  }
-  return t;
 }
 
 async function main() {
