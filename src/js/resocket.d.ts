@@ -126,7 +126,10 @@ export class ReSocket extends EventTarget {
   constructor(url: ReSocketUrl, options?: ReSocketOptions);
   /** Resolves with the socket once it is first open; rejects if it fails or is closed first. */
   static connect(url: ReSocketUrl, options?: ReSocketOptions): Promise<ReSocket>;
-  /** Frees the Rust side of this object; the socket itself keeps running until `close()`. */
+  /**
+   * Closes the socket (if it is not closed yet) and frees its wasm side at once, without waiting
+   * for the garbage collector. Every use after it throws an `Error` with `kind: "Freed"`.
+   */
   free(): void;
 
   static readonly CONNECTING: 0;

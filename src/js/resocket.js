@@ -320,29 +320,44 @@ export class ReSocket extends EventTarget {
     });
   }
 
-  /** Frees the Rust side of this object; the socket itself keeps running until `close()`. */
+  /**
+   * Closes the socket (as `close()`, if it is not closed yet) and frees the wasm side at once,
+   * without waiting for the garbage collector; every use after it throws.
+   */
   free() {
-    this.#core.free();
+    if (!this.#core) return;
+    try {
+      this.close();
+    } finally {
+      this.#core.free();
+      this.#core = null;
+    }
   }
 
-  get readyState() { return this.#core.readyState; }
+  // The engine, or the error for a socket used after `free()`.
+  get #e() {
+    if (!this.#core) throw withKind(new Error('this ReSocket was freed (free() was called)'), 'Freed');
+    return this.#core;
+  }
 
-  get state() { return this.#core.state; }
+  get readyState() { return this.#e.readyState; }
+
+  get state() { return this.#e.state; }
 
   get stats() {
-    const stats = this.#core.stats;
+    const stats = this.#e.stats;
     stats.outboxLength += this.#pending.length;
     return stats;
   }
 
-  get url() { return this.#url ?? this.#core.url; }
+  get url() { return this.#url ?? this.#e.url; }
 
-  get protocol() { return this.#core.protocol; }
+  get protocol() { return this.#e.protocol; }
 
-  get extensions() { return this.#core.extensions; }
+  get extensions() { return this.#e.extensions; }
 
   get bufferedAmount() {
-    let bytes = this.#core.buffered;
+    let bytes = this.#e.buffered;
     for (const { blob, data } of this.#pending) {
       bytes += data === undefined ? blob.size : typeof data === 'string' ? new Blob([data]).size : data.byteLength;
     }
@@ -382,13 +397,13 @@ export class ReSocket extends EventTarget {
       // A copy: the bytes are the ones given at the call, as when they go at once.
       this.#pending.push({ data: typeof out === 'string' ? out : out.slice() });
     } else {
-      this.#core.send(out);
+      this.#e.send(out);
     }
   }
 
   // Throws the core's error once the socket is closed or failed.
   #check() {
-    const over = this.#core.over;
+    const over = this.#e.over;
     if (over) throw over;
   }
 
@@ -413,7 +428,7 @@ export class ReSocket extends EventTarget {
     const pending = this.#pending;
     while (pending.length && pending[0].data !== undefined) {
       try {
-        this.#core.send(pending.shift().data);
+        this.#e.send(pending.shift().data);
       } catch (e) {
         this.#r.fire('error', e.message, e);
       }
@@ -429,7 +444,7 @@ export class ReSocket extends EventTarget {
       throw argumentError('close code', '1000 or an integer in 3000-4999', code);
     }
     if (reason !== undefined && typeof reason !== 'string') throw argumentError('close reason', 'a string', reason);
-    const unsent = this.#core.close(code, reason);
+    const unsent = this.#e.close(code, reason);
     for (const { blob, data } of this.#pending.splice(0)) {
       unsent.push(data === undefined ? blob : typeof data === 'string' ? data : data.buffer);
     }
@@ -438,7 +453,7 @@ export class ReSocket extends EventTarget {
 
   /** Closes the current socket (if any) and connects again now, with the backoff reset. */
   reconnect() {
-    this.#core.reconnect();
+    this.#e.reconnect();
   }
 
   /** `EventTarget.addEventListener`; a message listener turns the onmessage shortcut off. */

@@ -167,6 +167,30 @@ describe('drop-in for WebSocket', () => {
   });
 });
 
+describe('free()', () => {
+  test('free() closes the socket and frees it; every use after it is an explained error', async () => {
+    const r = await page.evaluate(async (id) => {
+      const ws = await ReSocket.connect(`${wsBase}/ws/echo?client=${id}`);
+      const closed = nextEvent(ws, 'close');
+      ws.free();
+      const close = await closed;
+      return {
+        close: { code: close.code, wasClean: close.wasClean },
+        send: thrown(() => ws.send('x')),
+        state: thrown(() => ws.state),
+        close2: thrown(() => ws.close()),
+        again: thrown(() => ws.free()),
+      };
+    }, client('free'));
+    assert.deepEqual(r.close, { code: 1000, wasClean: true });
+    for (const e of [r.send, r.state, r.close2]) {
+      assert.equal(e.kind, 'Freed');
+      assert.match(e.message, /this ReSocket was freed/);
+    }
+    assert.equal(r.again, null, 'a second free() does nothing');
+  });
+});
+
 describe('reconnection', () => {
   test('server killed and restarted: the page reconnects and a message sent while down arrives', async () => {
     const port = await freePort();
