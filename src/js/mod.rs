@@ -137,7 +137,9 @@ impl Inner {
             JsValue::UNDEFINED
         };
         match event {
-            Event::Open { .. } => self.dispatch_custom("open", &JsValue::UNDEFINED),
+            Event::Open { .. } => {
+                self.fire("open", &JsValue::UNDEFINED, &JsValue::UNDEFINED, false)
+            }
             Event::Disconnected {
                 code,
                 reason,

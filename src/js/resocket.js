@@ -267,7 +267,6 @@ export class ReSocket extends EventTarget {
   #core;
   #r;
   #url;
-  #json;
   // Sends waiting behind a Blob being read, in order: `{ blob, data }`, `data` undefined
   // until the blob is read (a Blob is read asynchronously, and everything sent after it must
   // wait so that the order of `send` calls is the order on the wire).
@@ -302,8 +301,7 @@ export class ReSocket extends EventTarget {
         }
       };
     }
-    this.#json = numbers[SLOT.json] === 1;
-    this.#r = new Receiver(this, this.#json, numbers[SLOT.binaryType] !== 1);
+    this.#r = new Receiver(this, numbers[SLOT.json] === 1, numbers[SLOT.binaryType] !== 1);
     this.#core = new Core(core, numbers, found, this.#r);
   }
 
@@ -372,8 +370,9 @@ export class ReSocket extends EventTarget {
 
   /** Sends a string, binary data or a Blob (in JSON mode: any JSON-serialisable value). */
   send(data) {
+    const { json } = this.#r;
     let out;
-    if (typeof data === 'string' && !this.#json) {
+    if (typeof data === 'string' && !json) {
       out = data;
     } else if (data instanceof ArrayBuffer) {
       out = new Uint8Array(data);
@@ -382,7 +381,7 @@ export class ReSocket extends EventTarget {
     } else if (data instanceof Blob) {
       this.#sendBlob(data);
       return;
-    } else if (this.#json) {
+    } else if (json) {
       try {
         out = JSON.stringify(data);
       } catch (e) {
