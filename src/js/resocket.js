@@ -276,19 +276,20 @@ export class ReSocket extends EventTarget {
     super();
     const numbers = new Float64Array(SLOTS).fill(NaN);
     const found = settings(protocols, options, numbers);
-    let core = urlOf(url);
+    // What the engine connects to: the URL, or a function returning a promise of one.
+    let source = urlOf(url);
     if (typeof url === 'function') {
       const provider = url;
       // Called before every attempt: a string, a URL or a promise of either.
-      core = () => Promise.resolve(provider()).then((value) => {
+      source = () => Promise.resolve(provider()).then((value) => {
         const href = urlOf(value);
         if (href === undefined) throw typeError('url', 'the URL function to return a string or a URL', value);
         return href;
       });
-    } else if (core === undefined) {
+    } else if (source === undefined) {
       throw argumentError('url', URL_EXPECTED, url);
     } else {
-      this.#url = core;
+      this.#url = source;
     }
     if (found[1]) {
       const shouldRetry = found[1];
@@ -302,7 +303,7 @@ export class ReSocket extends EventTarget {
       };
     }
     this.#r = new Receiver(this, numbers[SLOT.json] === 1, numbers[SLOT.binaryType] !== 1);
-    this.#core = new Core(core, numbers, found, this.#r);
+    this.#core = new Core(source, numbers, found, this.#r);
   }
 
   /** Resolves with the socket once it is first open; rejects if it is closed or fails first. */
