@@ -1,10 +1,11 @@
 // The crate's few lines of JavaScript (a wasm-bindgen snippet: one module, shipped beside the
 // glue): what is cheaper or only possible on the JavaScript side.
 
-// Sets `ws.onmessage` to call `f(event, text)`, `text` being the payload when it is a string: one
-// call into wasm per message instead of three (the closure, reading `data`, copying the string).
+// Sets `ws.onmessage` to call `f(text)` when the payload is a string, else `f(undefined, event)`:
+// one call into wasm per message instead of three (the closure, reading `data`, copying the
+// string), and no event handle for a text message.
 export function listen(ws, f) {
-  ws.onmessage = (e) => { const d = e.data; f(e, typeof d === 'string' ? d : undefined); };
+  ws.onmessage = (e) => { const d = e.data; if (typeof d === 'string') f(d); else f(undefined, e); };
 }
 
 // A task boundary marker (sys::TurnMarker): `mark()` posts to a MessageChannel, whose message

@@ -221,8 +221,10 @@ impl Connection {
         };
         let on_message = {
             let shared = Rc::clone(&shared);
-            move |event: web_sys::MessageEvent, text: Option<String>| {
-                let message = received_message(&event, text);
+            move |text: Option<String>, event: Option<web_sys::MessageEvent>| {
+                let Some(message) = received_message(text, event.as_ref()) else {
+                    return;
+                };
                 let waker = {
                     let mut s = shared.borrow_mut();
                     let item = match s.max_message_bytes {

@@ -309,7 +309,7 @@ fn open_socket(
         url,
         protocols,
         move || with_core(&w_open, |core, c, out| on_open(core, c, out, generation)),
-        move |message, text| on_message(&w_msg, generation, message, text),
+        move |text, event| on_message(&w_msg, generation, text, event),
         move |event| {
             with_core(&w_close, |core, c, out| {
                 on_close(core, c, out, generation, event)
@@ -438,8 +438,8 @@ pub(crate) fn js_payload_len(data: &JsValue) -> usize {
 fn on_message(
     weak: &Weak<RefCell<Core>>,
     generation: u64,
-    received: web_sys::MessageEvent,
     text: Option<String>,
+    received: Option<web_sys::MessageEvent>,
 ) {
     let Some(core) = weak.upgrade() else { return };
     let mut event = None;
@@ -457,12 +457,12 @@ fn on_message(
             c.last_inbound = now;
         }
         // With a message hook (the JavaScript layer) the payload stays a JavaScript value.
-        let (len, message) = match c.message_hook {
-            Some(_) => (js_payload_len(&received.data()), None),
-            None => {
-                let message = received_message(&received, text);
-                (message.len(), Some(message))
-            }
+        let (len, message) = match (&c.message_hook, &received) {
+            (Some(_), Some(received)) => (js_payload_len(&received.data()), None),
+            _ => match received_message(text, received.as_ref()) {
+                Some(message) => (message.len(), Some(message)),
+                None => return,
+            },
         };
         // A receiver has counted the message already.
         #[cfg(feature = "js")]
@@ -493,7 +493,7 @@ fn on_message(
         }
     };
     // Called with no borrow held: the hook may send, close or read state.
-    if let Some(hook) = hook {
+    if let (Some(hook), Some(received)) = (hook, received) {
         hook(received);
     }
     if let Some(event) = event {

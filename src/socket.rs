@@ -44,19 +44,23 @@ pub(crate) fn message_from_js(data: &JsValue) -> Message {
 }
 
 /// A received message: the text when it is one (already copied into wasm), else its payload
-/// read from the event.
-pub(crate) fn received_message(event: &MessageEvent, text: Option<String>) -> Message {
-    match text {
-        Some(text) => Message::Text(text),
-        None => message_from_js(&event.data()),
+/// read from the event (`None` with neither).
+pub(crate) fn received_message(
+    text: Option<String>,
+    event: Option<&MessageEvent>,
+) -> Option<Message> {
+    match (text, event) {
+        (Some(text), _) => Some(Message::Text(text)),
+        (None, Some(event)) => Some(message_from_js(&event.data())),
+        (None, None) => None,
     }
 }
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    /// Sets `ws.onmessage` to call `f(event, text)`, `text` being the payload when it is a
-    /// string: one call into wasm per message instead of three (the closure, reading `data`,
-    /// copying the string).
+    /// Sets `ws.onmessage` to call `f(text)` when the payload is a string, else `f(undefined,
+    /// event)`: one call into wasm per message instead of three (the closure, reading `data`,
+    /// copying the string), and no event handle for a text message.
     fn listen(ws: &WebSocket, f: &js_sys::Function);
 }
 
@@ -65,7 +69,7 @@ extern "C" {
 pub(crate) struct RawSocket {
     ws: WebSocket,
     _on_open: Listener<dyn FnMut()>,
-    _on_message: Listener<dyn FnMut(MessageEvent, Option<String>)>,
+    _on_message: Listener<dyn FnMut(Option<String>, Option<MessageEvent>)>,
     _on_close: Listener<dyn FnMut(web_sys::CloseEvent)>,
 }
 
@@ -77,7 +81,7 @@ impl RawSocket {
         url: &str,
         protocols: &[String],
         on_open: impl FnMut() + 'static,
-        mut on_message: impl FnMut(MessageEvent, Option<String>) + 'static,
+        mut on_message: impl FnMut(Option<String>, Option<MessageEvent>) + 'static,
         mut on_close: impl FnMut(CloseEvent) + 'static,
     ) -> Result<Self> {
         validate_protocols(protocols)?;
@@ -98,13 +102,13 @@ impl RawSocket {
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let on_open = Listener::new(Closure::new(on_open) as Closure<dyn FnMut()>);
-        // The browser's event is handed on with the text, if it is one, already copied (`listen`);
-        // the JavaScript layer's receiver calls it with the event only, and passes the payload
-        // through without copying it into wasm and back.
+        // A text message comes as its text, already copied (`listen`), any other as the browser's
+        // event; the JavaScript layer's receiver calls it with the event only, and passes the
+        // payload through without copying it into wasm and back.
         let on_message = Listener::new(Closure::new(
-            move |event: MessageEvent, text: Option<String>| on_message(event, text),
+            move |text: Option<String>, event: Option<MessageEvent>| on_message(text, event),
         )
-            as Closure<dyn FnMut(MessageEvent, Option<String>)>);
+            as Closure<dyn FnMut(Option<String>, Option<MessageEvent>)>);
         let on_close = Listener::new(Closure::new(move |event: web_sys::CloseEvent| {
             on_close(CloseEvent {
                 code: event.code(),

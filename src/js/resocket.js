@@ -13,9 +13,10 @@ const addListener = EventTarget.prototype.addEventListener;
 // socket, and detached with it): it counts the message (the core reads the counters lazily, see
 // `ReSocket::stats`), then parses (JSON mode) or wraps (a Blob for binaryType "blob") and
 // delivers it to the listeners and the async iterators, all without entering wasm. It hands
-// the event to the core's own handler (`core`, which counts nothing for a socket with a
-// receiver) instead whenever the core has work to do: a heartbeat is configured (activity), the
-// message exceeds maxMessageBytes (the error event), or JSON.parse throws (the decode error).
+// the event to the core's own handler instead (`core(undefined, event)`, which counts nothing for
+// a socket with a receiver) whenever the core has work to do: a heartbeat is configured
+// (activity), the message exceeds maxMessageBytes (the error event), or JSON.parse throws (the
+// decode error).
 // The core's handler then delivers through `deliverMessage`, so both paths behave the same.
 // The core also dispatches the socket's events through it (`fire`) and tells it when the
 // socket is over (`end`).
@@ -58,14 +59,14 @@ class Receiver {
     this.messagesIn++;
     this.bytesIn += len;
     if (this.heartbeat || len > this.limit) {
-      core(event);
+      core(undefined, event);
       return;
     }
     let value;
     try {
       value = this.value(data);
     } catch {
-      core(event); // JSON.parse failed: the core reports the decode error
+      core(undefined, event); // JSON.parse failed: the core reports the decode error
       return;
     }
     this.deliver(event, data, value);
