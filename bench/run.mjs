@@ -17,7 +17,7 @@
 // cycles; recovery time from a server restart to the first new message against the delay the
 // client had scheduled (reconnecting clients); gzip -9 sizes of what an app ships.
 //
-// Environment: BENCH_MESSAGES (50000), BENCH_SIZE (64), BENCH_ROUNDS (5), BENCH_ECHO (500),
+// Environment: BENCH_MESSAGES (30000), BENCH_SIZE (64), BENCH_ROUNDS (9), BENCH_ECHO (500),
 // BENCH_CYCLES (1000), BENCH_TRIALS (3, recovery), BENCH_CLIENTS (comma list), BENCH_SKIP
 // (comma list of: rounds, heap, recovery), BENCH_OUT (directory for the three files: bench/).
 import { spawn } from 'node:child_process';
@@ -35,9 +35,9 @@ import { ALL_CLIENTS, renderMarkdown, renderSvg, targets } from './report.mjs';
 
 const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
 const CONFIG = {
-  messages: env('BENCH_MESSAGES', 50_000),
+  messages: env('BENCH_MESSAGES', 30_000),
   size: env('BENCH_SIZE', 64),
-  rounds: env('BENCH_ROUNDS', 5),
+  rounds: env('BENCH_ROUNDS', 9),
   echo: env('BENCH_ECHO', 500),
   cycles: env('BENCH_CYCLES', 1000),
   trials: env('BENCH_TRIALS', 3),
