@@ -23,7 +23,7 @@ use futures_sink::Sink;
 use crate::close::validate_close;
 use crate::error::{Error, Result};
 use crate::message::{CloseEvent, Message, ReadyState};
-use crate::socket::{received_message, RawSocket};
+use crate::socket::{Incoming, RawSocket};
 use crate::sys::{Timeout, WakeBatch};
 use crate::text::{text, Piece::N, Piece::S};
 use crate::url::{redact_url, validate_url};
@@ -221,10 +221,8 @@ impl Connection {
         };
         let on_message = {
             let shared = Rc::clone(&shared);
-            move |text: Option<String>, event: Option<web_sys::MessageEvent>| {
-                let Some(message) = received_message(text, event.as_ref()) else {
-                    return;
-                };
+            move |incoming: Incoming| {
+                let message = incoming.into_message();
                 let waker = {
                     let mut s = shared.borrow_mut();
                     let item = match s.max_message_bytes {

@@ -32,7 +32,7 @@ use crate::heartbeat::{heartbeat_action, HeartbeatAction};
 use crate::message::{CloseEvent, Message, ReadyState};
 use crate::options::{Options, UrlFuture, UrlSource};
 use crate::outbox::{unsent_tail, Outbox, Pushed};
-use crate::socket::{received_message, RawSocket};
+use crate::socket::{Incoming, RawSocket};
 use crate::sys::{now_ms, Listener, Timeout, WakeBatch};
 use crate::text::{text, Piece::N, Piece::S};
 use crate::url::{redact_url, validate_url};
@@ -309,7 +309,7 @@ fn open_socket(
         url,
         protocols,
         move || with_core(&w_open, |core, c, out| on_open(core, c, out, generation)),
-        move |text, event| on_message(&w_msg, generation, text, event),
+        move |incoming| on_message(&w_msg, generation, incoming),
         move |event| {
             with_core(&w_close, |core, c, out| {
                 on_close(core, c, out, generation, event)
@@ -435,12 +435,7 @@ pub(crate) fn js_payload_len(data: &JsValue) -> usize {
     }
 }
 
-fn on_message(
-    weak: &Weak<RefCell<Core>>,
-    generation: u64,
-    text: Option<String>,
-    received: Option<web_sys::MessageEvent>,
-) {
+fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, incoming: Incoming) {
     let Some(core) = weak.upgrade() else { return };
     let mut event = None;
     let mut hook = None;
@@ -457,12 +452,15 @@ fn on_message(
             c.last_inbound = now;
         }
         // With a message hook (the JavaScript layer) the payload stays a JavaScript value.
-        let (len, message) = match (&c.message_hook, &received) {
-            (Some(_), Some(received)) => (js_payload_len(&received.data()), None),
-            _ => match received_message(text, received.as_ref()) {
-                Some(message) => (message.len(), Some(message)),
-                None => return,
-            },
+        let (len, item) = match (incoming, &c.message_hook) {
+            (Incoming::Event(received), Some(hook)) => (
+                js_payload_len(&received.data()),
+                Err((hook.clone(), received)),
+            ),
+            (incoming, _) => {
+                let message = incoming.into_message();
+                (message.len(), Ok(message))
+            }
         };
         // A receiver has counted the message already.
         #[cfg(feature = "js")]
@@ -473,12 +471,12 @@ fn on_message(
             c.stats.messages_in += 1;
             c.stats.bytes_in += len as u64;
         }
-        match (c.options.max_message_bytes, message) {
+        match (c.options.max_message_bytes, item) {
             (Some(limit), _) if len > limit => {
                 event = Some(Event::Error(Error::MessageTooLarge { size: len, limit }));
                 None
             }
-            (_, Some(message)) => {
+            (_, Ok(message)) => {
                 c.inbox.push_back(Ok(message));
                 let c = &mut *c;
                 c.batch.on_message(c.inbox.len(), &mut c.recv_waker, || {
@@ -486,14 +484,14 @@ fn on_message(
                     move || end_burst(&weak)
                 })
             }
-            (_, None) => {
-                hook = c.message_hook.clone();
+            (_, Err(to_hook)) => {
+                hook = Some(to_hook);
                 None
             }
         }
     };
     // Called with no borrow held: the hook may send, close or read state.
-    if let (Some(hook), Some(received)) = (hook, received) {
+    if let Some((hook, received)) = hook {
         hook(received);
     }
     if let Some(event) = event {

@@ -43,16 +43,23 @@ pub(crate) fn message_from_js(data: &JsValue) -> Message {
     }
 }
 
-/// A received message: the text when it is one (already copied into wasm), else its payload
-/// read from the event (`None` with neither).
-pub(crate) fn received_message(
-    text: Option<String>,
-    event: Option<&MessageEvent>,
-) -> Option<Message> {
-    match (text, event) {
-        (Some(text), _) => Some(Message::Text(text)),
-        (None, Some(event)) => Some(message_from_js(&event.data())),
-        (None, None) => None,
+/// A received message as the socket hands it on: a text message's text, already copied into
+/// wasm, or the browser's event (any other message, and every message the JavaScript layer's
+/// receiver passes on).
+pub(crate) enum Incoming {
+    /// A text message.
+    Text(String),
+    /// The event, its payload still in JavaScript.
+    Event(MessageEvent),
+}
+
+impl Incoming {
+    /// The message, copied into wasm.
+    pub(crate) fn into_message(self) -> Message {
+        match self {
+            Incoming::Text(text) => Message::Text(text),
+            Incoming::Event(event) => message_from_js(&event.data()),
+        }
     }
 }
 
@@ -81,7 +88,7 @@ impl RawSocket {
         url: &str,
         protocols: &[String],
         on_open: impl FnMut() + 'static,
-        mut on_message: impl FnMut(Option<String>, Option<MessageEvent>) + 'static,
+        mut on_message: impl FnMut(Incoming) + 'static,
         mut on_close: impl FnMut(CloseEvent) + 'static,
     ) -> Result<Self> {
         validate_protocols(protocols)?;
@@ -106,7 +113,11 @@ impl RawSocket {
         // event; the JavaScript layer's receiver calls it with the event only, and passes the
         // payload through without copying it into wasm and back.
         let on_message = Listener::new(Closure::new(
-            move |text: Option<String>, event: Option<MessageEvent>| on_message(text, event),
+            move |text: Option<String>, event: Option<MessageEvent>| match (text, event) {
+                (Some(text), _) => on_message(Incoming::Text(text)),
+                (None, Some(event)) => on_message(Incoming::Event(event)),
+                (None, None) => {}
+            },
         )
             as Closure<dyn FnMut(Option<String>, Option<MessageEvent>)>);
         let on_close = Listener::new(Closure::new(move |event: web_sys::CloseEvent| {

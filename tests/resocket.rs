@@ -6,8 +6,9 @@
 //! `close()` during a backoff wait (no attempt after it); 100 messages sent while down arriving
 //! once and in order; overflow policies; 200 rapid drops with at most one socket at a time;
 //! heartbeat timeout on a silent server; offline/online; URL provider per attempt; event order;
-//! oversize inbound message as an error event; secure_only; bursts of every length around the
-//! wake batch arriving whole and in order.
+//! oversize inbound message as an error event; text and binary messages mixed, in order and
+//! counted; secure_only; bursts of every length around the wake batch arriving whole and in
+//! order.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -410,6 +411,36 @@ async fn oversize_inbound_message_is_an_error_event_and_the_socket_stays_up() {
         "{e:?}"
     );
     assert_eq!(s.state(), State::Open);
+}
+
+/// Text reaches the core as its string and binary as the browser's event: both paths, mixed,
+/// keep their order, content (non-ASCII text, every byte value, empty payloads) and counts.
+#[wasm_bindgen_test]
+async fn text_and_binary_messages_arrive_in_order_and_are_counted() {
+    let client = client_id("kinds");
+    let mut s = open_socket("echo", &client, fast()).await;
+    let bytes: Vec<u8> = (0..=255).collect();
+    let sent = [
+        Message::from("plain"),
+        Message::Binary(bytes),
+        Message::from("h\u{e9}llo \u{2713} \u{1f600}"),
+        Message::Binary(Vec::new()),
+        Message::from(""),
+        Message::Binary(vec![0xff, 0]),
+    ];
+    for m in &sent {
+        s.send(m.clone()).unwrap();
+    }
+    for (i, m) in sent.iter().enumerate() {
+        let got = within(5000, &format!("message {i}"), s.next()).await;
+        assert_eq!(got, Some(Ok(m.clone())), "message {i}");
+    }
+    let stats = s.stats();
+    assert_eq!(stats.messages_in, sent.len() as u64);
+    assert_eq!(
+        stats.bytes_in,
+        sent.iter().map(|m| m.len() as u64).sum::<u64>()
+    );
 }
 
 #[wasm_bindgen_test]
