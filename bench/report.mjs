@@ -80,8 +80,9 @@ export function renderMarkdown(results, clients) {
     for (const t of results.targets) {
       const mark = t.met === null ? '-' : t.met ? 'met' : '**missed**';
       const unit = /size/.test(t.name) ? ' KB' : /heap/.test(t.name) ? ' MB' : /recovery/.test(t.name) ? ' ms' : 'x';
-      lines.push(`- ${t.name}: ${t.value === null ? 'n/a' : `${fmt(t.value, 2)}${unit}`}, target ${t.target}: ${mark}`
-        + `${t.note ? ` (${t.note})` : ''}`);
+      const value = t.value === null ? 'n/a' : `${fmt(t.value, 2)}${unit}`;
+      lines.push(t.target === null ? `- ${t.name}: ${value} (${t.note})`
+        : `- ${t.name}: ${value}, target ${t.target}: ${mark}${t.note ? ` (${t.note})` : ''}`);
     }
     lines.push('');
   }
@@ -162,8 +163,13 @@ export function targets(results) {
     add('npm package size (wasm + JS glue and snippets, gzip -9)', '<= 40 KB', pkg, pkg <= 40);
     add('npm package size against the gloo-net consumer', '< 39.6 KB (its size in ANCHORS.md)', pkg, pkg < 39.6,
       size['gloo-net'].plain ? `gloo-net consumer as wasm-pack and terser leave it: ${fmt(size['gloo-net'].plain / 1024)} KB` : '');
-    add('npm package size against the gloo-net consumer built the same way', '< the consumer given the package\'s'
-      + ' name shortening and minification', pkg, pkg < gloo, `gloo-net consumer so built: ${fmt(gloo)} KB`);
+    // Stricter than the issue's figure: the consumer given the package's own post-processing,
+    // which no wasm-pack user gets. Reported beside the targets, not as one.
+    t.push({
+      name: 'npm package size against the gloo-net consumer built the same way', target: null, value: pkg, met: null,
+      note: `not an issue target: the consumer given the package's name shortening and minification is ${fmt(gloo)} KB,`
+        + ` ${pkg < gloo ? 'larger' : 'smaller'} than the package`,
+    });
   }
   for (const id of ['resocket-js', 'rust-stream']) {
     const h = results.heap?.[id];
