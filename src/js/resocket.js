@@ -350,7 +350,7 @@ export class ReSocket extends EventTarget {
     return stats;
   }
 
-  get url() { return this.#url ?? this.#e.url; }
+  get url() { const e = this.#e; return this.#url ?? e.url; }
 
   get protocol() { return this.#e.protocol; }
 

@@ -178,12 +178,13 @@ describe('free()', () => {
         close: { code: close.code, wasClean: close.wasClean },
         send: thrown(() => ws.send('x')),
         state: thrown(() => ws.state),
+        url: thrown(() => ws.url),
         close2: thrown(() => ws.close()),
         again: thrown(() => ws.free()),
       };
     }, client('free'));
     assert.deepEqual(r.close, { code: 1000, wasClean: true });
-    for (const e of [r.send, r.state, r.close2]) {
+    for (const e of [r.send, r.state, r.url, r.close2]) {
       assert.equal(e.kind, 'Freed');
       assert.match(e.message, /this ReSocket was freed/);
     }
