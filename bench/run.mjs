@@ -3,23 +3,29 @@
 // bench page); writes bench/results.json, bench/results.md and bench/chart.svg.
 //
 // Clients, alternated round by round, each round starting one client later (A B C D E, B C D E A,
-// ...), each round on a fresh page:
+// ...):
 //   raw          the browser WebSocket + JSON.parse (the in-browser limit)
 //   resocket-js  resocket's JS API (the npm package) in JSON mode
 //   rust-stream  resocket's Rust ReSocket read as a typed JSON Stream (bench/rust-stream)
 //   gloo-net     gloo-net's WebSocket Stream + serde_json (bench/gloo-net)
 //   rws          reconnecting-websocket 4.4 from npm + JSON.parse
 //
-// Per round: construction to first message (the client's import and wasm start-up included),
-// a /ws/flood run (messages per second; main-thread task time and script time per message from
-// CDP Performance.getMetrics read before and after), sequential echo round trips (p50, p99).
+// Flood rounds, all in one page with every client loaded and warmed up: a /ws/flood run per
+// client (messages per second; main-thread task time and script time per message from CDP
+// Performance.getMetrics read before and after), garbage collected before each run. Single runs
+// move by 20% and more on a shared 2-core machine, so there are many short ones (a fresh page
+// per run would cost more than the run) and the ratios to raw are medians of the per-round ratios,
+// printed with a bootstrap interval.
+// Page rounds, each client on a fresh page: construction to first message (the client's import and
+// wasm start-up included), sequential echo round trips (p50, p99).
 // Once per client: JS heap (after a forced GC) and wasm memory before and after 1,000 reconnect
 // cycles; recovery time from a server restart to the first new message against the delay the
 // client had scheduled (reconnecting clients); gzip -9 sizes of what an app ships.
 //
-// Environment: BENCH_MESSAGES (30000), BENCH_SIZE (64), BENCH_ROUNDS (9), BENCH_ECHO (500),
-// BENCH_CYCLES (1000), BENCH_TRIALS (3, recovery), BENCH_CLIENTS (comma list), BENCH_SKIP
-// (comma list of: rounds, heap, recovery), BENCH_OUT (directory for the three files: bench/).
+// Environment: BENCH_MESSAGES (10000, per flood run), BENCH_FLOODS (31 flood rounds), BENCH_SIZE
+// (64), BENCH_ROUNDS (9 page rounds), BENCH_ECHO (500), BENCH_CYCLES (1000), BENCH_TRIALS (3,
+// recovery), BENCH_CLIENTS (comma list), BENCH_SKIP (comma list of: floods, rounds, heap,
+// recovery), BENCH_OUT (directory for the three files: bench/).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -35,7 +41,8 @@ import { ALL_CLIENTS, renderMarkdown, renderSvg, targets } from './report.mjs';
 
 const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
 const CONFIG = {
-  messages: env('BENCH_MESSAGES', 30_000),
+  messages: env('BENCH_MESSAGES', 10_000),
+  floods: env('BENCH_FLOODS', 31),
   size: env('BENCH_SIZE', 64),
   rounds: env('BENCH_ROUNDS', 9),
   echo: env('BENCH_ECHO', 500),
@@ -61,6 +68,8 @@ const percentile = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : null;
 };
 const range = (xs) => (xs.length ? { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) } : null);
+/** The clients in round `r`'s order: each round starts one client later (A B C, B C A, ...). */
+const rotated = (r) => CLIENTS.map((_, i) => CLIENTS[(i + r) % CLIENTS.length]);
 const log = (...args) => console.log('[bench]', ...args);
 
 /** Page errors, minus Chromium's own log line for a refused connection (expected in recovery). */
@@ -97,34 +106,62 @@ async function round(browser, server, client, r) {
       [client.id, `${server.ws}/ws/flood?count=1&size=${CONFIG.size}&client=startup-${tag}`]);
     const api = await page.evaluate(() => window.bench.client.api ?? null);
 
-    const floodUrl = (n, k) => `${server.ws}/ws/flood?count=${n}&size=${CONFIG.size}&wait=1&client=${k}-${tag}`;
-    await page.evaluate((url) => window.bench.client.open(url), floodUrl(CONFIG.warmup, 'warmup'));
-    await page.evaluate(() => window.bench.client.flood());
-    await page.evaluate(() => window.bench.client.close());
-
-    await page.evaluate((url) => window.bench.client.open(url), floodUrl(CONFIG.messages, 'flood'));
-    const before = await metrics(cdp);
-    const { value: count, ms } = await page.evaluate(() => window.bench.timed('flood'));
-    const after = await metrics(cdp);
-    await page.evaluate(() => window.bench.client.close());
-    if (count !== CONFIG.messages) throw new Error(`${client.id}: received ${count} of ${CONFIG.messages}`);
-    const flood = {
-      count,
-      ms,
-      msgs_per_s: count / (ms / 1000),
-      task_us: ((after.TaskDuration - before.TaskDuration) * 1e6) / count,
-      script_us: ((after.ScriptDuration - before.ScriptDuration) * 1e6) / count,
-    };
-
+    await flood(page, cdp, server, client, CONFIG.warmup, `warmup-${tag}`); // JIT tiers, wasm tier-up
     await page.evaluate((url) => window.bench.client.open(url), `${server.ws}/ws/echo?client=echo-${tag}`);
     const rtts = await page.evaluate(async (n) => Array.from(await window.bench.client.echo(n)), CONFIG.echo);
     await page.evaluate(() => window.bench.client.close());
     const echo = { n: rtts.length, p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
     if (pageErrors(page).length) throw new Error(`${client.id}: page errors: ${pageErrors(page).join('; ')}`);
-    return { api, startup_ms: startupMs, flood, echo };
+    return { api, startup_ms: startupMs, echo };
   } finally {
     await page.close();
   }
+}
+
+/** One /ws/flood run of `n` messages by the page's current client, garbage collected first. */
+async function flood(page, cdp, server, client, n, tag) {
+  await page.evaluate((url) => window.bench.client.open(url),
+    `${server.ws}/ws/flood?count=${n}&size=${CONFIG.size}&wait=1&client=${tag}`);
+  await cdp.send('HeapProfiler.collectGarbage');
+  const before = await metrics(cdp);
+  const { value: count, ms } = await page.evaluate(() => window.bench.timed('flood'));
+  const after = await metrics(cdp);
+  await page.evaluate(() => window.bench.client.close());
+  if (count !== n) throw new Error(`${client.id}: received ${count} of ${n}`);
+  return {
+    count,
+    ms,
+    msgs_per_s: count / (ms / 1000),
+    task_us: ((after.TaskDuration - before.TaskDuration) * 1e6) / count,
+    script_us: ((after.ScriptDuration - before.ScriptDuration) * 1e6) / count,
+  };
+}
+
+/** The flood rounds: one page, every client loaded and warmed up, then `CONFIG.floods` rounds. */
+async function floods(browser, server) {
+  const { page, cdp } = await openBenchPage(browser, server);
+  const use = (c) => page.evaluate((name) => window.bench.load(name), c.id);
+  const rows = [];
+  try {
+    for (const c of CLIENTS) {
+      await use(c);
+      await flood(page, cdp, server, c, CONFIG.warmup, `warmup-${c.id}-${Date.now()}`);
+    }
+    for (let r = 0; r < CONFIG.floods; r += 1) {
+      const row = {};
+      for (const c of rotated(r)) {
+        await use(c);
+        row[c.id] = await flood(page, cdp, server, c, CONFIG.messages, `flood-${c.id}-${r}-${Date.now()}`);
+      }
+      rows.push(row);
+      log(`flood round ${r + 1}/${CONFIG.floods} `
+        + CLIENTS.map((c) => `${c.id} ${fmt(row[c.id].msgs_per_s, 0)} msg/s ${fmt(row[c.id].script_us)} us`).join(', '));
+    }
+    if (pageErrors(page).length) throw new Error(`page errors: ${pageErrors(page).join('; ')}`);
+  } finally {
+    await page.close();
+  }
+  return rows;
 }
 
 /** JS heap (after forced GC), wasm memory and listeners before and after N reconnect cycles. */
@@ -331,26 +368,40 @@ function machine(chromium) {
   };
 }
 
-const ratio = (rounds, id, pick) => median(rounds
-  .filter((r) => r[id] && r.raw)
-  .map((r) => pick(r[id]) / pick(r.raw)));
+/**
+ * The median of the per-round ratios of `pick` to the raw WebSocket's in the same round, and a
+ * 90% bootstrap interval of that median (2,000 resamples, seeded: the same rounds always give
+ * the same interval).
+ */
+function ratio(rounds, id, pick) {
+  const xs = rounds.filter((r) => r[id] && r.raw).map((r) => pick(r[id]) / pick(r.raw));
+  if (!xs.length) return { median: null, low: null, high: null };
+  let seed = 0x2545f491;
+  const random = () => {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const medians = Array.from({ length: 2000 }, () => median(xs.map(() => xs[Math.floor(random() * xs.length)])));
+  return { median: median(xs), low: percentile(medians, 5), high: percentile(medians, 95) };
+}
 
 function summarize(results) {
   const out = {};
   for (const c of CLIENTS) {
     const rs = results.rounds.map((r) => r[c.id]).filter(Boolean);
+    const fs_ = results.floods.map((r) => r[c.id]).filter(Boolean);
     out[c.id] = {
       startup_ms: range(rs.map((r) => r.startup_ms)),
       startup_cold_ms: rs[0]?.startup_ms ?? null,
-      msgs_per_s: range(rs.map((r) => r.flood.msgs_per_s)),
-      task_us: range(rs.map((r) => r.flood.task_us)),
-      script_us: range(rs.map((r) => r.flood.script_us)),
+      msgs_per_s: range(fs_.map((r) => r.msgs_per_s)),
+      task_us: range(fs_.map((r) => r.task_us)),
+      script_us: range(fs_.map((r) => r.script_us)),
       echo_p50_ms: range(rs.map((r) => r.echo.p50)),
       echo_p99_ms: range(rs.map((r) => r.echo.p99)),
       vs_raw: c.id === 'raw' ? null : {
-        throughput: ratio(results.rounds, c.id, (r) => r.flood.msgs_per_s),
-        script: ratio(results.rounds, c.id, (r) => r.flood.script_us),
-        task: ratio(results.rounds, c.id, (r) => r.flood.task_us),
+        throughput: ratio(results.floods, c.id, (r) => r.msgs_per_s),
+        script: ratio(results.floods, c.id, (r) => r.script_us),
+        task: ratio(results.floods, c.id, (r) => r.task_us),
       },
     };
   }
@@ -367,28 +418,27 @@ async function main() {
     machine: machine(`Chromium ${browser.version()}`),
     config: CONFIG,
     clients: CLIENTS.map(({ id, label }) => ({ id, label })),
+    floods: [],
     rounds: [],
   };
   log(`${results.machine.nproc} x ${results.machine.cpu}, ${results.machine.chromium}, server ${server.http}`);
   try {
+    if (!SKIP.has('floods')) results.floods = await floods(browser, server);
     if (!SKIP.has('rounds')) {
       for (let r = 0; r < CONFIG.rounds; r += 1) {
         const row = {};
-        // Each round starts one client later (A B C, B C A, C A B, ...), so no client always
-        // runs first or right after the same neighbour.
-        const order = CLIENTS.map((_, i) => CLIENTS[(i + r) % CLIENTS.length]);
-        for (const c of order) {
+        // No client always runs first or right after the same neighbour.
+        for (const c of rotated(r)) {
           row[c.id] = await round(browser, server, c, r);
           const x = row[c.id];
           if (x.api) results.clients.find((k) => k.id === c.id).api = x.api;
-          log(`round ${r + 1} ${c.id.padEnd(11)} ${fmt(x.flood.msgs_per_s, 0).padStart(6)} msg/s`
-            + `  task ${fmt(x.flood.task_us).padStart(5)} us  script ${fmt(x.flood.script_us).padStart(5)} us`
-            + `  echo p50 ${fmt(x.echo.p50, 2)} p99 ${fmt(x.echo.p99, 2)} ms  first message ${fmt(x.startup_ms)} ms`);
+          log(`page round ${r + 1} ${c.id.padEnd(11)} echo p50 ${fmt(x.echo.p50, 2)} p99 ${fmt(x.echo.p99, 2)} ms`
+            + `  first message ${fmt(x.startup_ms)} ms`);
         }
         results.rounds.push(row);
       }
-      results.summary = summarize(results);
     }
+    if (results.floods.length || results.rounds.length) results.summary = summarize(results);
     if (!SKIP.has('heap')) {
       results.heap = {};
       for (const c of CLIENTS) {
