@@ -31,7 +31,7 @@ export function renderMarkdown(results, clients) {
   const lines = [];
   lines.push(`Measured on ${machineLine(results)}.`);
   lines.push(`Throughput, task and script time: ${c.floods} flood rounds of ${int(c.messages)} messages of ${c.size} bytes (JSON) per client, `
-    + 'in one page with every client loaded and warmed up, garbage collected before each run; echo and first message: '
+    + 'each client in a page of its own, loaded and warmed up once, garbage collected before each run; echo and first message: '
     + `${c.rounds} page rounds, each client on a fresh page, ${c.echo} echo round trips per round. Clients alternated `
     + 'round by round (each round starting one client later); medians, with the range over rounds in brackets; '
     + '(Nx) is the median of the per-round ratios to the raw WebSocket in the same round.');

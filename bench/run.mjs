@@ -10,7 +10,7 @@
 //   gloo-net     gloo-net's WebSocket Stream + serde_json (bench/gloo-net)
 //   rws          reconnecting-websocket 4.4 from npm + JSON.parse
 //
-// Flood rounds, all in one page with every client loaded and warmed up: a /ws/flood run per
+// Flood rounds, each client in a page of its own, loaded and warmed up once: a /ws/flood run per
 // client (messages per second; main-thread task time and script time per message from CDP
 // Performance.getMetrics read before and after), garbage collected before each run. Single runs
 // move by 20% and more on a shared 2-core machine, so there are many short ones (a fresh page
@@ -137,29 +137,36 @@ async function flood(page, cdp, server, client, n, tag) {
   };
 }
 
-/** The flood rounds: one page, every client loaded and warmed up, then `CONFIG.floods` rounds. */
+/**
+ * The flood rounds: each client in a page of its own, loaded and warmed up once and kept open
+ * (several clients in one page would share the JIT's feedback for the harness code that JS
+ * clients have in common, and slow each other), then `CONFIG.floods` rounds.
+ */
 async function floods(browser, server) {
-  const { page, cdp } = await openBenchPage(browser, server);
-  const use = (c) => page.evaluate((name) => window.bench.load(name), c.id);
+  const pages = new Map();
   const rows = [];
   try {
     for (const c of CLIENTS) {
-      await use(c);
+      const { page, cdp } = await openBenchPage(browser, server);
+      pages.set(c.id, { page, cdp });
+      await page.evaluate((name) => window.bench.load(name), c.id);
       await flood(page, cdp, server, c, CONFIG.warmup, `warmup-${c.id}-${Date.now()}`);
     }
     for (let r = 0; r < CONFIG.floods; r += 1) {
       const row = {};
       for (const c of rotated(r)) {
-        await use(c);
+        const { page, cdp } = pages.get(c.id);
         row[c.id] = await flood(page, cdp, server, c, CONFIG.messages, `flood-${c.id}-${r}-${Date.now()}`);
       }
       rows.push(row);
       log(`flood round ${r + 1}/${CONFIG.floods} `
         + CLIENTS.map((c) => `${c.id} ${fmt(row[c.id].msgs_per_s, 0)} msg/s ${fmt(row[c.id].script_us)} us`).join(', '));
     }
-    if (pageErrors(page).length) throw new Error(`page errors: ${pageErrors(page).join('; ')}`);
+    for (const [id, { page }] of pages) {
+      if (pageErrors(page).length) throw new Error(`${id}: page errors: ${pageErrors(page).join('; ')}`);
+    }
   } finally {
-    await page.close();
+    for (const { page } of pages.values()) await page.close();
   }
   return rows;
 }
