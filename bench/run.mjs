@@ -396,13 +396,13 @@ function summarize(results) {
   const out = {};
   for (const c of CLIENTS) {
     const rs = results.rounds.map((r) => r[c.id]).filter(Boolean);
-    const fs_ = results.floods.map((r) => r[c.id]).filter(Boolean);
+    const runs = results.floods.map((r) => r[c.id]).filter(Boolean);
     out[c.id] = {
       startup_ms: range(rs.map((r) => r.startup_ms)),
       startup_cold_ms: rs[0]?.startup_ms ?? null,
-      msgs_per_s: range(fs_.map((r) => r.msgs_per_s)),
-      task_us: range(fs_.map((r) => r.task_us)),
-      script_us: range(fs_.map((r) => r.script_us)),
+      msgs_per_s: range(runs.map((r) => r.msgs_per_s)),
+      task_us: range(runs.map((r) => r.task_us)),
+      script_us: range(runs.map((r) => r.script_us)),
       echo_p50_ms: range(rs.map((r) => r.echo.p50)),
       echo_p99_ms: range(rs.map((r) => r.echo.p99)),
       vs_raw: c.id === 'raw' ? null : {
