@@ -17,14 +17,21 @@ export class Turn {
 }
 
 const win = () => (typeof Window == 'function' && globalThis instanceof Window ? globalThis : undefined);
-
-// Adds (or removes) `f` as a `name` listener of the window, or for `visibilitychange` of its
-// document; false where there is none (a worker).
-export function onWindow(name, f, add) {
-  const w = win();
-  const t = name == 'visibilitychange' ? w?.document : w;
-  if (t) (add ? t.addEventListener : t.removeEventListener).call(t, name, f);
-  return !!t;
+// The page's signals a reconnecting socket acts on, as `f(kind, flag)`: 0 online/offline
+// (flag: online), 1 visibilitychange (flag: visible), 2 pagehide and 3 pageshow (flag:
+// persisted, the back/forward cache). Nothing in a worker. `stop()` removes every listener.
+export class PageWatch {
+  constructor(f) {
+    const w = win();
+    const d = w?.document;
+    const on = (t, type, g) => { if (t) { t.addEventListener(type, g); this.l.push([t, type, g]); } };
+    this.l = [];
+    on(w, 'online', () => f(0, true));
+    on(w, 'offline', () => f(0, false));
+    on(d, 'visibilitychange', () => f(1, d.visibilityState == 'visible'));
+    on(w, 'pagehide', (e) => f(2, !!e.persisted));
+    on(w, 'pageshow', (e) => f(3, !!e.persisted));
+  }
+  stop() { for (const [t, type, g] of this.l) t.removeEventListener(type, g); this.l = []; }
 }
 export function isOnline() { const w = win(); return !w || w.navigator.onLine; }
-export function isVisible() { return win()?.document?.visibilityState == 'visible'; }

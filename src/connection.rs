@@ -8,7 +8,6 @@
 //! channel (gloo-net's stream measured 24-27 us script time per message against 13-14 us for
 //! raw JS, ANCHORS.md).
 
-use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -22,9 +21,10 @@ use futures_sink::Sink;
 
 use crate::close::validate_close;
 use crate::error::{Error, Result};
+use crate::inbox::{add_waker, Inbox, SharedInbox};
 use crate::message::{CloseEvent, Message, ReadyState};
 use crate::socket::{Incoming, RawSocket};
-use crate::sys::{Timeout, WakeBatch};
+use crate::sys::Timeout;
 use crate::text::{text, Piece::N, Piece::S};
 use crate::url::{redact_url, validate_url};
 
@@ -49,6 +49,9 @@ pub struct ConnectOptions {
     pub high_water_mark: u32,
     /// Inbound messages larger than this become an [`Error::MessageTooLarge`] item instead.
     pub max_message_bytes: Option<usize>,
+    /// Received messages the stream may hold unread (default 65,536); past that the oldest are
+    /// dropped and one `Err(Error::Lagged)` item stands in their place.
+    pub inbox_messages: usize,
 }
 
 impl Default for ConnectOptions {
@@ -57,6 +60,7 @@ impl Default for ConnectOptions {
             protocols: Vec::new(),
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             max_message_bytes: None,
+            inbox_messages: crate::options::DEFAULT_INBOX_MESSAGES,
         }
     }
 }
@@ -101,38 +105,36 @@ impl ConnectOptions {
 }
 
 /// Event-side state, written by the browser callbacks and read by the Stream/Sink.
-#[derive(Default)]
 struct Shared {
-    inbox: VecDeque<Result<Message>>,
-    recv_waker: Option<Waker>,
     state_wakers: Vec<Waker>,
     opened: bool,
     close: Option<CloseEvent>,
     closed_locally: bool,
-    end_reported: bool,
     max_message_bytes: Option<usize>,
-    /// Batches the wakes of `recv_waker` during a burst of messages.
-    batch: WakeBatch,
-}
-
-/// The browser task after a burst of messages (see [`WakeBatch`]): wakes the stream if
-/// messages wait for it.
-fn end_burst(weak: &alloc::rc::Weak<RefCell<Shared>>) {
-    let Some(shared) = weak.upgrade() else { return };
-    let waker = {
-        let s = &mut *shared.borrow_mut();
-        s.batch.end(s.inbox.len(), &mut s.recv_waker)
-    };
-    if let Some(w) = waker {
-        w.wake();
-    }
 }
 
 impl Shared {
-    fn wake_all(&mut self) -> Vec<Waker> {
-        let mut wakers = core::mem::take(&mut self.state_wakers);
-        wakers.extend(self.recv_waker.take());
-        wakers
+    /// The stream's last item after the socket closed: none after this side's `close`.
+    fn end_error(&self, url: &str) -> Option<Error> {
+        let close = self.close.as_ref()?;
+        if self.closed_locally {
+            return None;
+        }
+        Some(if self.opened {
+            Error::Closed {
+                code: Some(close.code),
+                reason: close.reason.clone(),
+            }
+        } else {
+            Error::ConnectFailed {
+                url: String::from(url),
+                detail: text(&[
+                    S("closed before opening (code "),
+                    N(u64::from(close.code)),
+                    S(")"),
+                ]),
+            }
+        })
     }
 }
 
@@ -140,6 +142,7 @@ impl Shared {
 struct Inner {
     ws: RawSocket,
     shared: Rc<RefCell<Shared>>,
+    inbox: SharedInbox,
     url: String,
     high_water_mark: u32,
 }
@@ -205,9 +208,14 @@ impl Connection {
     pub fn open_with(url: &str, options: ConnectOptions) -> Result<Self> {
         validate_url(url, false)?;
         let shared = Rc::new(RefCell::new(Shared {
+            state_wakers: Vec::new(),
+            opened: false,
+            close: None,
+            closed_locally: false,
             max_message_bytes: options.max_message_bytes,
-            ..Shared::default()
         }));
+        let inbox = Inbox::new(options.inbox_messages);
+        let redacted = redact_url(url);
         let on_open = {
             let shared = Rc::clone(&shared);
             move || {
@@ -221,37 +229,31 @@ impl Connection {
         };
         let on_message = {
             let shared = Rc::clone(&shared);
+            let inbox = Rc::clone(&inbox);
             move |incoming: Incoming| {
                 let message = incoming.into_message();
-                let waker = {
-                    let mut s = shared.borrow_mut();
-                    let item = match s.max_message_bytes {
-                        Some(limit) if message.len() > limit => Err(Error::MessageTooLarge {
-                            size: message.len(),
-                            limit,
-                        }),
-                        _ => Ok(message),
-                    };
-                    s.inbox.push_back(item);
-                    let s = &mut *s;
-                    s.batch.on_message(s.inbox.len(), &mut s.recv_waker, || {
-                        let weak = Rc::downgrade(&shared);
-                        move || end_burst(&weak)
-                    })
+                let limit = shared.borrow().max_message_bytes;
+                let item = match limit {
+                    Some(limit) if message.len() > limit => Err(Error::MessageTooLarge {
+                        size: message.len(),
+                        limit,
+                    }),
+                    _ => Ok(message),
                 };
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
+                Inbox::push(&inbox, item);
             }
         };
         let on_close = {
             let shared = Rc::clone(&shared);
+            let inbox = Rc::clone(&inbox);
+            let url = redacted.clone();
             move |event: CloseEvent| {
-                let wakers = {
+                let (wakers, end) = {
                     let mut s = shared.borrow_mut();
                     s.close = Some(event);
-                    s.wake_all()
+                    (core::mem::take(&mut s.state_wakers), s.end_error(&url))
                 };
+                Inbox::finish(&inbox, end);
                 wakers.into_iter().for_each(Waker::wake);
             }
         };
@@ -259,7 +261,8 @@ impl Connection {
         let inner = Rc::new(Inner {
             ws,
             shared,
-            url: redact_url(url),
+            inbox,
+            url: redacted,
             high_water_mark: options.high_water_mark,
         });
         Ok(Connection {
@@ -431,40 +434,7 @@ impl Stream for Receiver {
     type Item = Result<Message>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut s = self.inner.shared.borrow_mut();
-        if let Some(item) = s.inbox.pop_front() {
-            return Poll::Ready(Some(item));
-        }
-        let Some(close) = s.close.clone() else {
-            if !s
-                .recv_waker
-                .as_ref()
-                .is_some_and(|w| w.will_wake(cx.waker()))
-            {
-                s.recv_waker = Some(cx.waker().clone());
-            }
-            return Poll::Pending;
-        };
-        if s.end_reported || s.closed_locally {
-            s.end_reported = true;
-            return Poll::Ready(None);
-        }
-        s.end_reported = true;
-        Poll::Ready(Some(Err(if s.opened {
-            Error::Closed {
-                code: Some(close.code),
-                reason: close.reason,
-            }
-        } else {
-            Error::ConnectFailed {
-                url: self.inner.url.clone(),
-                detail: text(&[
-                    S("closed before opening (code "),
-                    N(u64::from(close.code)),
-                    S(")"),
-                ]),
-            }
-        })))
+        self.inner.inbox.borrow_mut().poll(cx)
     }
 }
 
@@ -529,7 +499,7 @@ impl Sender {
                     ]),
                 }))
             } else {
-                s.state_wakers.push(cx.waker().clone());
+                add_waker(&mut s.state_wakers, cx.waker());
                 Poll::Pending
             }
         })
@@ -613,11 +583,7 @@ impl Sender {
 
     /// Registers the waker for the next open/close event.
     fn wait_for_state(&self, cx: &Context<'_>) {
-        self.inner
-            .shared
-            .borrow_mut()
-            .state_wakers
-            .push(cx.waker().clone());
+        add_waker(&mut self.inner.shared.borrow_mut().state_wakers, cx.waker());
     }
 }
 

@@ -129,6 +129,12 @@ pub enum Error {
         /// Why reconnection stopped.
         reason: String,
     },
+    /// The `Stream` fell behind: its inbox was full (see `Options::inbox_messages`), so this
+    /// many of the oldest received messages were dropped where this item stands.
+    Lagged {
+        /// How many messages were dropped.
+        dropped: u64,
+    },
     /// An unexpected JavaScript exception, with its message.
     Js {
         /// The exception's message.
@@ -244,6 +250,11 @@ impl Error {
                 S(got),
             ]),
             Error::Failed { reason } => text(&[S("connection failed for good: "), S(reason)]),
+            Error::Lagged { dropped } => text(&[
+                S("the stream fell behind: "),
+                N(*dropped),
+                S(" received messages were dropped (inbox full)"),
+            ]),
             Error::Js { message } => text(&[S("JavaScript error: "), S(message)]),
         }
     }
@@ -283,6 +294,7 @@ impl Error {
             Error::MessageExceedsOutbox { .. } => "MessageExceedsOutbox",
             Error::InvalidOption { .. } => "InvalidOption",
             Error::Failed { .. } => "Failed",
+            Error::Lagged { .. } => "Lagged",
             Error::Js { .. } => "Js",
         }
     }

@@ -33,6 +33,9 @@ pub enum State {
     },
     /// The browser is offline; the next attempt waits for the `online` event.
     Offline,
+    /// The page is in the browser's back/forward cache: the socket was closed cleanly so the
+    /// page could be cached, and reconnects at once (outbox kept) when the page is shown again.
+    Parked,
     /// Closed by the user (terminal).
     Closed {
         /// The close code sent.
@@ -57,7 +60,8 @@ impl State {
         matches!(self, State::Closed { .. } | State::Failed { .. })
     }
 
-    /// A short name: `connecting`, `open`, `reconnecting`, `offline`, `closed` or `failed`.
+    /// A short name: `connecting`, `open`, `reconnecting`, `offline`, `parked`, `closed` or
+    /// `failed`.
     ///
     /// ```
     /// assert_eq!(resocket::State::Offline.name(), "offline");
@@ -68,6 +72,7 @@ impl State {
             State::Open => "open",
             State::Reconnecting { .. } => "reconnecting",
             State::Offline => "offline",
+            State::Parked => "parked",
             State::Closed { .. } => "closed",
             State::Failed { .. } => "failed",
         }
@@ -111,6 +116,9 @@ pub enum Event {
     },
     /// The browser went offline; attempts are paused.
     Offline,
+    /// The page went into the back/forward cache; the socket was closed and waits for the page
+    /// to be shown again.
+    Parked,
     /// Closed by the user; `unsent` messages were still queued (see `ReSocket::close`).
     Closed {
         /// The close code sent.
@@ -152,6 +160,7 @@ impl Event {
             Event::Disconnected { .. } => "disconnected",
             Event::Reconnecting { .. } => "reconnecting",
             Event::Offline => "offline",
+            Event::Parked => "parked",
             Event::Closed { .. } => "closed",
             Event::Failed { .. } => "failed",
             Event::OutboxOverflow { .. } => "outboxoverflow",
@@ -187,6 +196,9 @@ pub struct Stats {
     pub last_heartbeat_rtt_ms: Option<f64>,
     /// Messages now waiting in the outbox.
     pub outbox_len: usize,
+    /// Messages handed to the current socket whose bytes may not all have left the browser
+    /// (its `bufferedAmount`): the ones put back into the outbox if the socket dies now.
+    pub in_flight: usize,
     /// Payload bytes now waiting in the outbox.
     pub outbox_bytes: usize,
 }

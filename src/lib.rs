@@ -58,6 +58,9 @@ mod codec;
 mod error;
 mod events;
 mod heartbeat;
+// The machine's driver is wasm32-only; natively the tests and the simulator drive it.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod machine;
 mod message;
 mod options;
 mod outbox;
@@ -67,6 +70,8 @@ mod url;
 
 #[cfg(target_arch = "wasm32")]
 mod connection;
+#[cfg(target_arch = "wasm32")]
+mod inbox;
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 mod js;
 #[cfg(target_arch = "wasm32")]

@@ -48,19 +48,14 @@ impl Heartbeat {
     }
 }
 
+/// Default capacity of a `Stream`'s inbox, in messages (see [`Options::inbox_messages`]).
+pub(crate) const DEFAULT_INBOX_MESSAGES: usize = 65_536;
+
 /// The future returned by a URL provider: the URL and the subprotocols for one attempt.
 pub type UrlFuture = Pin<Box<dyn Future<Output = Result<(String, Vec<String>)>>>>;
 
 /// A user predicate deciding whether a server close is retried.
 pub type RetryPredicate = Rc<dyn Fn(&CloseEvent) -> bool>;
-
-/// Where each attempt's URL comes from.
-#[derive(Clone)]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-pub(crate) enum UrlSource {
-    Fixed(String),
-    Provider(Rc<dyn Fn() -> UrlFuture>),
-}
 
 /// Options of a `ReSocket`. Every field has a sensible default; the builder methods set one.
 ///
@@ -103,6 +98,9 @@ pub struct Options {
     pub max_message_bytes: Option<usize>,
     /// Seed for the jitter RNG, for reproducible delays (default: random).
     pub jitter_seed: Option<u64>,
+    /// Received messages the `Stream` may hold unread (default 65,536). When it is full the
+    /// oldest is dropped and the stream yields one `Err(Error::Lagged)` in its place.
+    pub inbox_messages: usize,
 }
 
 impl Default for Options {
@@ -122,6 +120,7 @@ impl Default for Options {
             secure_only: false,
             max_message_bytes: None,
             jitter_seed: None,
+            inbox_messages: DEFAULT_INBOX_MESSAGES,
         }
     }
 }
@@ -146,6 +145,7 @@ impl fmt::Debug for Options {
             .field("secure_only", &self.secure_only)
             .field("max_message_bytes", &self.max_message_bytes)
             .field("jitter_seed", &self.jitter_seed)
+            .field("inbox_messages", &self.inbox_messages)
             .finish()
     }
 }
@@ -216,6 +216,16 @@ impl Options {
         self.outbox_messages = messages;
         self.outbox_bytes = bytes;
         self.overflow = overflow;
+        self
+    }
+
+    /// Sets how many received messages the `Stream` may hold unread.
+    ///
+    /// ```
+    /// assert_eq!(resocket::Options::default().inbox(100).inbox_messages, 100);
+    /// ```
+    pub fn inbox(mut self, messages: usize) -> Self {
+        self.inbox_messages = messages;
         self
     }
 

@@ -1,724 +1,369 @@
-//! `ReSocket`: the long-lived, reconnecting handle.
+//! `ReSocket`, the long-lived reconnecting handle, and the browser driver under it.
 //!
-//! The driver is event-driven: the browser callbacks of the current socket, its timers and the
-//! window's online/offline/visibility listeners call into one `Core` behind `Rc<RefCell<..>>`.
-//! Every callback holds only a `Weak` to it, so dropping the last user handle drops the core,
-//! which detaches every listener, clears every timer and closes the socket. Only the URL
-//! provider runs as a `spawn_local` task (it is async), and it too holds a `Weak`.
+//! Every decision is the machine's ([`crate::machine`]); the driver only feeds it and executes
+//! what it asks for. It owns the one browser socket at a time, its listeners, the named timers
+//! and the page listeners (online/offline, visibility, back/forward cache), each removed when
+//! it goes. It runs user code (event hooks, the retry predicate, the URL provider, wakers)
+//! only with nothing borrowed, and never inside another dispatch: a user call made from an
+//! event queues its outputs, which the dispatch that is running carries out once the current
+//! event has reached every listener.
+//!
+//! Every browser callback holds only a `Weak` to the driver, so dropping the last user handle
+//! drops the driver, which detaches every listener, clears every timer and closes the socket.
 
-use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
-use core::time::Duration;
 
 use futures_core::Stream;
 use futures_sink::Sink;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
-use crate::backoff::{retry_allowed, Rng};
-use crate::close::{default_should_retry, validate_close};
 use crate::error::{Error, Result};
 use crate::events::{Event, State, Stats};
-use crate::heartbeat::{heartbeat_action, HeartbeatAction};
+use crate::inbox::{add_waker, Inbox, SharedInbox};
+use crate::machine::{Config, Input, Link, Machine, Output, SocketId, Timer};
 use crate::message::{CloseEvent, Message, ReadyState};
-use crate::options::{Options, UrlFuture, UrlSource};
-use crate::outbox::{unsent_tail, Outbox, Pushed};
+use crate::options::{Options, RetryPredicate, UrlFuture};
 use crate::socket::{Incoming, RawSocket};
-use crate::sys::{now_ms, Listener, Timeout, WakeBatch};
-use crate::text::{text, Piece::N, Piece::S};
-use crate::url::{redact_url, validate_url};
-
-type Shared = Rc<RefCell<Core>>;
-/// An `online`/`offline`/`visibilitychange` listener, removed when the core drops.
-type WindowListener = (&'static str, Listener<dyn FnMut()>);
+use crate::sys::{now_ms, Listener, Timeout};
+use crate::url::{validate_protocols, validate_url};
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    /// Adds (or removes) `f` as a `name` listener of the window, or for `visibilitychange` of
-    /// its document; false where there is none (a worker).
-    #[wasm_bindgen(js_name = onWindow)]
-    fn on_window(name: &str, f: &js_sys::Function, add: bool) -> bool;
+    /// The page's online/offline, visibility and back/forward cache signals (see browser.js).
+    type PageWatch;
+    #[wasm_bindgen(constructor)]
+    fn new(f: &js_sys::Function) -> PageWatch;
+    #[wasm_bindgen(method)]
+    fn stop(this: &PageWatch);
     /// `navigator.onLine` in a window; true elsewhere.
     #[wasm_bindgen(js_name = isOnline)]
     fn is_online() -> bool;
-    /// Whether the window's document is visible.
-    #[wasm_bindgen(js_name = isVisible)]
-    fn is_visible() -> bool;
 }
 
-/// A synchronous event hook (used by the JavaScript layer, whose handlers run in the event).
-pub(crate) type EventHook = Box<dyn Fn(&Event)>;
-/// A synchronous message hook: when set, messages go to it instead of the stream, as the
-/// browser's `MessageEvent` (its data a string or an `ArrayBuffer`), never copied into wasm.
+/// A synchronous event hook (the JavaScript layer, whose handlers run in the event).
+pub(crate) type EventHook = Rc<dyn Fn(&Event)>;
+/// A synchronous message hook: when set, messages that arrive as the browser's event go to it
+/// instead of the stream, their payload never copied into wasm (the JavaScript layer).
 pub(crate) type MessageHook = Rc<dyn Fn(web_sys::MessageEvent)>;
+/// Takes over a new socket's `onmessage` (the JavaScript layer's receiver): it gets the
+/// browser socket and the socket's own message handler, to call when the core must see a
+/// message.
+pub(crate) type SocketHook = Box<dyn Fn(&web_sys::WebSocket, &js_sys::Function)>;
 
+/// One `events()` subscriber's queue.
 struct EventQueue {
     events: VecDeque<Event>,
     waker: Option<Waker>,
 }
 
-struct Core {
-    options: Options,
-    source: UrlSource,
-    url: String,
-    state: State,
-    socket: Option<RawSocket>,
-    generation: u64,
-    failures: u32,
-    ever_opened: bool,
-    outbox: Outbox,
-    /// Sizes and copies of what was handed to the current socket since `bufferedAmount` was
-    /// last seen at 0: the candidates for requeueing if the socket dies.
-    in_flight: VecDeque<Message>,
-    /// Inside the synchronous `open` event dispatch: sends go straight to the socket.
-    in_open_dispatch: bool,
-    /// The heartbeat declared the socket dead; it is kept for [`ACK_SETTLE_MS`] before it is
-    /// judged, and nothing more is sent on it.
-    dying: bool,
-    inbox: VecDeque<Result<Message>>,
-    recv_waker: Option<Waker>,
-    /// Batches the wakes of `recv_waker` during a burst of messages.
-    batch: WakeBatch,
-    state_wakers: Vec<Waker>,
-    subscribers: Vec<Weak<RefCell<EventQueue>>>,
-    hooks: Vec<EventHook>,
-    message_hook: Option<MessageHook>,
-    /// The JavaScript layer's first stage, attached to every socket as its `onmessage`: it
-    /// counts and delivers in JavaScript, calling `on_message` only when the core has work to do.
-    #[cfg(feature = "js")]
-    receiver: Option<crate::js::Receiver>,
-    stats: Stats,
-    rng: Rng,
-    retry_timer: Option<Timeout>,
-    connect_timer: Option<Timeout>,
-    stable_timer: Option<Timeout>,
-    heartbeat_timer: Option<Timeout>,
-    ping_sent_at: Option<f64>,
-    last_inbound: f64,
-    window_listeners: Vec<WindowListener>,
-    end_reported: bool,
+/// The page listeners, removed on drop.
+struct Watch {
+    page: PageWatch,
+    _listener: Listener<dyn FnMut(u8, bool)>,
 }
 
-impl Drop for Core {
+impl Drop for Watch {
     fn drop(&mut self) {
-        for (name, listener) in self.window_listeners.drain(..) {
-            on_window(name, listener.function(), false);
-        }
+        self.page.stop();
     }
 }
 
-/// Pending wakes and events, delivered after the `RefCell` borrow ends (never inside it).
+/// What the driver holds of the browser: the socket and the timers.
 #[derive(Default)]
-struct Outbound {
-    wakers: Vec<Waker>,
-    events: Vec<Event>,
-    /// Flush the outbox of this socket generation once the events are delivered.
-    flush_after_events: Option<u64>,
+struct Io {
+    socket: Option<(SocketId, RawSocket)>,
+    timers: [Option<Timeout>; 5],
 }
 
-impl Core {
-    fn emit(&mut self, out: &mut Outbound, event: Event) {
-        out.events.push(event);
-    }
+/// The browser driver of one `ReSocket` (see the module docs). Each part has its own cell,
+/// borrowed only for as long as it takes to read or write it.
+struct Driver {
+    machine: RefCell<Machine>,
+    io: RefCell<Io>,
+    inbox: SharedInbox,
+    /// The URL provider, when there is one.
+    provider: Option<Rc<dyn Fn() -> UrlFuture>>,
+    should_retry: Option<RetryPredicate>,
+    high_water_mark: u32,
+    /// Whether received messages must be timed (a heartbeat is on).
+    timed: bool,
+    subscribers: RefCell<Vec<Weak<RefCell<EventQueue>>>>,
+    hooks: RefCell<Vec<EventHook>>,
+    message_hook: RefCell<Option<MessageHook>>,
+    socket_hook: RefCell<Option<SocketHook>>,
+    /// Tasks waiting for the state to change (`Sink::poll_ready` while not open).
+    state_wakers: RefCell<Vec<Waker>>,
+    /// A dispatch is running: outputs queued meanwhile are carried out by it.
+    pumping: Cell<bool>,
+    watch: RefCell<Option<Watch>>,
+}
 
-    fn set_state(&mut self, out: &mut Outbound, state: State) {
-        self.state = state;
-        out.wakers.append(&mut self.state_wakers);
-        if self.state.is_terminal() {
-            out.wakers.extend(self.recv_waker.take());
+impl Driver {
+    /// What the machine needs to know of the current socket before an input.
+    fn link(&self) -> Link {
+        match &self.io.borrow().socket {
+            Some((_, socket)) => Link {
+                buffered: u64::from(socket.buffered_amount()),
+                writable: socket.ready_state() == ReadyState::Open,
+            },
+            None => Link::default(),
         }
     }
 
-    fn retry_policy(&self, event: &CloseEvent) -> bool {
-        match &self.options.should_retry {
-            Some(predicate) => predicate(event),
-            None => default_should_retry(event.code),
-        }
+    /// Feeds one input and carries out what it calls for.
+    fn input(self: &Rc<Self>, input: Input) {
+        let link = self.link();
+        self.machine.borrow_mut().handle(now_ms(), link, input);
+        self.pump();
     }
 
-    /// Cancels every timer and bumps the generation, so no callback of the previous socket,
-    /// timer or URL provider can act any more.
-    fn invalidate_socket_callbacks(&mut self) {
-        self.generation += 1;
-        self.retry_timer = None;
-        self.connect_timer = None;
-        self.stable_timer = None;
-        self.heartbeat_timer = None;
-    }
-
-    /// Whether the current socket accepts data. It may be CLOSING while the state is still
-    /// `Open` (the server's close frame arrived, the close event not yet): a send then would be
-    /// discarded by the browser, so messages wait in the outbox instead.
-    fn socket_open(&self) -> bool {
-        !self.dying
-            && self
-                .socket
-                .as_ref()
-                .is_some_and(|s| s.ready_state() == ReadyState::Open)
-    }
-
-    fn send_on_socket(&mut self, message: Message) -> Result<()> {
-        let Some(socket) = &self.socket else {
-            return Err(Error::NotOpen);
-        };
-        if socket.buffered_amount() == 0 {
-            self.in_flight.clear();
-        }
-        socket.send(&message)?;
-        self.stats.messages_out += 1;
-        self.stats.bytes_out += message.len() as u64;
-        self.in_flight.push_back(message);
-        Ok(())
-    }
-}
-
-/// The browser task after a burst of messages (see [`WakeBatch`]): wakes the stream if
-/// messages wait for it.
-fn end_burst(weak: &Weak<RefCell<Core>>) {
-    let Some(core) = weak.upgrade() else { return };
-    let waker = {
-        let c = &mut *core.borrow_mut();
-        c.batch.end(c.inbox.len(), &mut c.recv_waker)
-    };
-    if let Some(w) = waker {
-        w.wake();
-    }
-}
-
-/// Delivers what a core operation produced: events to subscribers and hooks, then wakers.
-/// Messages held back for a batch are woken first, so a consumer sees them before the event.
-fn deliver(core: &Shared, out: Outbound) {
-    if !out.events.is_empty() {
-        let (subscribers, hook_count, held) = {
-            let mut c = core.borrow_mut();
-            c.subscribers.retain(|s| s.strong_count() > 0);
-            let held = if c.inbox.is_empty() {
-                None
-            } else {
-                c.recv_waker.take()
-            };
-            (c.subscribers.clone(), c.hooks.len(), held)
-        };
-        if let Some(w) = held {
-            w.wake();
-        }
-        for event in &out.events {
-            for sub in subscribers.iter().filter_map(Weak::upgrade) {
-                let waker = {
-                    let mut q = sub.borrow_mut();
-                    q.events.push_back(event.clone());
-                    q.waker.take()
-                };
-                if let Some(w) = waker {
-                    w.wake();
-                }
-            }
-            if hook_count > 0 {
-                // Hooks are taken out while they run, so they may call back into the socket.
-                let hooks = core::mem::take(&mut core.borrow_mut().hooks);
-                for hook in &hooks {
-                    hook(event);
-                }
-                let mut c = core.borrow_mut();
-                let added = core::mem::replace(&mut c.hooks, hooks);
-                c.hooks.extend(added);
-            }
-        }
-    }
-    if let Some(generation) = out.flush_after_events {
-        with_core(&Rc::downgrade(core), |_, c, out| {
-            flush_outbox(c, out, generation)
-        });
-    }
-    out.wakers.into_iter().for_each(Waker::wake);
-}
-
-fn with_core(weak: &Weak<RefCell<Core>>, f: impl FnOnce(&Shared, &mut Core, &mut Outbound)) {
-    let Some(core) = weak.upgrade() else { return };
-    let mut out = Outbound::default();
-    {
-        let mut c = core.borrow_mut();
-        f(&core, &mut c, &mut out);
-    }
-    deliver(&core, out);
-}
-
-/// Starts an attempt: resolves the URL (provider or fixed), then opens a socket.
-fn connect(core: &Shared, c: &mut Core, out: &mut Outbound) {
-    c.retry_timer = None;
-    c.generation += 1;
-    let generation = c.generation;
-    let attempt = c.failures;
-    c.set_state(out, State::Connecting { attempt });
-    c.emit(out, Event::Connecting { attempt });
-    match c.source.clone() {
-        UrlSource::Fixed(url) => {
-            let protocols = c.options.protocols.clone();
-            open_socket(core, c, out, generation, &url, &protocols);
-        }
-        UrlSource::Provider(provider) => {
-            let weak = Rc::downgrade(core);
-            let future: UrlFuture = provider();
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = future.await;
-                with_core(&weak, |core, c, out| {
-                    if c.generation != generation || c.state.is_terminal() {
-                        return; // closed or superseded while the provider ran
-                    }
-                    match result {
-                        Ok((url, protocols)) => {
-                            open_socket(core, c, out, generation, &url, &protocols)
-                        }
-                        Err(error) => {
-                            c.emit(out, Event::Error(error));
-                            schedule_retry(core, c, out);
-                        }
-                    }
-                });
-            });
-        }
-    }
-}
-
-fn open_socket(
-    core: &Shared,
-    c: &mut Core,
-    out: &mut Outbound,
-    generation: u64,
-    url: &str,
-    protocols: &[String],
-) {
-    if let Err(error) = validate_url(url, c.options.secure_only) {
-        c.emit(out, Event::Error(error.clone()));
-        fail(c, out, error.message());
-        return;
-    }
-    c.url = redact_url(url);
-    let weak = Rc::downgrade(core);
-    let (w_open, w_msg, w_close) = (weak.clone(), weak.clone(), weak.clone());
-    let socket = RawSocket::open(
-        url,
-        protocols,
-        move || with_core(&w_open, |core, c, out| on_open(core, c, out, generation)),
-        move |incoming| on_message(&w_msg, generation, incoming),
-        move |event| {
-            with_core(&w_close, |core, c, out| {
-                on_close(core, c, out, generation, event)
-            })
-        },
-    );
-    match socket {
-        Ok(socket) => {
-            #[cfg(feature = "js")]
-            if let Some(receiver) = &c.receiver {
-                socket.route_messages(receiver);
-            }
-            c.socket = Some(socket);
-            c.in_flight.clear();
-            c.dying = false;
-            let timeout = duration_ms(c.options.connect_timeout);
-            let weak = weak.clone();
-            c.connect_timer = Some(Timeout::new(timeout, move || {
-                with_core(&weak, |core, c, out| {
-                    if c.generation != generation
-                        || c.state
-                            != (State::Connecting {
-                                attempt: c.failures,
-                            })
-                    {
-                        return;
-                    }
-                    c.emit(
-                        out,
-                        Event::Error(Error::ConnectTimeout {
-                            url: c.url.clone(),
-                            after_ms: timeout,
-                        }),
-                    );
-                    socket_lost(
-                        core,
-                        c,
-                        out,
-                        CloseEvent {
-                            code: 1006,
-                            reason: "connect timeout".into(),
-                            was_clean: false,
-                        },
-                        true,
-                    );
-                })
-            }));
-        }
-        Err(error) => {
-            c.emit(out, Event::Error(error.clone()));
-            fail(c, out, error.message());
-        }
-    }
-}
-
-fn duration_ms(d: Duration) -> u32 {
-    d.as_millis().min(u32::MAX as u128) as u32
-}
-
-fn on_open(core: &Shared, c: &mut Core, out: &mut Outbound, generation: u64) {
-    if c.generation != generation {
-        return;
-    }
-    c.connect_timer = None;
-    c.stats.connects += 1;
-    if c.ever_opened {
-        c.stats.reconnects += 1;
-    }
-    c.ever_opened = true;
-    c.last_inbound = now_ms();
-    c.ping_sent_at = None;
-    let protocol = c
-        .socket
-        .as_ref()
-        .map(RawSocket::protocol)
-        .unwrap_or_default();
-    c.set_state(out, State::Open);
-    c.emit(out, Event::Open { protocol });
-    // The attempt counter resets only once the connection has proven stable.
-    let weak = Rc::downgrade(core);
-    c.stable_timer = Some(Timeout::new(
-        duration_ms(c.options.stable_after),
-        move || {
-            with_core(&weak, |_, c, _| {
-                if c.generation == generation && c.state == State::Open {
-                    c.failures = 0;
-                }
-            })
-        },
-    ));
-    schedule_heartbeat(core, c, generation, 0);
-    c.in_open_dispatch = true;
-    out.flush_after_events = Some(generation);
-}
-
-/// Flushes the outbox after the `open` event has been delivered: messages sent by `open`
-/// handlers go first (authentication, say), then the outbox in order, then later sends.
-fn flush_outbox(c: &mut Core, out: &mut Outbound, generation: u64) {
-    c.in_open_dispatch = false;
-    if c.generation != generation || c.state != State::Open {
-        return;
-    }
-    while c.socket_open() {
-        let Some(message) = c.outbox.pop() else {
-            break;
-        };
-        if let Err(error) = c.send_on_socket(message.clone()) {
-            c.outbox.requeue_front(vec![message]);
-            c.emit(out, Event::Error(error));
-            break;
-        }
-    }
-    c.stats.outbox_len = c.outbox.len();
-    out.wakers.append(&mut c.state_wakers);
-}
-
-/// The size of a payload the browser handed over: bytes of an `ArrayBuffer`, UTF-16 code units
-/// of a string (equal to its UTF-8 bytes for ASCII; measuring exactly would mean copying it).
-pub(crate) fn js_payload_len(data: &JsValue) -> usize {
-    match data.dyn_ref::<js_sys::JsString>() {
-        Some(text) => text.length() as usize,
-        None => data.unchecked_ref::<js_sys::ArrayBuffer>().byte_length() as usize,
-    }
-}
-
-fn on_message(weak: &Weak<RefCell<Core>>, generation: u64, incoming: Incoming) {
-    let Some(core) = weak.upgrade() else { return };
-    let mut event = None;
-    let mut hook = None;
-    let waker = {
-        let mut c = core.borrow_mut();
-        if c.generation != generation {
+    /// Carries out the machine's outputs in order, unless a dispatch further up the stack is
+    /// already doing so (then it will, once the event it is delivering has reached everyone).
+    fn pump(self: &Rc<Self>) {
+        if self.pumping.replace(true) {
             return;
         }
-        if c.options.heartbeat.is_some() {
-            let now = now_ms();
-            if let Some(sent) = c.ping_sent_at.take() {
-                c.stats.last_heartbeat_rtt_ms = Some(now - sent);
-            }
-            c.last_inbound = now;
+        loop {
+            let output = self.machine.borrow_mut().poll_output();
+            let Some(output) = output else { break };
+            self.execute(output);
         }
-        // With a message hook (the JavaScript layer) the payload stays a JavaScript value.
-        let (len, item) = match (incoming, &c.message_hook) {
-            (Incoming::Event(received), Some(hook)) => (
-                js_payload_len(&received.data()),
-                Err((hook.clone(), received)),
-            ),
-            (incoming, _) => {
-                let message = incoming.into_message();
-                (message.len(), Ok(message))
-            }
-        };
-        // A receiver has counted the message already.
-        #[cfg(feature = "js")]
-        let counted = c.receiver.is_some();
-        #[cfg(not(feature = "js"))]
-        let counted = false;
-        if !counted {
-            c.stats.messages_in += 1;
-            c.stats.bytes_in += len as u64;
-        }
-        match (c.options.max_message_bytes, item) {
-            (Some(limit), _) if len > limit => {
-                event = Some(Event::Error(Error::MessageTooLarge { size: len, limit }));
-                None
-            }
-            (_, Ok(message)) => {
-                c.inbox.push_back(Ok(message));
-                let c = &mut *c;
-                c.batch.on_message(c.inbox.len(), &mut c.recv_waker, || {
-                    let weak = weak.clone();
-                    move || end_burst(&weak)
-                })
-            }
-            (_, Err(to_hook)) => {
-                hook = Some(to_hook);
-                None
-            }
-        }
-    };
-    // Called with no borrow held: the hook may send, close or read state.
-    if let Some((hook, received)) = hook {
-        hook(received);
+        self.pumping.set(false);
+        self.settle_waiters();
     }
-    if let Some(event) = event {
-        deliver(
-            &core,
-            Outbound {
-                events: vec![event],
-                ..Outbound::default()
+
+    /// After a dispatch: wakes the tasks waiting for a state change, and ends the streams once
+    /// the socket is over.
+    fn settle_waiters(&self) {
+        let wakers = core::mem::take(&mut *self.state_wakers.borrow_mut());
+        wakers.into_iter().for_each(Waker::wake);
+        let over = {
+            let machine = self.machine.borrow();
+            machine.is_over().then(|| match machine.state() {
+                State::Failed { reason } => Some(Error::Failed { reason }),
+                _ => None,
+            })
+        };
+        if let Some(error) = over {
+            if !self.inbox.borrow().is_finished() {
+                Inbox::finish(&self.inbox, error);
+                let subscribers = core::mem::take(&mut *self.subscribers.borrow_mut());
+                for queue in subscribers.iter().filter_map(Weak::upgrade) {
+                    let waker = queue.borrow_mut().waker.take();
+                    if let Some(w) = waker {
+                        w.wake();
+                    }
+                }
+            }
+        }
+    }
+
+    fn execute(self: &Rc<Self>, output: Output) {
+        match output {
+            Output::Resolve { id } => self.resolve(id),
+            Output::Open { id, url, protocols } => self.open(id, &url, &protocols),
+            Output::Send { id, message } => {
+                if let Some((_, socket)) = self.io.borrow().socket.as_ref().filter(|s| s.0 == id) {
+                    // Cannot fail on an OPEN socket (the machine sends only then).
+                    let _ = socket.send(&message);
+                }
+            }
+            Output::Close { id, code, reason } => {
+                if let Some((_, socket)) = self.io.borrow().socket.as_ref().filter(|s| s.0 == id) {
+                    // Validated by the machine: cannot fail.
+                    let _ = socket.close(code, reason.as_deref());
+                }
+            }
+            Output::Release { id } => {
+                let released = {
+                    let mut io = self.io.borrow_mut();
+                    match io.socket.take() {
+                        Some((current, socket)) if current == id => Some(socket),
+                        other => {
+                            io.socket = other;
+                            None
+                        }
+                    }
+                };
+                // Dropped with nothing borrowed: its handlers go, a live socket is closed.
+                drop(released);
+            }
+            Output::Arm { timer, ms } => {
+                let weak = Rc::downgrade(self);
+                let timeout = Timeout::new(ms, move || {
+                    if let Some(driver) = weak.upgrade() {
+                        driver.fired(timer);
+                    }
+                });
+                let old = self.io.borrow_mut().timers[timer.index()].replace(timeout);
+                drop(old);
+            }
+            Output::Cancel(timer) => {
+                let old = self.io.borrow_mut().timers[timer.index()].take();
+                drop(old);
+            }
+            Output::Emit(event) => self.deliver(&event),
+        }
+    }
+
+    /// Calls the URL provider (user code: nothing borrowed) and feeds its answer back.
+    fn resolve(self: &Rc<Self>, id: SocketId) {
+        let Some(provider) = self.provider.clone() else {
+            return;
+        };
+        let future = provider();
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = future.await;
+            if let Some(driver) = weak.upgrade() {
+                driver.input(Input::Resolved { id, result });
+            }
+        });
+    }
+
+    fn open(self: &Rc<Self>, id: SocketId, url: &str, protocols: &[String]) {
+        let (w_open, w_msg, w_close) = (
+            Rc::downgrade(self),
+            Rc::downgrade(self),
+            Rc::downgrade(self),
+        );
+        let socket = RawSocket::open(
+            url,
+            protocols,
+            move || {
+                if let Some(driver) = w_open.upgrade() {
+                    driver.opened(id);
+                }
+            },
+            move |incoming| {
+                if let Some(driver) = w_msg.upgrade() {
+                    driver.received(id, incoming);
+                }
+            },
+            move |event| {
+                if let Some(driver) = w_close.upgrade() {
+                    driver.closed(id, event);
+                }
             },
         );
+        match socket {
+            Ok(socket) => {
+                if let Some(hook) = &*self.socket_hook.borrow() {
+                    let (ws, handler) = socket.parts();
+                    hook(ws, handler);
+                }
+                let old = self.io.borrow_mut().socket.replace((id, socket));
+                drop(old);
+            }
+            Err(error) => self.input(Input::OpenFailed { id, error }),
+        }
     }
-    if let Some(w) = waker {
-        w.wake();
-    }
-}
 
-fn on_close(core: &Shared, c: &mut Core, out: &mut Outbound, generation: u64, event: CloseEvent) {
-    if c.generation != generation {
-        return;
-    }
-    let retry = c.retry_policy(&event);
-    socket_lost(core, c, out, event, retry);
-}
-
-/// The current socket is gone (closed, timed out or declared dead): requeue what it never
-/// sent, then retry once or fail. Every failure path funnels through here exactly once per
-/// socket, because the socket is taken out first and its handlers are detached with it.
-fn socket_lost(core: &Shared, c: &mut Core, out: &mut Outbound, event: CloseEvent, retry: bool) {
-    let Some(socket) = c.socket.take() else {
-        return;
-    };
-    let buffered = socket.buffered_amount();
-    drop(socket);
-    c.invalidate_socket_callbacks();
-    c.in_open_dispatch = false;
-    c.dying = false;
-    let sizes: Vec<usize> = c.in_flight.iter().map(Message::len).collect();
-    let unsent = unsent_tail(&sizes, u64::from(buffered));
-    // The last `unsent` messages handed to the socket.
-    while c.in_flight.len() > unsent {
-        c.in_flight.pop_front();
-    }
-    let tail: Vec<Message> = core::mem::take(&mut c.in_flight).into_iter().collect();
-    c.stats.requeued += tail.len() as u64;
-    c.outbox.requeue_front(tail);
-    c.stats.outbox_len = c.outbox.len();
-    let code = event.code;
-    c.emit(
-        out,
-        Event::Disconnected {
-            code: event.code,
-            reason: event.reason.clone(),
-            was_clean: event.was_clean,
-        },
-    );
-    c.failures = c.failures.saturating_add(1);
-    if retry {
-        schedule_retry(core, c, out);
-    } else {
-        let reason = if event.reason.is_empty() {
-            text(&[
-                S("server closed with code "),
-                N(u64::from(code)),
-                S(", which is not retried"),
-            ])
-        } else {
-            text(&[
-                S("server closed with code "),
-                N(u64::from(code)),
-                S(" ("),
-                S(&event.reason),
-                S("), which is not retried"),
-            ])
+    fn opened(self: &Rc<Self>, id: SocketId) {
+        let protocol = match &self.io.borrow().socket {
+            Some((current, socket)) if *current == id => socket.protocol(),
+            _ => return,
         };
-        fail(c, out, reason);
+        self.input(Input::Opened { id, protocol });
     }
-}
 
-fn fail(c: &mut Core, out: &mut Outbound, reason: String) {
-    c.socket = None;
-    c.invalidate_socket_callbacks();
-    c.set_state(
-        out,
-        State::Failed {
-            reason: reason.clone(),
-        },
-    );
-    c.emit(out, Event::Failed { reason });
-}
+    /// The per-message path: the machine judges it (stale socket, size limit, heartbeat
+    /// activity, counters), then it goes to the message hook or the inbox.
+    fn received(self: &Rc<Self>, id: SocketId, incoming: Incoming) {
+        let now = if self.timed { now_ms() } else { 0.0 };
+        let hook = self.message_hook.borrow().clone();
+        let counted = self.socket_hook.borrow().is_some();
+        let (accept, queued) = {
+            let mut machine = self.machine.borrow_mut();
+            let accept = machine.received(now, id, incoming.len(), counted);
+            (accept, machine.has_output())
+        };
+        if queued {
+            self.pump();
+        }
+        if !accept {
+            return;
+        }
+        match (incoming, hook) {
+            // Called with nothing borrowed: the hook may send, close or read state.
+            (Incoming::Event(event), Some(hook)) => hook(event),
+            (incoming, _) => Inbox::push(&self.inbox, Ok(incoming.into_message())),
+        }
+    }
 
-fn schedule_retry(core: &Shared, c: &mut Core, out: &mut Outbound) {
-    // `failures` counts attempts that failed since the last stable connection.
-    if !retry_allowed(c.options.max_retries, c.failures.saturating_sub(1)) {
-        let n = c.failures;
-        fail(
-            c,
-            out,
-            text(&[S("gave up after "), N(u64::from(n)), S(" failed attempts")]),
-        );
-        return;
+    fn closed(self: &Rc<Self>, id: SocketId, close: CloseEvent) {
+        let asks = self.machine.borrow().asks_retry(id);
+        // The user's predicate, with nothing borrowed: it may read the socket or close it.
+        let retry = match &self.should_retry {
+            Some(predicate) if asks => Some(predicate(&close)),
+            _ => None,
+        };
+        self.input(Input::Closed { id, close, retry });
     }
-    if !is_online() {
-        c.set_state(out, State::Offline);
-        c.emit(out, Event::Offline);
-        return;
+
+    fn fired(self: &Rc<Self>, timer: Timer) {
+        // Kept until the input is done: this very timer's closure is running.
+        let fired = self.io.borrow_mut().timers[timer.index()].take();
+        self.input(Input::Fired(timer));
+        drop(fired);
     }
-    let attempt = c.failures;
-    let delay = c
-        .options
-        .backoff
-        .delay(attempt.saturating_sub(1), c.rng.next_f64());
-    c.set_state(out, State::Reconnecting { attempt, delay });
-    c.emit(out, Event::Reconnecting { attempt, delay });
-    let weak = Rc::downgrade(core);
-    c.retry_timer = Some(Timeout::new(duration_ms(delay), move || {
-        with_core(&weak, |core, c, out| {
-            if matches!(c.state, State::Reconnecting { .. }) {
-                connect(core, c, out);
+
+    /// Delivers an event to the subscribers, then to the hooks (user code: nothing borrowed).
+    fn deliver(self: &Rc<Self>, event: &Event) {
+        Inbox::wake_if_waiting(&self.inbox);
+        let subscribers = {
+            let mut subscribers = self.subscribers.borrow_mut();
+            subscribers.retain(|s| s.strong_count() > 0);
+            subscribers.clone()
+        };
+        for queue in subscribers.iter().filter_map(Weak::upgrade) {
+            let waker = {
+                let mut q = queue.borrow_mut();
+                q.events.push_back(event.clone());
+                q.waker.take()
+            };
+            if let Some(w) = waker {
+                w.wake();
             }
-        })
-    }));
-}
-
-/// How long a socket the heartbeat declared dead is kept before its unsent tail is judged
-/// from `bufferedAmount` (acknowledgements of a live link arrive well within it).
-const ACK_SETTLE_MS: u32 = 250;
-
-fn schedule_heartbeat(core: &Shared, c: &mut Core, generation: u64, delay: u32) {
-    let Some(hb) = &c.options.heartbeat else {
-        return;
-    };
-    let delay = if delay == 0 {
-        duration_ms(hb.interval)
-    } else {
-        delay
-    };
-    let weak = Rc::downgrade(core);
-    c.heartbeat_timer = Some(Timeout::new(delay, move || {
-        with_core(&weak, |core, c, out| {
-            heartbeat_tick(core, c, out, generation)
-        })
-    }));
-}
-
-fn heartbeat_tick(core: &Shared, c: &mut Core, out: &mut Outbound, generation: u64) {
-    if c.generation != generation || c.state != State::Open {
-        return;
-    }
-    let Some(hb) = c.options.heartbeat.clone() else {
-        return;
-    };
-    let now = now_ms();
-    let interval = hb.interval.as_secs_f64() * 1000.0;
-    let timeout = hb.timeout.as_secs_f64() * 1000.0;
-    match heartbeat_action(now, c.ping_sent_at, c.last_inbound, interval, timeout) {
-        HeartbeatAction::Ping => {
-            if let Some(socket) = c.socket.as_ref().filter(|_| c.socket_open()) {
-                // The ping bypasses the outbox and the in-flight record: it is never resent.
-                let _ = socket.send(&hb.message);
-            }
-            c.ping_sent_at = Some(now);
-            schedule_heartbeat(core, c, generation, duration_ms(hb.timeout).max(1));
         }
-        HeartbeatAction::Wait(ms) => schedule_heartbeat(core, c, generation, ms),
-        HeartbeatAction::Dead { silent_ms } => {
-            c.emit(out, Event::HeartbeatTimeout { silent_ms });
-            // The browser lowers `bufferedAmount` only when the network acknowledges a send, a
-            // little after it: judged at once, a message sent just before would count as unsent
-            // although it left, and be sent twice. New sends go to the outbox meanwhile.
-            c.dying = true;
-            let weak = Rc::downgrade(core);
-            c.heartbeat_timer = Some(Timeout::new(ACK_SETTLE_MS, move || {
-                with_core(&weak, |core, c, out| {
-                    if c.generation != generation {
-                        return; // the socket closed by itself meanwhile
-                    }
-                    socket_lost(
-                        core,
-                        c,
-                        out,
-                        CloseEvent {
-                            code: 1006,
-                            reason: "heartbeat timeout".into(),
-                            was_clean: false,
-                        },
-                        true,
-                    );
-                })
-            }));
+        let hooks = self.hooks.borrow().clone();
+        for hook in &hooks {
+            hook(event);
+        }
+        if let Event::Open { .. } = event {
+            let link = self.link();
+            self.machine
+                .borrow_mut()
+                .handle(now_ms(), link, Input::OpenDelivered);
         }
     }
-}
 
-/// Called on `online` and on the page becoming visible: if the socket is down, try now with
-/// the backoff reset.
-fn wake_up(core: &Shared, c: &mut Core, out: &mut Outbound) {
-    if matches!(c.state, State::Reconnecting { .. } | State::Offline) {
-        c.failures = 0;
-        connect(core, c, out);
+    fn watch_page(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let listener = Listener::new(Closure::new(move |kind: u8, flag: bool| {
+            let Some(driver) = weak.upgrade() else { return };
+            driver.input(match (kind, flag) {
+                (0, online) => Input::Online(online),
+                (1, visible) => Input::Visible(visible),
+                (2, true) => Input::PageHidden,
+                (3, true) => Input::PageShown,
+                _ => return,
+            });
+        }) as Closure<dyn FnMut(u8, bool)>);
+        let page = PageWatch::new(listener.function());
+        *self.watch.borrow_mut() = Some(Watch {
+            page,
+            _listener: listener,
+        });
     }
-}
-
-fn on_offline(c: &mut Core, out: &mut Outbound) {
-    if matches!(c.state, State::Reconnecting { .. }) {
-        c.retry_timer = None;
-        c.set_state(out, State::Offline);
-        c.emit(out, Event::Offline);
-    }
-}
-
-fn install_window_listeners(core: &Shared) {
-    let mut listeners = Vec::new();
-    for name in ["online", "offline", "visibilitychange"] {
-        let weak = Rc::downgrade(core);
-        let listener = Listener::new(Closure::new(move || {
-            with_core(&weak, |core, c, out| match name {
-                "offline" => on_offline(c, out),
-                "online" => wake_up(core, c, out),
-                _ if is_visible() => wake_up(core, c, out),
-                _ => {}
-            })
-        }) as Closure<dyn FnMut()>);
-        if on_window(name, listener.function(), true) {
-            listeners.push((name, listener));
-        }
-    }
-    core.borrow_mut().window_listeners = listeners;
 }
 
 /// A reconnecting WebSocket: a `Stream` of received messages and a `Sink` of messages that
@@ -727,15 +372,16 @@ fn install_window_listeners(core: &Shared) {
 /// - At most one browser socket is CONNECTING or OPEN at any instant; one failure (whatever
 ///   mix of `error`/`close` events) schedules exactly one retry, after [`Options::backoff`].
 /// - Messages sent while not open wait in a bounded outbox and are flushed in order on the next
-///   open, before anything sent later. Messages a dying socket never sent (its
-///   `bufferedAmount` at close) go back to the front of the outbox. Bytes that did leave the
-///   browser may still be lost with the connection: only an application acknowledgement can
-///   prove delivery.
-/// - [`close`](ReSocket::close) ends everything and returns what was still queued.
+///   open, before anything sent later. Messages a lost socket never sent (its `bufferedAmount`
+///   at close) go back to the front of the outbox. Bytes that did leave the browser may still
+///   be lost with the connection: only an application acknowledgement can prove delivery.
+/// - [`close`](ReSocket::close) ends everything and returns what was still queued; after
+///   `Failed` it returns what was queued when it failed.
 /// - Clones share one connection; the connection closes when the last clone is dropped.
 ///
 /// The stream ends after `close` (with `None`) or on `Failed` (one `Err(Error::Failed)`
-/// item, then `None`).
+/// item, then `None`). It holds at most [`Options::inbox_messages`] unread messages; past that
+/// the oldest are dropped and one `Err(Error::Lagged)` item stands in their place.
 ///
 /// During a burst of messages the stream's task is woken for the first message, then every 16
 /// messages or when the burst's browser task is over, not once per message (a lone message is
@@ -753,16 +399,16 @@ fn install_window_listeners(core: &Shared) {
 /// ```
 #[derive(Clone)]
 pub struct ReSocket {
-    core: Shared,
+    driver: Rc<Driver>,
     drain_timer: Option<Rc<Timeout>>,
 }
 
 impl fmt::Debug for ReSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = self.core.borrow();
+        let machine = self.driver.machine.borrow();
         f.debug_struct("ReSocket")
-            .field("url", &c.url)
-            .field("state", &c.state)
+            .field("url", &machine.url())
+            .field("state", &machine.state())
             .finish()
     }
 }
@@ -776,16 +422,15 @@ impl ReSocket {
     /// ```
     pub fn connect(url: &str, options: Options) -> Result<Self> {
         validate_url(url, options.secure_only)?;
-        crate::socket::validate_protocols(&options.protocols)?;
-        Ok(Self::start(
-            UrlSource::Fixed(url.to_owned()),
-            redact_url(url),
-            options,
-        ))
+        validate_protocols(&options.protocols)?;
+        let fixed = (String::from(url), options.protocols.clone());
+        Ok(Self::start(Some(fixed), None, options))
     }
 
     /// Starts connecting with a URL provider, called before every attempt (refresh a token in
-    /// the query string, pick a server). It returns the URL and the subprotocols to offer.
+    /// the query string, pick a server). It returns the URL and the subprotocols to offer. A
+    /// provider that fails counts as a failed attempt; one that does not answer within the
+    /// connect timeout is given up on, and the attempt retried.
     ///
     /// ```no_run
     /// let socket = resocket::ReSocket::connect_with_provider(
@@ -797,67 +442,47 @@ impl ReSocket {
         provider: impl Fn() -> UrlFuture + 'static,
         options: Options,
     ) -> Self {
-        Self::start(
-            UrlSource::Provider(Rc::new(provider)),
-            String::new(),
-            options,
-        )
+        Self::start(None, Some(Rc::new(provider)), options)
     }
 
-    fn start(source: UrlSource, url: String, options: Options) -> Self {
+    fn start(
+        fixed: Option<(String, Vec<String>)>,
+        provider: Option<Rc<dyn Fn() -> UrlFuture>>,
+        options: Options,
+    ) -> Self {
         let seed = options
             .jitter_seed
             .unwrap_or_else(|| (js_sys::Math::random() * u64::MAX as f64) as u64);
-        let core = Rc::new(RefCell::new(Core {
-            outbox: Outbox::new(
-                options.outbox_messages,
-                options.outbox_bytes,
-                options.overflow,
-            ),
-            options,
-            source,
-            url,
-            state: State::Connecting { attempt: 0 },
-            socket: None,
-            generation: 0,
-            failures: 0,
-            ever_opened: false,
-            in_flight: VecDeque::new(),
-            in_open_dispatch: false,
-            dying: false,
-            inbox: VecDeque::new(),
-            recv_waker: None,
-            batch: WakeBatch::default(),
-            state_wakers: Vec::new(),
-            subscribers: Vec::new(),
-            hooks: Vec::new(),
-            message_hook: None,
-            #[cfg(feature = "js")]
-            receiver: None,
-            stats: Stats::default(),
-            rng: Rng::new(seed),
-            retry_timer: None,
-            connect_timer: None,
-            stable_timer: None,
-            heartbeat_timer: None,
-            ping_sent_at: None,
-            last_inbound: 0.0,
-            window_listeners: Vec::new(),
-            end_reported: false,
-        }));
-        install_window_listeners(&core);
+        let machine = Machine::new(Config::from_options(&options), fixed, seed);
+        let driver = Rc::new(Driver {
+            machine: RefCell::new(machine),
+            io: RefCell::new(Io::default()),
+            inbox: Inbox::new(options.inbox_messages),
+            provider,
+            should_retry: options.should_retry.clone(),
+            high_water_mark: options.high_water_mark,
+            timed: options.heartbeat.is_some(),
+            subscribers: RefCell::new(Vec::new()),
+            hooks: RefCell::new(Vec::new()),
+            message_hook: RefCell::new(None),
+            socket_hook: RefCell::new(None),
+            state_wakers: RefCell::new(Vec::new()),
+            pumping: Cell::new(false),
+            watch: RefCell::new(None),
+        });
+        driver.watch_page();
         // The first attempt starts on the next microtask, so event subscribers and hooks
         // registered right after construction see `Connecting` too.
-        let weak = Rc::downgrade(&core);
+        let weak = Rc::downgrade(&driver);
         wasm_bindgen_futures::spawn_local(async move {
-            with_core(&weak, |core, c, out| {
-                if !c.state.is_terminal() {
-                    connect(core, c, out);
-                }
-            });
+            if let Some(driver) = weak.upgrade() {
+                driver.input(Input::Start {
+                    online: is_online(),
+                });
+            }
         });
         ReSocket {
-            core,
+            driver,
             drain_timer: None,
         }
     }
@@ -868,7 +493,7 @@ impl ReSocket {
     /// # fn demo(s: &resocket::ReSocket) { println!("{:?}", s.state()); }
     /// ```
     pub fn state(&self) -> State {
-        self.core.borrow().state.clone()
+        self.driver.machine.borrow().state()
     }
 
     /// Counters since creation.
@@ -877,19 +502,7 @@ impl ReSocket {
     /// # fn demo(s: &resocket::ReSocket) { println!("{} reconnects", s.stats().reconnects); }
     /// ```
     pub fn stats(&self) -> Stats {
-        let c = self.core.borrow();
-        #[allow(unused_mut)]
-        let mut stats = Stats {
-            outbox_len: c.outbox.len(),
-            outbox_bytes: c.outbox.bytes(),
-            ..c.stats.clone()
-        };
-        #[cfg(feature = "js")]
-        if let Some(receiver) = &c.receiver {
-            stats.messages_in += receiver.messages_in() as u64;
-            stats.bytes_in += receiver.bytes_in() as u64;
-        }
-        stats
+        self.driver.machine.borrow().stats()
     }
 
     /// The URL of the current (or last) attempt, without query string or credentials.
@@ -898,19 +511,30 @@ impl ReSocket {
     /// # fn demo(s: &resocket::ReSocket) { println!("{}", s.url()); }
     /// ```
     pub fn url(&self) -> String {
-        self.core.borrow().url.clone()
+        String::from(self.driver.machine.borrow().url())
     }
 
-    /// The current socket's ready state (`Closed` while between sockets).
+    /// The current socket's ready state: `Closing` while this side closes it (`reconnect()`, a
+    /// heartbeat timeout), `Closed` while between sockets.
     ///
     /// ```no_run
     /// # fn demo(s: &resocket::ReSocket) { let _ = s.ready_state(); }
     /// ```
     pub fn ready_state(&self) -> ReadyState {
-        let c = self.core.borrow();
-        match (&c.state, &c.socket) {
-            (State::Open, Some(s)) => s.ready_state(),
-            (State::Connecting { .. }, _) => ReadyState::Connecting,
+        let (state, closing) = {
+            let machine = self.driver.machine.borrow();
+            (machine.state(), machine.closing())
+        };
+        match state {
+            State::Open if closing => ReadyState::Closing,
+            State::Open => self
+                .driver
+                .io
+                .borrow()
+                .socket
+                .as_ref()
+                .map_or(ReadyState::Closed, |(_, s)| s.ready_state()),
+            State::Connecting { .. } => ReadyState::Connecting,
             _ => ReadyState::Closed,
         }
     }
@@ -921,11 +545,12 @@ impl ReSocket {
     /// # fn demo(s: &resocket::ReSocket) { let _ = s.buffered_amount(); }
     /// ```
     pub fn buffered_amount(&self) -> u32 {
-        self.core
+        self.driver
+            .io
             .borrow()
             .socket
             .as_ref()
-            .map_or(0, RawSocket::buffered_amount)
+            .map_or(0, |(_, s)| s.buffered_amount())
     }
 
     /// The negotiated subprotocol of the current socket.
@@ -934,12 +559,7 @@ impl ReSocket {
     /// # fn demo(s: &resocket::ReSocket) { let _ = s.protocol(); }
     /// ```
     pub fn protocol(&self) -> String {
-        self.core
-            .borrow()
-            .socket
-            .as_ref()
-            .map(RawSocket::protocol)
-            .unwrap_or_default()
+        String::from(self.driver.machine.borrow().protocol())
     }
 
     /// The negotiated extensions of the current socket.
@@ -948,11 +568,12 @@ impl ReSocket {
     /// # fn demo(s: &resocket::ReSocket) { let _ = s.extensions(); }
     /// ```
     pub fn extensions(&self) -> String {
-        self.core
+        self.driver
+            .io
             .borrow()
             .socket
             .as_ref()
-            .map(RawSocket::extensions)
+            .map(|(_, s)| s.extensions())
             .unwrap_or_default()
     }
 
@@ -970,52 +591,13 @@ impl ReSocket {
             events: VecDeque::new(),
             waker: None,
         }));
-        self.core
-            .borrow_mut()
+        self.driver
             .subscribers
+            .borrow_mut()
             .push(Rc::downgrade(&queue));
         Events {
             queue,
-            core: Rc::downgrade(&self.core),
-        }
-    }
-
-    /// Calls `hook` synchronously for every event (the JavaScript layer's handlers).
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn add_hook(&self, hook: EventHook) {
-        self.core.borrow_mut().hooks.push(hook);
-    }
-
-    /// Hands every received message to `hook`, synchronously, instead of the `Stream`.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn set_message_hook(&self, hook: MessageHook) {
-        self.core.borrow_mut().message_hook = Some(hook);
-    }
-
-    /// Makes `receiver` the `onmessage` of the current and every later socket (see
-    /// `src/js/resocket.js`); it calls the core's handler, and so the message hook, only when
-    /// the core has work to do (a heartbeat, `max_message_bytes`).
-    #[cfg(feature = "js")]
-    pub(crate) fn set_receiver(&self, receiver: crate::js::Receiver) {
-        let mut c = self.core.borrow_mut();
-        receiver.set_heartbeat(c.options.heartbeat.is_some());
-        if let Some(limit) = c.options.max_message_bytes {
-            receiver.set_limit(limit as f64);
-        }
-        if let Some(socket) = &c.socket {
-            socket.route_messages(&receiver);
-        }
-        c.receiver = Some(receiver);
-    }
-
-    /// Lets go of the receiver once the socket is over (its counters are kept): the receiver
-    /// reaches the JavaScript object that owns this socket, which must be free to be collected.
-    #[cfg(feature = "js")]
-    pub(crate) fn detach_receiver(&self) {
-        let mut c = self.core.borrow_mut();
-        if let Some(receiver) = c.receiver.take() {
-            c.stats.messages_in += receiver.messages_in() as u64;
-            c.stats.bytes_in += receiver.bytes_in() as u64;
+            driver: Rc::downgrade(&self.driver),
         }
     }
 
@@ -1030,19 +612,17 @@ impl ReSocket {
     /// # Ok(()) }
     /// ```
     pub fn send(&self, message: impl Into<Message>) -> Result<()> {
-        let message = message.into();
-        let mut out = Outbound::default();
-        let result = {
-            let mut c = self.core.borrow_mut();
-            send_inner(&mut c, &mut out, message)
-        };
-        deliver(&self.core, out);
+        let link = self.driver.link();
+        let result = self.driver.machine.borrow_mut().send(link, message.into());
+        self.driver.pump();
         result
     }
 
     /// Closes for good with an optional code (1000 or 3000-4999) and reason (at most 123
     /// UTF-8 bytes): no attempt after it, timers cancelled, the stream ends. Returns the
-    /// messages still queued, which were never sent. Bad code/reason: an error, nothing closed.
+    /// messages still queued, which were never sent. After `Failed`, the state stays `Failed`
+    /// and this returns the messages that were queued when it failed (once). Bad code/reason:
+    /// an error, nothing closed.
     ///
     /// ```no_run
     /// # fn demo(s: &resocket::ReSocket) -> Result<(), resocket::Error> {
@@ -1051,162 +631,101 @@ impl ReSocket {
     /// # Ok(()) }
     /// ```
     pub fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<Vec<Message>> {
-        validate_close(code, reason)?;
-        let mut out = Outbound::default();
-        let unsent = {
-            let mut c = self.core.borrow_mut();
-            if c.state.is_terminal() {
-                return Ok(Vec::new());
-            }
-            if let Some(socket) = c.socket.take() {
-                if matches!(
-                    socket.ready_state(),
-                    ReadyState::Open | ReadyState::Connecting
-                ) {
-                    let _ = socket.close(code, reason);
-                }
-                // Dropped here: handlers detached; the browser completes the close by itself.
-            }
-            c.invalidate_socket_callbacks();
-            let unsent = c.outbox.drain();
-            c.stats.outbox_len = 0;
-            let code = code.unwrap_or(1000);
-            let reason = reason.unwrap_or_default().to_owned();
-            c.set_state(
-                &mut out,
-                State::Closed {
-                    code,
-                    reason: reason.clone(),
-                },
-            );
-            c.emit(
-                &mut out,
-                Event::Closed {
-                    code,
-                    reason,
-                    unsent: unsent.len(),
-                },
-            );
-            unsent
-        };
-        deliver(&self.core, out);
-        Ok(unsent)
+        let result = self.driver.machine.borrow_mut().close(code, reason);
+        self.driver.pump();
+        result
     }
 
-    /// Forces a fresh attempt now (closing the current socket if any) with the backoff reset.
-    /// Does nothing after `close` or `Failed`.
+    /// Forces a fresh attempt now with the backoff reset. An open socket is closed first, and
+    /// what it never sent goes back to the outbox (the new attempt starts once it has closed,
+    /// within 250 ms). Does nothing after `close` or `Failed`.
     ///
     /// ```no_run
     /// # fn demo(s: &resocket::ReSocket) { s.reconnect(); }
     /// ```
     pub fn reconnect(&self) {
-        with_core(&Rc::downgrade(&self.core), |core, c, out| {
-            if c.state.is_terminal() {
-                return;
-            }
-            if let Some(socket) = c.socket.take() {
-                let _ = socket.close(Some(1000), Some("reconnect"));
-                drop(socket);
-                c.emit(
-                    out,
-                    Event::Disconnected {
-                        code: 1000,
-                        reason: "reconnect".into(),
-                        was_clean: true,
-                    },
-                );
-            }
-            c.failures = 0;
-            connect(core, c, out);
-        });
+        self.driver.input(Input::Reconnect);
     }
-}
 
-/// The error for using a socket in a terminal state (`None` while it is alive).
-pub(crate) fn terminal_error(state: &State) -> Option<Error> {
-    match state {
-        State::Closed { code, reason } => Some(Error::Closed {
-            code: Some(*code),
-            reason: reason.clone(),
-        }),
-        State::Failed { reason } => Some(Error::Failed {
-            reason: reason.clone(),
-        }),
-        _ => None,
+    /// Calls `hook` synchronously for every event (the JavaScript layer's handlers).
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn add_hook(&self, hook: EventHook) {
+        self.driver.hooks.borrow_mut().push(hook);
     }
-}
 
-impl ReSocket {
-    /// Ready when open and `done`; re-checked on a short timer while open (the browser has no
-    /// "drained" event), on the next state change while not open; an error once terminal.
-    fn poll_open_until(&mut self, cx: &Context<'_>, state: State, done: bool) -> Poll<Result<()>> {
-        if let Some(error) = terminal_error(&state) {
+    /// Hands every message that arrives as the browser's event to `hook`, synchronously,
+    /// instead of the `Stream`.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn set_message_hook(&self, hook: MessageHook) {
+        *self.driver.message_hook.borrow_mut() = Some(hook);
+    }
+
+    /// Gives every socket from now on (and the current one) to `hook` to take over its
+    /// `onmessage`; the messages it passes on are counted by it, not here.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn set_socket_hook(&self, hook: SocketHook) {
+        if let Some((_, socket)) = &self.driver.io.borrow().socket {
+            let (ws, handler) = socket.parts();
+            hook(ws, handler);
+        }
+        *self.driver.socket_hook.borrow_mut() = Some(hook);
+    }
+
+    /// Adds counts kept outside (the JavaScript layer's receiver) to the stats.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn add_received(&self, messages: u64, bytes: u64) {
+        self.driver
+            .machine
+            .borrow_mut()
+            .add_received(messages, bytes);
+    }
+
+    /// The error for using the socket once it is closed or failed (`None` before).
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn over_error(&self) -> Option<Error> {
+        self.driver.machine.borrow().over_error()
+    }
+
+    /// Ready when open and `done()`; re-checked on a short timer while open (the browser has no
+    /// "drained" event), on the next state change while not open; an error once over.
+    fn poll_open_until(
+        &mut self,
+        cx: &Context<'_>,
+        done: impl Fn(&Self) -> bool,
+    ) -> Poll<Result<()>> {
+        let (over, accepts) = {
+            let machine = self.driver.machine.borrow();
+            (machine.over_error(), machine.accepts())
+        };
+        if let Some(error) = over {
             return Poll::Ready(Err(error));
         }
-        match state {
-            State::Open if done => Poll::Ready(Ok(())),
-            State::Open => {
-                let waker = cx.waker().clone();
-                self.drain_timer = Some(Rc::new(Timeout::new(
-                    crate::connection::DRAIN_POLL_MS,
-                    move || waker.wake(),
-                )));
-                Poll::Pending
+        if accepts {
+            if done(self) {
+                return Poll::Ready(Ok(()));
             }
-            _ => {
-                self.core.borrow_mut().state_wakers.push(cx.waker().clone());
-                Poll::Pending
-            }
+            let waker = cx.waker().clone();
+            self.drain_timer = Some(Rc::new(Timeout::new(
+                crate::connection::DRAIN_POLL_MS,
+                move || waker.wake(),
+            )));
+        } else {
+            add_waker(&mut self.driver.state_wakers.borrow_mut(), cx.waker());
         }
+        Poll::Pending
     }
-}
 
-fn send_inner(c: &mut Core, out: &mut Outbound, message: Message) -> Result<()> {
-    if let Some(error) = terminal_error(&c.state) {
-        return Err(error);
+    /// Whether the outbox is empty and the socket's buffer drained.
+    fn flushed(&self) -> bool {
+        self.driver.machine.borrow().outbox_is_empty() && self.buffered_amount() == 0
     }
-    let direct =
-        c.state == State::Open && (c.outbox.is_empty() || c.in_open_dispatch) && c.socket_open();
-    if direct {
-        return c.send_on_socket(message);
-    }
-    match c.outbox.push(message)? {
-        Pushed::Queued => {}
-        Pushed::DroppedOldest(dropped) => c.emit(
-            out,
-            Event::OutboxOverflow {
-                dropped: dropped.len(),
-            },
-        ),
-        Pushed::DroppedNewest(_) => c.emit(out, Event::OutboxOverflow { dropped: 1 }),
-    }
-    c.stats.outbox_len = c.outbox.len();
-    Ok(())
 }
 
 impl Stream for ReSocket {
     type Item = Result<Message>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut c = self.core.borrow_mut();
-        if let Some(item) = c.inbox.pop_front() {
-            return Poll::Ready(Some(item));
-        }
-        match c.state.clone() {
-            State::Closed { .. } => Poll::Ready(None),
-            State::Failed { reason } => {
-                if c.end_reported {
-                    Poll::Ready(None)
-                } else {
-                    c.end_reported = true;
-                    Poll::Ready(Some(Err(Error::Failed { reason })))
-                }
-            }
-            _ => {
-                c.recv_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        self.driver.inbox.borrow_mut().poll(cx)
     }
 }
 
@@ -1216,12 +735,8 @@ impl Sink<Message> for ReSocket {
     /// Waits while not open (connecting, reconnecting, offline) and while `bufferedAmount` is
     /// above the high-water mark.
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let (state, drained) = {
-            let c = self.core.borrow();
-            let buffered = c.socket.as_ref().map_or(0, RawSocket::buffered_amount);
-            (c.state.clone(), buffered <= c.options.high_water_mark)
-        };
-        self.poll_open_until(cx, state, drained)
+        let mark = self.driver.high_water_mark;
+        self.poll_open_until(cx, |s| s.buffered_amount() <= mark)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
@@ -1230,19 +745,22 @@ impl Sink<Message> for ReSocket {
 
     /// Resolves once the outbox is empty and the socket's `bufferedAmount` is 0.
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let (state, pending) = {
-            let c = self.core.borrow();
-            let buffered = c.socket.as_ref().map_or(0, RawSocket::buffered_amount);
-            (c.state.clone(), !c.outbox.is_empty() || buffered > 0)
-        };
-        if !pending {
+        if self.flushed() {
             return Poll::Ready(Ok(()));
         }
-        self.poll_open_until(cx, state, false)
+        self.poll_open_until(cx, Self::flushed)
     }
 
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
-        self.close(None, None).map(|_| ()).into()
+    /// Flushes (everything queued goes out first), then closes. If the socket fails first, the
+    /// error is returned and the queued messages stay for [`ReSocket::close`] to hand back.
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Some(Error::Closed { .. }) = self.over_error() {
+            return Poll::Ready(Ok(()));
+        }
+        match self.as_mut().poll_flush(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(self.close(None, None).map(|_| ())),
+            other => other,
+        }
     }
 }
 
@@ -1257,7 +775,7 @@ impl Sink<Message> for ReSocket {
 /// ```
 pub struct Events {
     queue: Rc<RefCell<EventQueue>>,
-    core: Weak<RefCell<Core>>,
+    driver: Weak<Driver>,
 }
 
 impl fmt::Debug for Events {
@@ -1277,9 +795,9 @@ impl Stream for Events {
             return Poll::Ready(Some(event));
         }
         let ended = self
-            .core
+            .driver
             .upgrade()
-            .is_none_or(|c| c.borrow().state.is_terminal());
+            .is_none_or(|d| d.machine.borrow().is_over());
         if ended {
             return Poll::Ready(None);
         }

@@ -4,42 +4,27 @@
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
 use crate::error::{Error, Result};
 use crate::message::{CloseEvent, Message, ReadyState};
 use crate::sys::{js_error_message, Listener};
-use crate::url::redact_url;
-
-/// Checks subprotocol names the way the browser would, as an [`Error`] instead of a
-/// `SyntaxError`.
-pub(crate) fn validate_protocols(protocols: &[String]) -> Result<()> {
-    for (i, p) in protocols.iter().enumerate() {
-        let valid_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
-        let reason = if p.is_empty() {
-            Some("empty")
-        } else if !p.chars().all(valid_char) {
-            Some("contains a character not allowed in a token")
-        } else if protocols[..i].contains(p) {
-            Some("offered twice")
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            return Err(Error::InvalidProtocol {
-                protocol: p.clone(),
-                reason: reason.into(),
-            });
-        }
-    }
-    Ok(())
-}
+use crate::url::{redact_url, validate_protocols};
 
 /// A received payload (a string or an `ArrayBuffer`) as a [`Message`], copied into wasm.
 pub(crate) fn message_from_js(data: &JsValue) -> Message {
     match data.as_string() {
         Some(text) => Message::Text(text),
         None => Message::Binary(js_sys::Uint8Array::new(data).to_vec()),
+    }
+}
+
+/// The size of a payload the browser handed over (see [`Incoming::len`]).
+pub(crate) fn payload_len(data: &JsValue) -> usize {
+    match data.dyn_ref::<js_sys::JsString>() {
+        Some(text) => text.length() as usize,
+        None => data.unchecked_ref::<js_sys::ArrayBuffer>().byte_length() as usize,
     }
 }
 
@@ -54,6 +39,16 @@ pub(crate) enum Incoming {
 }
 
 impl Incoming {
+    /// The payload's size: bytes of a text message's UTF-8 and of an `ArrayBuffer`; for a
+    /// string still in JavaScript, its UTF-16 code units (equal to its UTF-8 bytes for ASCII;
+    /// measuring exactly would mean copying it).
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Incoming::Text(text) => text.len(),
+            Incoming::Event(event) => payload_len(&event.data()),
+        }
+    }
+
     /// The message, copied into wasm.
     pub(crate) fn into_message(self) -> Message {
         match self {
@@ -138,12 +133,12 @@ impl RawSocket {
         })
     }
 
-    /// Hands the socket's messages to the JavaScript layer's receiver, which calls this
-    /// socket's own message handler when the core has work to do. Detached on drop, as the
-    /// handler is.
-    #[cfg(feature = "js")]
-    pub(crate) fn route_messages(&self, receiver: &crate::js::Receiver) {
-        receiver.attach(&self.ws, self._on_message.function());
+    /// The browser socket and this socket's own message handler, for a layer that takes over
+    /// `onmessage` (the JavaScript layer's receiver) and calls the handler when it must. The
+    /// handler is detached on drop like the others.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn parts(&self) -> (&WebSocket, &js_sys::Function) {
+        (&self.ws, self._on_message.function())
     }
 
     pub(crate) fn ready_state(&self) -> ReadyState {

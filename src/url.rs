@@ -159,6 +159,30 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
     Ok(())
 }
 
+/// Checks subprotocol names the way the browser would, as an [`Error`] instead of a
+/// `SyntaxError`.
+pub(crate) fn validate_protocols(protocols: &[String]) -> Result<()> {
+    for (i, p) in protocols.iter().enumerate() {
+        let valid_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
+        let reason = if p.is_empty() {
+            Some("empty")
+        } else if !p.chars().all(valid_char) {
+            Some("contains a character not allowed in a token")
+        } else if protocols[..i].contains(p) {
+            Some("offered twice")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(Error::InvalidProtocol {
+                protocol: p.clone(),
+                reason: reason.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,8 @@ use wasm_bindgen_futures::JsFuture;
 use crate::error::Error;
 use crate::events::{Event, State};
 use crate::message::{Message, ReadyState};
-use crate::resocket::{js_payload_len, terminal_error, ReSocket};
+use crate::resocket::ReSocket;
+use crate::socket::payload_len;
 use crate::sys::js_error_message;
 
 #[wasm_bindgen]
@@ -117,17 +118,11 @@ impl Inner {
     }
 
     fn on_event(self: &Rc<Self>, event: &Event) {
-        let changes_state = !matches!(
-            event,
-            Event::Disconnected { .. }
-                | Event::OutboxOverflow { .. }
-                | Event::HeartbeatTimeout { .. }
-                | Event::Error(_)
-        );
         // The state's detail, built only for the events that change it (`reconnecting` and
-        // `offline` carry it too).
-        let detail = if changes_state {
-            let detail = state_detail(&self.socket.state());
+        // `offline` carry it too), from the event itself: the state may have moved on since, if
+        // a listener called back into the socket.
+        let detail = if let Some(state) = event_state(event) {
+            let detail = state_detail(&state);
             if let Event::Closed { unsent, .. } = event {
                 set(&detail, "unsent", &(*unsent as u32).into());
             }
@@ -147,6 +142,7 @@ impl Inner {
             } => self.dispatch_close(*code, reason, *was_clean),
             Event::Reconnecting { .. } => self.dispatch_custom("reconnecting", &detail),
             Event::Offline => self.dispatch_custom("offline", &detail),
+            Event::Parked => self.dispatch_custom("parked", &detail),
             Event::Closed { code, reason, .. } => {
                 self.dispatch_close(*code, reason, true);
                 self.end(JsValue::UNDEFINED);
@@ -178,8 +174,10 @@ impl Inner {
     /// microtask (never while it is dispatching).
     fn end(self: &Rc<Self>, error: JsValue) {
         let receiver = self.receiver.borrow_mut().take();
-        self.socket.detach_receiver();
         if let Some(receiver) = receiver {
+            // Its counters are kept: the socket is over, and the receiver let go of.
+            self.socket
+                .add_received(receiver.messages_in() as u64, receiver.bytes_in() as u64);
             receiver.end(&error);
         }
         let me = Rc::downgrade(self);
@@ -199,7 +197,7 @@ impl Inner {
             self.dispatch_error(&Error::Decode {
                 message: js_error_message(&e),
                 kind: "text",
-                size: js_payload_len(&event.data()),
+                size: payload_len(&event.data()),
             });
         }
     }
@@ -207,6 +205,28 @@ impl Inner {
 
 fn set(target: &JsValue, key: &str, value: &JsValue) {
     let _ = js_sys::Reflect::set(target, &key.into(), value);
+}
+
+/// The state an event announces (`None` for the events that do not change it).
+fn event_state(event: &Event) -> Option<State> {
+    Some(match event {
+        Event::Connecting { attempt } => State::Connecting { attempt: *attempt },
+        Event::Open { .. } => State::Open,
+        Event::Reconnecting { attempt, delay } => State::Reconnecting {
+            attempt: *attempt,
+            delay: *delay,
+        },
+        Event::Offline => State::Offline,
+        Event::Parked => State::Parked,
+        Event::Closed { code, reason, .. } => State::Closed {
+            code: *code,
+            reason: reason.clone(),
+        },
+        Event::Failed { reason } => State::Failed {
+            reason: reason.clone(),
+        },
+        _ => return None,
+    })
 }
 
 /// `{ state, attempt?, delay?, code?, reason? }` for `statechange` and `reconnecting`.
@@ -224,7 +244,7 @@ fn state_detail(state: &State) -> JsValue {
             set(&detail, "reason", &reason.as_str().into());
         }
         State::Failed { reason } => set(&detail, "reason", &reason.as_str().into()),
-        State::Open | State::Offline => {}
+        State::Open | State::Offline | State::Parked => {}
     }
     detail
 }
@@ -266,18 +286,23 @@ impl JsCore {
         receiver: Receiver,
     ) -> Result<JsCore, JsValue> {
         let options = options::parse(numbers, &found)?;
-        crate::socket::validate_protocols(&options.protocols)?;
+        crate::url::validate_protocols(&options.protocols)?;
+        // The receiver hands a message to the core only when the core has work to do.
+        receiver.set_heartbeat(options.heartbeat.is_some());
+        if let Some(limit) = options.max_message_bytes {
+            receiver.set_limit(limit as f64);
+        }
         let socket = match url.dyn_into::<js_sys::Function>() {
             Ok(f) => url_provider(f, options),
             Err(url) => ReSocket::connect(&url.as_string().unwrap_or_default(), options)?,
         };
         let inner = Rc::new(Inner {
             socket,
-            receiver: RefCell::new(Some(receiver.clone())),
+            receiver: RefCell::new(Some(receiver)),
             keep_alive: RefCell::new(None),
         });
         let weak = Rc::downgrade(&inner);
-        inner.socket.add_hook(Box::new(move |event| {
+        inner.socket.add_hook(Rc::new(move |event| {
             if let Some(inner) = weak.upgrade() {
                 inner.on_event(event);
             }
@@ -288,7 +313,16 @@ impl JsCore {
                 inner.on_message(message);
             }
         }));
-        inner.socket.set_receiver(receiver);
+        // Every socket's `onmessage` is the receiver's while the socket is not over.
+        let weak = Rc::downgrade(&inner);
+        inner.socket.set_socket_hook(Box::new(move |ws, handler| {
+            let receiver = weak
+                .upgrade()
+                .and_then(|inner| inner.receiver.borrow().clone());
+            if let Some(receiver) = receiver {
+                receiver.attach(ws, handler);
+            }
+        }));
         *inner.keep_alive.borrow_mut() = Some(Rc::clone(&inner));
         Ok(JsCore { inner })
     }
@@ -298,7 +332,7 @@ impl JsCore {
     pub fn ready_state(&self) -> u16 {
         match self.inner.socket.state() {
             State::Open => match self.inner.socket.ready_state() {
-                ReadyState::Closing => 2,
+                ReadyState::Closing | ReadyState::Closed => 2,
                 _ => 1,
             },
             State::Closed { .. } | State::Failed { .. } => 3,
@@ -315,13 +349,21 @@ impl JsCore {
     /// The error for using the socket once it is closed or failed (undefined before).
     #[wasm_bindgen(getter)]
     pub fn over(&self) -> JsValue {
-        terminal_error(&self.inner.socket.state()).map_or(JsValue::UNDEFINED, |e| js_error(&e))
+        self.inner
+            .socket
+            .over_error()
+            .map_or(JsValue::UNDEFINED, |e| js_error(&e))
     }
 
     /// Counters since creation (`outboxLength` without the class's `Blob` queue).
     #[wasm_bindgen(getter)]
     pub fn stats(&self) -> JsValue {
-        let s = self.inner.socket.stats();
+        let mut s = self.inner.socket.stats();
+        // The receiver's own counts, while it is attached (folded in at the end).
+        if let Some(receiver) = &*self.inner.receiver.borrow() {
+            s.messages_in += receiver.messages_in() as u64;
+            s.bytes_in += receiver.bytes_in() as u64;
+        }
         let out: JsValue = js_sys::Object::new().into();
         set(&out, "connects", &s.connects.into());
         set(&out, "reconnects", &s.reconnects.into());

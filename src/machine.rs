@@ -1,0 +1,1090 @@
+//! The reconnect machine: the whole lifecycle of a `ReSocket` as one pure, sans-IO state
+//! machine (the way quinn-proto, rustls and tungstenite keep protocol logic apart from IO).
+//!
+//! It owns every decision: the state, the attempt counter and backoff, the outbox, what is in
+//! flight on the current socket, the heartbeat, the close policy, online/offline, visibility and
+//! the back/forward cache, and what URL providers answered. It never touches the browser and
+//! never calls user code: the driver (`resocket.rs`) feeds it [`Input`]s stamped with the time
+//! and what it read off the current socket ([`Link`]), and executes the [`Output`]s it queues
+//! (open, send, close or release a socket, arm or cancel a named timer, emit an event), in
+//! order. Sends and closes answer directly ([`Machine::send`], [`Machine::close`]); a received
+//! message is judged directly too ([`Machine::received`]), so the per-message path queues
+//! nothing.
+//!
+//! Re-entrancy: the driver runs user code only while it delivers an [`Output::Emit`]. A user
+//! call made from there that ends or restarts the lifecycle (`close`, `reconnect`) drops every
+//! event and every pending socket opening still queued ("nothing of the interrupted dispatch
+//! fires after it") but keeps the IO that must happen (sends, closes, releases, cancels).
+//!
+//! The simulator (`sim.rs`, native tests) drives this module alone with a virtual clock and a
+//! simulated network and checks its invariants after every step.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use crate::backoff::{retry_allowed, Backoff, Rng};
+use crate::close::{default_should_retry, validate_close};
+use crate::error::{Error, Result};
+use crate::events::{Event, State, Stats};
+use crate::heartbeat::{heartbeat_action, HeartbeatAction};
+use crate::message::{CloseEvent, Message};
+use crate::options::{Heartbeat, Options};
+use crate::outbox::{Outbox, Pushed};
+use crate::text::{text, Piece::N, Piece::S};
+use crate::url::{redact_url, validate_protocols, validate_url};
+
+/// Names one socket (one attempt) for its whole life; never reused.
+pub(crate) type SocketId = u64;
+
+/// The machine's timers. Each is armed at most once at a time: arming it again replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// The connect timeout of the current attempt (URL provider included).
+    Connect,
+    /// The wait before the next attempt.
+    Retry,
+    /// The connection has been open long enough to reset the attempt counter.
+    Stable,
+    /// The next heartbeat check.
+    Heartbeat,
+    /// How long a socket we closed ourselves may take to report its close.
+    Settle,
+}
+
+impl Timer {
+    /// Every timer, in [`Timer::index`] order.
+    pub(crate) const ALL: [Timer; 5] = [
+        Timer::Connect,
+        Timer::Retry,
+        Timer::Stable,
+        Timer::Heartbeat,
+        Timer::Settle,
+    ];
+
+    /// A dense index, for tables of timers.
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What the driver read off the current socket (the one the machine last asked for) just
+/// before the input: `bufferedAmount`, and whether it is OPEN (it may be CLOSING while the
+/// machine still thinks it open: the server's close frame arrived, the close event not yet).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// The socket's `bufferedAmount` (0 without a socket).
+    pub(crate) buffered: u64,
+    /// Whether the socket's `readyState` is OPEN.
+    pub(crate) writable: bool,
+}
+
+/// Something that happened, for the machine to act on.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// Start the first attempt (the driver feeds this once, on the next microtask).
+    Start {
+        /// Whether the browser reports a network.
+        online: bool,
+    },
+    /// The user asked for a fresh attempt now, with the backoff reset.
+    Reconnect,
+    /// A URL provider called for attempt `id` answered.
+    Resolved {
+        /// The attempt.
+        id: SocketId,
+        /// The URL and subprotocols, or why there are none.
+        result: Result<(String, Vec<String>)>,
+    },
+    /// The browser refused to create socket `id` (its constructor threw).
+    OpenFailed {
+        /// The socket.
+        id: SocketId,
+        /// What the browser said.
+        error: Error,
+    },
+    /// Socket `id` opened.
+    Opened {
+        /// The socket.
+        id: SocketId,
+        /// The negotiated subprotocol.
+        protocol: String,
+    },
+    /// The `open` event has reached every listener: the outbox may be flushed now.
+    OpenDelivered,
+    /// Socket `id` closed (its `close` event). `retry` is the user's retry predicate's verdict,
+    /// when the driver asked it (see [`Machine::asks_retry`]).
+    Closed {
+        /// The socket.
+        id: SocketId,
+        /// The close event.
+        close: CloseEvent,
+        /// The user's verdict; `None`: the default policy.
+        retry: Option<bool>,
+    },
+    /// A timer fired.
+    Fired(Timer),
+    /// The browser went online (`true`) or offline.
+    Online(bool),
+    /// The page became visible (`true`) or hidden.
+    Visible(bool),
+    /// `pagehide` with `persisted` true: the page is going into the back/forward cache.
+    PageHidden,
+    /// `pageshow` with `persisted` true: the page came back from the back/forward cache.
+    PageShown,
+}
+
+/// What the driver must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Output {
+    /// Call the URL provider for attempt `id` and answer with [`Input::Resolved`].
+    Resolve {
+        /// The attempt.
+        id: SocketId,
+    },
+    /// Create socket `id` (already validated), listening to its open, message and close.
+    Open {
+        /// The socket.
+        id: SocketId,
+        /// Where to.
+        url: String,
+        /// The subprotocols to offer.
+        protocols: Vec<String>,
+    },
+    /// Send a message on socket `id`, which was writable at the input.
+    Send {
+        /// The socket.
+        id: SocketId,
+        /// The payload.
+        message: Message,
+    },
+    /// Start socket `id`'s closing handshake and keep listening for its `close` event.
+    Close {
+        /// The socket.
+        id: SocketId,
+        /// The close code (already validated).
+        code: Option<u16>,
+        /// The close reason (already validated).
+        reason: Option<String>,
+    },
+    /// Forget socket `id`: detach its listeners and drop it (closing it with 1000 if it is still
+    /// connecting or open). No input about it follows.
+    Release {
+        /// The socket.
+        id: SocketId,
+    },
+    /// Arm `timer` to fire after `ms` milliseconds, replacing it if it is armed.
+    Arm {
+        /// Which.
+        timer: Timer,
+        /// When.
+        ms: u32,
+    },
+    /// Disarm `timer` (nothing if it is not armed).
+    Cancel(Timer),
+    /// Deliver an event to the user (subscribers, hooks).
+    Emit(Event),
+}
+
+/// The options the machine works from (the user's closures stay with the driver).
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) backoff: Backoff,
+    pub(crate) max_retries: Option<u32>,
+    pub(crate) stable_after_ms: u32,
+    pub(crate) connect_timeout_ms: u32,
+    pub(crate) outbox_messages: usize,
+    pub(crate) outbox_bytes: usize,
+    pub(crate) overflow: crate::outbox::Overflow,
+    pub(crate) heartbeat: Option<Heartbeat>,
+    pub(crate) max_message_bytes: Option<usize>,
+    pub(crate) secure_only: bool,
+}
+
+impl Config {
+    /// The machine's part of `options`.
+    pub(crate) fn from_options(options: &Options) -> Self {
+        Config {
+            backoff: options.backoff,
+            max_retries: options.max_retries,
+            stable_after_ms: duration_ms(options.stable_after),
+            connect_timeout_ms: duration_ms(options.connect_timeout),
+            outbox_messages: options.outbox_messages,
+            outbox_bytes: options.outbox_bytes,
+            overflow: options.overflow,
+            heartbeat: options.heartbeat.clone(),
+            max_message_bytes: options.max_message_bytes,
+            secure_only: options.secure_only,
+        }
+    }
+}
+
+/// Whole milliseconds, saturating.
+pub(crate) fn duration_ms(d: Duration) -> u32 {
+    d.as_millis().min(u32::MAX as u128) as u32
+}
+
+/// How long a socket we closed ourselves (heartbeat timeout, `reconnect()`, back/forward
+/// cache) may take to report its `close` event before it is judged from its `bufferedAmount`
+/// anyway: a live link completes the closing handshake well within it, a dead one never does.
+pub(crate) const SETTLE_MS: u32 = 250;
+
+/// Why we closed a socket ourselves, and so what follows once it has settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// The heartbeat declared the link dead: a failed attempt, retried after the backoff.
+    Dead,
+    /// `reconnect()`: a fresh attempt at once, the backoff reset.
+    Reconnect,
+    /// The page went into the back/forward cache: park until it comes back.
+    Park,
+}
+
+/// Where the machine is. Every flag the old driver kept beside its state is a state here.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    /// Created; the first attempt starts on [`Input::Start`].
+    Idle,
+    /// The URL provider was called for attempt `id`.
+    Resolving { id: SocketId, attempt: u32 },
+    /// Socket `id` is connecting.
+    Connecting { id: SocketId, attempt: u32 },
+    /// Socket `id` is open; `greeted` once the `open` event reached every listener (until then
+    /// sends go straight to the socket, ahead of the outbox: authentication first).
+    Open {
+        id: SocketId,
+        protocol: String,
+        greeted: bool,
+    },
+    /// We closed socket `id` ourselves and wait for its `close` event (or [`SETTLE_MS`]) to
+    /// learn what it never sent; new sends wait in the outbox.
+    Draining {
+        id: SocketId,
+        protocol: String,
+        cause: Cause,
+    },
+    /// Waiting `delay` before attempt `attempt`.
+    Waiting { attempt: u32, delay: Duration },
+    /// The browser is offline; attempts wait for `online`.
+    Offline,
+    /// The page is in the back/forward cache.
+    Parked,
+    /// Closed by the user (terminal).
+    Closed { code: u16, reason: String },
+    /// Stopped for good (terminal); the outbox is kept for `close()` to hand back.
+    Failed { reason: String },
+}
+
+/// A message handed to the current socket whose bytes may not all have left the browser.
+#[derive(Debug)]
+struct Sent {
+    size: usize,
+    /// `None` for a heartbeat ping (counted in `bufferedAmount`, never resent).
+    message: Option<Message>,
+}
+
+/// The reconnect machine (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Machine {
+    config: Config,
+    /// The fixed URL and subprotocols; `None`: a provider answers before every attempt.
+    fixed: Option<(String, Vec<String>)>,
+    phase: Phase,
+    next_id: SocketId,
+    /// Consecutive failed attempts since the last stable connection.
+    failures: u32,
+    online: bool,
+    outbox: Outbox,
+    in_flight: VecDeque<Sent>,
+    in_flight_bytes: u64,
+    ping_sent_at: Option<f64>,
+    last_inbound: f64,
+    url: String,
+    stats: Stats,
+    rng: Rng,
+    armed: [bool; 5],
+    out: VecDeque<Output>,
+}
+
+impl Machine {
+    /// A machine for `fixed` (a URL already validated, and its subprotocols) or, with `None`, a
+    /// URL provider; `seed` seeds the jitter.
+    pub(crate) fn new(config: Config, fixed: Option<(String, Vec<String>)>, seed: u64) -> Self {
+        let url = fixed
+            .as_ref()
+            .map(|(url, _)| redact_url(url))
+            .unwrap_or_default();
+        Machine {
+            outbox: Outbox::new(config.outbox_messages, config.outbox_bytes, config.overflow),
+            config,
+            fixed,
+            phase: Phase::Idle,
+            next_id: 0,
+            failures: 0,
+            online: true,
+            in_flight: VecDeque::new(),
+            in_flight_bytes: 0,
+            ping_sent_at: None,
+            last_inbound: 0.0,
+            url,
+            stats: Stats::default(),
+            rng: Rng::new(seed),
+            armed: [false; 5],
+            out: VecDeque::new(),
+        }
+    }
+
+    // ----------------------------------------------------------------------- reading
+
+    /// The public state.
+    pub(crate) fn state(&self) -> State {
+        match &self.phase {
+            Phase::Idle => State::Connecting { attempt: 0 },
+            Phase::Resolving { attempt, .. } | Phase::Connecting { attempt, .. } => {
+                State::Connecting { attempt: *attempt }
+            }
+            Phase::Open { .. } | Phase::Draining { .. } => State::Open,
+            Phase::Waiting { attempt, delay } => State::Reconnecting {
+                attempt: *attempt,
+                delay: *delay,
+            },
+            Phase::Offline => State::Offline,
+            Phase::Parked => State::Parked,
+            Phase::Closed { code, reason } => State::Closed {
+                code: *code,
+                reason: reason.clone(),
+            },
+            Phase::Failed { reason } => State::Failed {
+                reason: reason.clone(),
+            },
+        }
+    }
+
+    /// Whether the state is `Closed` or `Failed`.
+    pub(crate) fn is_over(&self) -> bool {
+        matches!(self.phase, Phase::Closed { .. } | Phase::Failed { .. })
+    }
+
+    /// The error for using the socket once it is over.
+    pub(crate) fn over_error(&self) -> Option<Error> {
+        match &self.phase {
+            Phase::Closed { code, reason } => Some(Error::Closed {
+                code: Some(*code),
+                reason: reason.clone(),
+            }),
+            Phase::Failed { reason } => Some(Error::Failed {
+                reason: reason.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the `Sink` may hand over a message now: open and not being replaced.
+    pub(crate) fn accepts(&self) -> bool {
+        matches!(self.phase, Phase::Open { .. })
+    }
+
+    /// Whether we are closing the current socket ourselves (its `readyState` is CLOSING).
+    pub(crate) fn closing(&self) -> bool {
+        matches!(self.phase, Phase::Draining { .. })
+    }
+
+    /// The socket the machine is using (connecting, open or draining), if any.
+    pub(crate) fn socket(&self) -> Option<SocketId> {
+        match self.phase {
+            Phase::Connecting { id, .. } | Phase::Open { id, .. } | Phase::Draining { id, .. } => {
+                Some(id)
+            }
+            _ => None,
+        }
+    }
+
+    /// The subprotocol of the open socket ("" otherwise).
+    pub(crate) fn protocol(&self) -> &str {
+        match &self.phase {
+            Phase::Open { protocol, .. } | Phase::Draining { protocol, .. } => protocol,
+            _ => "",
+        }
+    }
+
+    /// The URL of the current (or last) attempt, redacted.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Counters, with the outbox's current size.
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            outbox_len: self.outbox.len(),
+            outbox_bytes: self.outbox.bytes(),
+            in_flight: self.in_flight.len(),
+            ..self.stats.clone()
+        }
+    }
+
+    /// Whether the outbox is empty.
+    pub(crate) fn outbox_is_empty(&self) -> bool {
+        self.outbox.is_empty()
+    }
+
+    /// Messages on the current socket that may not have left the browser yet.
+    #[allow(dead_code)] // the simulator's
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether the close of socket `id` is a decision the user's retry predicate makes (it is
+    /// the current socket and we did not close it ourselves).
+    pub(crate) fn asks_retry(&self, id: SocketId) -> bool {
+        matches!(self.phase, Phase::Connecting { id: i, .. } | Phase::Open { id: i, .. } if i == id)
+    }
+
+    /// Which timers the machine considers armed (for the simulator's checks).
+    #[cfg(test)]
+    #[allow(dead_code)] // the simulator's (native only)
+    pub(crate) fn armed(&self) -> [bool; 5] {
+        self.armed
+    }
+
+    /// The next thing for the driver to do.
+    pub(crate) fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Whether outputs are waiting.
+    pub(crate) fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    // ----------------------------------------------------------------------- user calls
+
+    /// `send`: straight to the socket when open (and nothing queued is waiting ahead of it),
+    /// else into the outbox. Errors: the socket is over, the outbox refuses it.
+    pub(crate) fn send(&mut self, link: Link, message: Message) -> Result<()> {
+        if let Some(error) = self.over_error() {
+            return Err(error);
+        }
+        if let Phase::Open { id, greeted, .. } = self.phase {
+            if link.writable && (!greeted || self.outbox.is_empty()) {
+                self.transmit(id, link, message);
+                return Ok(());
+            }
+        }
+        match self.outbox.push(message)? {
+            Pushed::Queued => {}
+            Pushed::DroppedOldest(dropped) => self.emit(Event::OutboxOverflow {
+                dropped: dropped.len(),
+            }),
+            Pushed::DroppedNewest(_) => self.emit(Event::OutboxOverflow { dropped: 1 }),
+        }
+        Ok(())
+    }
+
+    /// `close`: ends everything and hands back what the outbox held. After `Failed` it hands
+    /// back what was queued then (once); after `Closed`, nothing. A bad code or reason is an
+    /// error and changes nothing.
+    pub(crate) fn close(
+        &mut self,
+        code: Option<u16>,
+        reason: Option<&str>,
+    ) -> Result<Vec<Message>> {
+        validate_close(code, reason)?;
+        match &self.phase {
+            Phase::Closed { .. } => return Ok(Vec::new()),
+            Phase::Failed { .. } => return Ok(self.outbox.drain()),
+            _ => {}
+        }
+        self.interrupt();
+        match self.phase {
+            Phase::Connecting { id, .. } | Phase::Open { id, .. } => {
+                self.push(Output::Close {
+                    id,
+                    code,
+                    reason: reason.map(String::from),
+                });
+                self.push(Output::Release { id });
+            }
+            Phase::Draining { id, .. } => self.push(Output::Release { id }),
+            _ => {}
+        }
+        self.cancel_all();
+        self.forget_in_flight();
+        let unsent = self.outbox.drain();
+        let code = code.unwrap_or(1000);
+        let reason = String::from(reason.unwrap_or_default());
+        self.phase = Phase::Closed {
+            code,
+            reason: reason.clone(),
+        };
+        self.emit(Event::Closed {
+            code,
+            reason,
+            unsent: unsent.len(),
+        });
+        Ok(unsent)
+    }
+
+    /// A received message on socket `id` of `len` bytes (`counted`: the JavaScript layer has
+    /// counted it already). True: deliver it; false: drop it (stale socket, or over
+    /// `max_message_bytes`, reported as an error event).
+    pub(crate) fn received(&mut self, now: f64, id: SocketId, len: usize, counted: bool) -> bool {
+        if self.socket() != Some(id) {
+            return false;
+        }
+        if self.config.heartbeat.is_some() {
+            if let Some(sent) = self.ping_sent_at.take() {
+                self.stats.last_heartbeat_rtt_ms = Some(now - sent);
+            }
+            self.last_inbound = now;
+        }
+        if !counted {
+            self.stats.messages_in += 1;
+            self.stats.bytes_in += len as u64;
+        }
+        match self.config.max_message_bytes {
+            Some(limit) if len > limit => {
+                self.emit(Event::Error(Error::MessageTooLarge { size: len, limit }));
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Adds counts the JavaScript layer kept (it counts messages without entering wasm).
+    pub(crate) fn add_received(&mut self, messages: u64, bytes: u64) {
+        self.stats.messages_in += messages;
+        self.stats.bytes_in += bytes;
+    }
+
+    // ----------------------------------------------------------------------- inputs
+
+    /// Acts on `input` at time `now` (ms, monotonic), given what the current socket shows.
+    pub(crate) fn handle(&mut self, now: f64, link: Link, input: Input) {
+        match input {
+            Input::Start { online } => {
+                self.online = online;
+                if self.phase == Phase::Idle {
+                    self.connect();
+                }
+            }
+            Input::Reconnect => self.reconnect(),
+            Input::Resolved { id, result } => self.resolved(id, result),
+            Input::OpenFailed { id, error } => {
+                if self.socket() == Some(id) {
+                    self.push(Output::Release { id });
+                    self.emit(Event::Error(error.clone()));
+                    self.fail(error.message());
+                }
+            }
+            Input::Opened { id, protocol } => self.opened(now, id, protocol),
+            Input::OpenDelivered => self.flush(link),
+            Input::Closed { id, close, retry } => self.closed(link, id, close, retry),
+            Input::Fired(timer) => self.fired(now, link, timer),
+            Input::Online(online) => {
+                self.online = online;
+                if online {
+                    self.wake_up();
+                } else if matches!(self.phase, Phase::Waiting { .. }) {
+                    self.cancel(Timer::Retry);
+                    self.phase = Phase::Offline;
+                    self.emit(Event::Offline);
+                }
+            }
+            Input::Visible(visible) => {
+                if visible {
+                    self.wake_up();
+                }
+            }
+            Input::PageHidden => self.park(),
+            Input::PageShown => match &mut self.phase {
+                Phase::Parked => {
+                    self.failures = 0;
+                    self.connect();
+                }
+                Phase::Draining { cause, .. } if *cause == Cause::Park => {
+                    *cause = Cause::Reconnect;
+                }
+                _ => {}
+            },
+        }
+    }
+
+    fn reconnect(&mut self) {
+        if self.is_over() {
+            return;
+        }
+        self.interrupt();
+        match &mut self.phase {
+            Phase::Open { .. } => self.drain(Cause::Reconnect),
+            Phase::Draining { cause, .. } => *cause = Cause::Reconnect,
+            Phase::Connecting { id, .. } => {
+                let id = *id;
+                self.cancel(Timer::Connect);
+                self.push(Output::Release { id });
+                self.emit(Event::Disconnected {
+                    code: 1000,
+                    reason: "reconnect".into(),
+                    was_clean: true,
+                });
+                self.failures = 0;
+                self.connect();
+            }
+            _ => {
+                self.failures = 0;
+                self.connect();
+            }
+        }
+    }
+
+    fn resolved(&mut self, id: SocketId, result: Result<(String, Vec<String>)>) {
+        let Phase::Resolving {
+            attempt,
+            id: current,
+        } = self.phase
+        else {
+            return;
+        };
+        if current != id {
+            return;
+        }
+        match result {
+            Ok((url, protocols)) => {
+                let checked = validate_url(&url, self.config.secure_only)
+                    .and_then(|()| validate_protocols(&protocols));
+                if let Err(error) = checked {
+                    self.cancel(Timer::Connect);
+                    self.emit(Event::Error(error.clone()));
+                    self.fail(error.message());
+                    return;
+                }
+                self.url = redact_url(&url);
+                self.phase = Phase::Connecting { id, attempt };
+                self.push(Output::Open { id, url, protocols });
+            }
+            Err(error) => {
+                self.cancel(Timer::Connect);
+                self.emit(Event::Error(error));
+                self.attempt_failed();
+            }
+        }
+    }
+
+    fn opened(&mut self, now: f64, id: SocketId, protocol: String) {
+        if !matches!(self.phase, Phase::Connecting { id: i, .. } if i == id) {
+            return;
+        }
+        self.cancel(Timer::Connect);
+        self.stats.connects += 1;
+        if self.stats.connects > 1 {
+            self.stats.reconnects += 1;
+        }
+        self.last_inbound = now;
+        self.ping_sent_at = None;
+        self.phase = Phase::Open {
+            id,
+            protocol: protocol.clone(),
+            greeted: false,
+        };
+        self.arm(Timer::Stable, self.config.stable_after_ms);
+        if let Some(hb) = &self.config.heartbeat {
+            let ms = duration_ms(hb.interval);
+            self.arm(Timer::Heartbeat, ms);
+        }
+        self.emit(Event::Open { protocol });
+    }
+
+    /// After the `open` event: the outbox goes out in order, behind what `open` listeners sent.
+    fn flush(&mut self, link: Link) {
+        let Phase::Open { id, greeted, .. } = &mut self.phase else {
+            return;
+        };
+        if *greeted {
+            return;
+        }
+        *greeted = true;
+        let id = *id;
+        if !link.writable {
+            return;
+        }
+        let mut link = link;
+        while let Some(message) = self.outbox.pop() {
+            let size = message.len() as u64;
+            self.transmit(id, link, message);
+            link.buffered += size;
+        }
+    }
+
+    fn closed(&mut self, link: Link, id: SocketId, close: CloseEvent, retry: Option<bool>) {
+        match self.phase {
+            Phase::Connecting { id: i, .. } | Phase::Open { id: i, .. } if i == id => {
+                self.teardown(id, link);
+                let retry = retry.unwrap_or_else(|| default_should_retry(close.code));
+                let code = close.code;
+                let reason = close.reason.clone();
+                self.emit(Event::Disconnected {
+                    code,
+                    reason: close.reason,
+                    was_clean: close.was_clean,
+                });
+                self.failures = self.failures.saturating_add(1);
+                if retry {
+                    self.schedule_retry();
+                } else {
+                    let mut pieces = [
+                        S("server closed with code "),
+                        N(u64::from(code)),
+                        S(" ("),
+                        S(&reason),
+                        S("), which is not retried"),
+                    ];
+                    if reason.is_empty() {
+                        pieces[2] = S("");
+                        pieces[3] = S("");
+                        pieces[4] = S(", which is not retried");
+                    }
+                    self.fail(text(&pieces));
+                }
+            }
+            Phase::Draining { id: i, .. } if i == id => self.settled(link),
+            _ => {}
+        }
+    }
+
+    fn fired(&mut self, now: f64, link: Link, timer: Timer) {
+        if !self.armed[timer.index()] {
+            return; // cancelled meanwhile (a driver that could not stop it in time)
+        }
+        self.armed[timer.index()] = false;
+        match (timer, &self.phase) {
+            (Timer::Connect, Phase::Resolving { .. }) => {
+                self.emit(self.timeout_error());
+                self.attempt_failed();
+            }
+            (Timer::Connect, &Phase::Connecting { id, .. }) => {
+                self.push(Output::Release { id });
+                self.forget_in_flight();
+                self.emit(self.timeout_error());
+                self.emit(Event::Disconnected {
+                    code: 1006,
+                    reason: "connect timeout".into(),
+                    was_clean: false,
+                });
+                self.attempt_failed();
+            }
+            (Timer::Retry, Phase::Waiting { .. }) => self.connect(),
+            (Timer::Stable, Phase::Open { .. }) => self.failures = 0,
+            (Timer::Heartbeat, &Phase::Open { id, .. }) => self.heartbeat(now, link, id),
+            (Timer::Settle, Phase::Draining { .. }) => self.settled(link),
+            _ => {}
+        }
+    }
+
+    fn timeout_error(&self) -> Event {
+        Event::Error(Error::ConnectTimeout {
+            url: self.url.clone(),
+            after_ms: self.config.connect_timeout_ms,
+        })
+    }
+
+    fn heartbeat(&mut self, now: f64, link: Link, id: SocketId) {
+        let Some(hb) = &self.config.heartbeat else {
+            return;
+        };
+        let interval = hb.interval.as_secs_f64() * 1000.0;
+        let timeout = hb.timeout.as_secs_f64() * 1000.0;
+        let timeout_ms = duration_ms(hb.timeout).max(1);
+        match heartbeat_action(now, self.ping_sent_at, self.last_inbound, interval, timeout) {
+            HeartbeatAction::Ping => {
+                if link.writable {
+                    self.push_ping(id, link);
+                }
+                self.ping_sent_at = Some(now);
+                self.arm(Timer::Heartbeat, timeout_ms);
+            }
+            HeartbeatAction::Wait(ms) => self.arm(Timer::Heartbeat, ms),
+            HeartbeatAction::Dead { silent_ms } => {
+                self.emit(Event::HeartbeatTimeout { silent_ms });
+                self.drain(Cause::Dead);
+            }
+        }
+    }
+
+    fn wake_up(&mut self) {
+        if matches!(self.phase, Phase::Waiting { .. } | Phase::Offline) {
+            self.cancel(Timer::Retry);
+            self.failures = 0;
+            self.connect();
+        }
+    }
+
+    fn park(&mut self) {
+        match self.phase {
+            Phase::Open { .. } => self.drain(Cause::Park),
+            Phase::Connecting { id, .. } => {
+                self.cancel(Timer::Connect);
+                self.push(Output::Release { id });
+                self.forget_in_flight();
+                self.emit(Event::Disconnected {
+                    code: 1000,
+                    reason: "page hidden".into(),
+                    was_clean: true,
+                });
+                self.enter_parked();
+            }
+            Phase::Idle | Phase::Resolving { .. } | Phase::Waiting { .. } | Phase::Offline => {
+                self.cancel(Timer::Connect);
+                self.cancel(Timer::Retry);
+                self.enter_parked();
+            }
+            _ => {}
+        }
+    }
+
+    fn enter_parked(&mut self) {
+        self.phase = Phase::Parked;
+        self.emit(Event::Parked);
+    }
+
+    // ----------------------------------------------------------------------- transitions
+
+    /// Starts an attempt: the provider, or the socket for the fixed URL.
+    fn connect(&mut self) {
+        self.next_id += 1;
+        let id = self.next_id;
+        let attempt = self.failures;
+        self.arm(Timer::Connect, self.config.connect_timeout_ms);
+        match &self.fixed {
+            Some((url, protocols)) => {
+                let (url, protocols) = (url.clone(), protocols.clone());
+                self.phase = Phase::Connecting { id, attempt };
+                self.push(Output::Open { id, url, protocols });
+            }
+            None => {
+                self.phase = Phase::Resolving { id, attempt };
+                self.push(Output::Resolve { id });
+            }
+        }
+        self.emit(Event::Connecting { attempt });
+    }
+
+    /// Closes the open socket ourselves and waits for it to settle (see [`Phase::Draining`]).
+    fn drain(&mut self, cause: Cause) {
+        let Phase::Open { id, protocol, .. } = &self.phase else {
+            return;
+        };
+        let (id, protocol) = (*id, protocol.clone());
+        let reason = match cause {
+            Cause::Dead => "heartbeat timeout",
+            Cause::Reconnect => "reconnect",
+            Cause::Park => "page hidden",
+        };
+        self.cancel(Timer::Stable);
+        self.cancel(Timer::Heartbeat);
+        self.push(Output::Close {
+            id,
+            code: Some(1000),
+            reason: Some(reason.into()),
+        });
+        self.arm(Timer::Settle, SETTLE_MS);
+        self.phase = Phase::Draining {
+            id,
+            protocol,
+            cause,
+        };
+    }
+
+    /// The socket we closed ourselves reported its close, or had its time: what it never sent
+    /// goes back to the outbox, then what the cause calls for.
+    fn settled(&mut self, link: Link) {
+        let Phase::Draining { id, cause, .. } = self.phase else {
+            return;
+        };
+        self.cancel(Timer::Settle);
+        self.teardown(id, link);
+        let (code, reason, clean) = match cause {
+            Cause::Dead => (1006, "heartbeat timeout", false),
+            Cause::Reconnect => (1000, "reconnect", true),
+            Cause::Park => (1000, "page hidden", true),
+        };
+        self.emit(Event::Disconnected {
+            code,
+            reason: reason.into(),
+            was_clean: clean,
+        });
+        match cause {
+            Cause::Dead => {
+                self.failures = self.failures.saturating_add(1);
+                self.schedule_retry();
+            }
+            Cause::Reconnect => {
+                self.failures = 0;
+                self.connect();
+            }
+            Cause::Park => self.enter_parked(),
+        }
+    }
+
+    /// The one teardown of a socket: it is released, its timers cancelled, and the messages it
+    /// never sent (its `bufferedAmount` now) go back to the front of the outbox.
+    fn teardown(&mut self, id: SocketId, link: Link) {
+        self.push(Output::Release { id });
+        for timer in [
+            Timer::Connect,
+            Timer::Stable,
+            Timer::Heartbeat,
+            Timer::Settle,
+        ] {
+            self.cancel(timer);
+        }
+        self.trim_in_flight(link.buffered);
+        let tail: Vec<Message> = core::mem::take(&mut self.in_flight)
+            .into_iter()
+            .filter_map(|sent| sent.message)
+            .collect();
+        self.in_flight_bytes = 0;
+        self.stats.requeued += tail.len() as u64;
+        self.outbox.requeue_front(tail);
+    }
+
+    /// A failed attempt (provider error or timeout, connect timeout): counted, then retried.
+    fn attempt_failed(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+        self.schedule_retry();
+    }
+
+    /// After `failures` consecutive failures: wait and retry, or give up.
+    fn schedule_retry(&mut self) {
+        if !retry_allowed(self.config.max_retries, self.failures.saturating_sub(1)) {
+            let n = self.failures;
+            self.fail(text(&[
+                S("gave up after "),
+                N(u64::from(n)),
+                S(" failed attempts"),
+            ]));
+            return;
+        }
+        if !self.online {
+            self.phase = Phase::Offline;
+            self.emit(Event::Offline);
+            return;
+        }
+        let attempt = self.failures;
+        let delay = self
+            .config
+            .backoff
+            .delay(attempt.saturating_sub(1), self.rng.next_f64());
+        self.phase = Phase::Waiting { attempt, delay };
+        self.arm(Timer::Retry, duration_ms(delay));
+        self.emit(Event::Reconnecting { attempt, delay });
+    }
+
+    /// Stops for good. The outbox is kept: `close()` hands it back.
+    fn fail(&mut self, reason: String) {
+        if let Some(id) = self.socket() {
+            self.push(Output::Release { id });
+        }
+        self.cancel_all();
+        self.forget_in_flight();
+        self.phase = Phase::Failed {
+            reason: reason.clone(),
+        };
+        self.emit(Event::Failed { reason });
+    }
+
+    // ----------------------------------------------------------------------- helpers
+
+    /// A user call ends or restarts the lifecycle from inside an event: what is still queued of
+    /// the interrupted dispatch is dropped, but the IO that must happen stays (a dropped arm
+    /// becomes a cancel, so the timer ends up disarmed whatever the driver did before).
+    fn interrupt(&mut self) {
+        let pending = core::mem::take(&mut self.out);
+        for output in pending {
+            match output {
+                Output::Emit(_) | Output::Open { .. } | Output::Resolve { .. } => {}
+                Output::Arm { timer, .. } => {
+                    self.armed[timer.index()] = false;
+                    self.out.push_back(Output::Cancel(timer));
+                }
+                other => self.out.push_back(other),
+            }
+        }
+    }
+
+    fn push(&mut self, output: Output) {
+        self.out.push_back(output);
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.out.push_back(Output::Emit(event));
+    }
+
+    fn arm(&mut self, timer: Timer, ms: u32) {
+        self.armed[timer.index()] = true;
+        self.push(Output::Arm { timer, ms });
+    }
+
+    fn cancel(&mut self, timer: Timer) {
+        if self.armed[timer.index()] {
+            self.armed[timer.index()] = false;
+            self.push(Output::Cancel(timer));
+        }
+    }
+
+    fn cancel_all(&mut self) {
+        for timer in Timer::ALL {
+            self.cancel(timer);
+        }
+    }
+
+    fn forget_in_flight(&mut self) {
+        self.in_flight.clear();
+        self.in_flight_bytes = 0;
+    }
+
+    /// Forgets the messages whose bytes have all left the browser: of what was handed to the
+    /// socket, all but the last `buffered` bytes (the browser sends in order).
+    fn trim_in_flight(&mut self, buffered: u64) {
+        let mut left = self.in_flight_bytes.saturating_sub(buffered);
+        while let Some(front) = self.in_flight.front() {
+            let size = front.size as u64;
+            if size > left {
+                break;
+            }
+            left -= size;
+            self.in_flight_bytes -= size;
+            self.in_flight.pop_front();
+        }
+    }
+
+    /// Hands a message to socket `id` and records it as in flight.
+    fn transmit(&mut self, id: SocketId, link: Link, message: Message) {
+        self.trim_in_flight(link.buffered);
+        let size = message.len();
+        self.stats.messages_out += 1;
+        self.stats.bytes_out += size as u64;
+        self.in_flight_bytes += size as u64;
+        self.in_flight.push_back(Sent {
+            size,
+            message: Some(message.clone()),
+        });
+        self.push(Output::Send { id, message });
+    }
+
+    /// Sends the heartbeat ping: in flight too (its bytes count in `bufferedAmount`), but never
+    /// resent.
+    fn push_ping(&mut self, id: SocketId, link: Link) {
+        let Some(hb) = &self.config.heartbeat else {
+            return;
+        };
+        let message = hb.message.clone();
+        self.trim_in_flight(link.buffered);
+        let size = message.len();
+        self.in_flight_bytes += size as u64;
+        self.in_flight.push_back(Sent {
+            size,
+            message: None,
+        });
+        self.push(Output::Send { id, message });
+    }
+}
