@@ -46,7 +46,9 @@ layer clippy-wasm32-minimal cargo clippy -q -p resocket --target wasm32-unknown-
 # The npm package's build: release (debug assertions off) is the one without std, with the
 # crate's own panic handler.
 layer clippy-wasm32-npm cargo clippy -q --release -p resocket --target wasm32-unknown-unknown --no-default-features --features npm -- -D warnings
-layer native-tests cargo test -q --workspace
+# The simulator gets a layer of its own, which prints its seeds, steps and steps per second.
+layer native-tests cargo test -q --workspace -- --skip sim::
+layer simulation cargo test -q -p resocket --lib sim::tests::bounded_seeds -- --nocapture
 
 if start_server 0; then
   echo "[server] listening on 127.0.0.1:$SERVER_PORT"

@@ -276,16 +276,11 @@ impl fmt::Debug for JsCore {
 #[wasm_bindgen(js_class = Core)]
 impl JsCore {
     /// Starts connecting. `url` is a string, or a function returning a promise of one (called
-    /// before every attempt); `numbers` and `found` are the options as `settings()` in
+    /// before every attempt); `settings` is the options object as `settings()` in
     /// `resocket.js` read them; `receiver` gets the messages and events.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        url: JsValue,
-        numbers: &[f64],
-        found: js_sys::Array,
-        receiver: Receiver,
-    ) -> Result<JsCore, JsValue> {
-        let options = options::parse(numbers, &found)?;
+    pub fn new(url: JsValue, settings: JsValue, receiver: Receiver) -> Result<JsCore, JsValue> {
+        let options = options::parse(&settings)?;
         crate::url::validate_protocols(&options.protocols)?;
         // The receiver hands a message to the core only when the core has work to do.
         receiver.set_heartbeat(options.heartbeat.is_some());

@@ -1,6 +1,7 @@
 //! The JavaScript options object. `resocket.js` reads and checks it (every mistake, an unknown
 //! key, a wrong type or an out-of-range value, is a `TypeError` naming the key, the expected
-//! type and the value given) and hands over numbers; this module applies them to [`Options`].
+//! type and the value given) and hands over one plain object of the checked options, by name;
+//! this module applies it to [`Options`].
 //!
 //! Read in JavaScript rather than Rust: the checks and their messages are mostly JavaScript
 //! semantics (`typeof`, `Object.entries`, number formatting), and there they cost a fraction of
@@ -19,33 +20,6 @@ use crate::message::CloseEvent;
 use crate::options::{Heartbeat, Options};
 use crate::outbox::Overflow;
 use crate::text::{text, Piece::N, Piece::S};
-
-/// The slots of the numbers `settings` fills in (`SLOT` in `resocket.js`).
-#[derive(Clone, Copy)]
-enum Slot {
-    // `binaryType` and `json` are the JavaScript class's own (`resocket.js` reads them).
-    #[allow(dead_code)]
-    BinaryType,
-    #[allow(dead_code)]
-    Json,
-    MinDelay,
-    MaxDelay,
-    Factor,
-    Jitter,
-    MaxRetries,
-    StableAfter,
-    ConnectTimeout,
-    OutboxMessages,
-    OutboxBytes,
-    Overflow,
-    Heartbeat,
-    Interval,
-    Timeout,
-    HighWaterMark,
-    MaxMessageBytes,
-    SecureOnly,
-    JitterSeed,
-}
 
 /// Milliseconds as whole microseconds (`as` saturates; `from_secs_f64` would add its own panic
 /// paths).
@@ -70,70 +44,87 @@ fn retry_predicate(f: js_sys::Function) -> crate::options::RetryPredicate {
     })
 }
 
-/// Applies the options `resocket.js` read and checked (`settings()` there): `n` holds the
-/// numbers (NaN where not given, see [`Slot`]), `found` is `[protocols, shouldRetry,
-/// heartbeat message, protocols argument error]` (each `undefined` where not given).
-pub(crate) fn parse(n: &[f64], found: &js_sys::Array) -> Result<Options, JsValue> {
-    let get = |slot: Slot| n.get(slot as usize).copied().filter(|v| !v.is_nan());
-    // Counts and sizes: checked integers in range; -1 stands for "none".
-    let count = |slot: Slot| get(slot).filter(|v| *v >= 0.0);
+/// One option of the object `settings()` in `resocket.js` built (undefined where not given).
+fn get(o: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(o, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A number option, where given.
+fn num(o: &JsValue, key: &str) -> Option<f64> {
+    get(o, key).as_f64()
+}
+
+/// A count or size option where -1 stands for "none": `Some(None)` for none.
+fn limit(o: &JsValue, key: &str) -> Option<Option<f64>> {
+    num(o, key).map(|v| (v >= 0.0).then_some(v))
+}
+
+/// Applies the options `resocket.js` read and checked (`settings()` there): one plain object
+/// holding each option given under its own name, already checked, plus `protocolsError`.
+pub(crate) fn parse(s: &JsValue) -> Result<Options, JsValue> {
     let mut o = Options::default();
-    if let Some(list) = found.get(0).dyn_ref::<js_sys::Array>() {
+    if let Some(list) = get(s, "protocols").dyn_ref::<js_sys::Array>() {
         o.protocols = list.iter().filter_map(|p| p.as_string()).collect();
     }
-    if let Some(v) = get(Slot::MinDelay) {
+    if let Some(v) = num(s, "minDelay") {
         o.backoff.initial = millis(v);
     }
-    if let Some(v) = get(Slot::MaxDelay) {
+    if let Some(v) = num(s, "maxDelay") {
         o.backoff.max = millis(v);
     }
-    if let Some(v) = get(Slot::Factor) {
+    if let Some(v) = num(s, "factor") {
         o.backoff.factor = v;
     }
-    if let Some(v) = get(Slot::Jitter) {
-        o.backoff.jitter = [Jitter::Full, Jitter::Equal, Jitter::None][v as usize % 3];
+    match get(s, "jitter").as_string().as_deref() {
+        Some("equal") => o.backoff.jitter = Jitter::Equal,
+        Some("none") => o.backoff.jitter = Jitter::None,
+        _ => {}
     }
-    if get(Slot::MaxRetries).is_some() {
-        o.max_retries = count(Slot::MaxRetries).map(|v| v as u32);
+    if let Some(v) = limit(s, "maxRetries") {
+        o.max_retries = v.map(|v| v as u32);
     }
-    if let Some(v) = get(Slot::StableAfter) {
+    if let Some(v) = num(s, "stableAfter") {
         o.stable_after = millis(v);
     }
-    if let Some(v) = get(Slot::ConnectTimeout) {
+    if let Some(v) = num(s, "connectTimeout") {
         o.connect_timeout = millis(v);
     }
-    if let Some(f) = found.get(1).dyn_ref::<js_sys::Function>() {
+    if let Some(f) = get(s, "shouldRetry").dyn_ref::<js_sys::Function>() {
         o.should_retry = Some(retry_predicate(f.clone()));
     }
-    if let Some(v) = get(Slot::OutboxMessages) {
+    if let Some(v) = num(s, "outboxMessages") {
         o.outbox_messages = v as usize;
     }
-    if let Some(v) = get(Slot::OutboxBytes) {
+    if let Some(v) = num(s, "outboxBytes") {
         o.outbox_bytes = v as usize;
     }
-    if let Some(v) = get(Slot::Overflow) {
-        o.overflow = [Overflow::Reject, Overflow::DropOldest, Overflow::DropNewest][v as usize % 3];
+    match get(s, "overflow").as_string().as_deref() {
+        Some("drop-oldest") => o.overflow = Overflow::DropOldest,
+        Some("drop-newest") => o.overflow = Overflow::DropNewest,
+        _ => {}
     }
-    if let Some(on) = get(Slot::Heartbeat) {
-        o.heartbeat = (on == 1.0).then(|| {
-            let message = found.get(2).as_string();
-            Heartbeat::new(
-                message.unwrap_or_else(|| r#"{"type":"ping"}"#.to_owned()),
-                get(Slot::Interval).map_or(Duration::from_secs(15), millis),
-                get(Slot::Timeout).map_or(Duration::from_secs(10), millis),
-            )
-        });
+    let heartbeat = get(s, "heartbeat");
+    if heartbeat.is_null() {
+        o.heartbeat = None;
+    } else if heartbeat.is_object() {
+        o.heartbeat = Some(Heartbeat::new(
+            get(&heartbeat, "message")
+                .as_string()
+                .unwrap_or_else(|| r#"{"type":"ping"}"#.to_owned()),
+            num(&heartbeat, "interval").map_or(Duration::from_secs(15), millis),
+            num(&heartbeat, "timeout").map_or(Duration::from_secs(10), millis),
+        ));
     }
-    if let Some(v) = get(Slot::HighWaterMark) {
+    if let Some(v) = num(s, "highWaterMark") {
         o.high_water_mark = v as u32;
     }
-    if get(Slot::MaxMessageBytes).is_some() {
-        o.max_message_bytes = count(Slot::MaxMessageBytes).map(|v| v as usize);
+    if let Some(v) = limit(s, "maxMessageBytes") {
+        o.max_message_bytes = v.map(|v| v as usize);
     }
-    if let Some(v) = get(Slot::SecureOnly) {
-        o.secure_only = v == 1.0;
+    if let Some(v) = get(s, "secureOnly").as_bool() {
+        o.secure_only = v;
     }
-    if let Some(v) = get(Slot::JitterSeed) {
+    if let Some(v) = num(s, "jitterSeed") {
         o.jitter_seed = Some(v as u64);
     }
     if o.backoff.max < o.backoff.initial {
@@ -148,7 +139,7 @@ pub(crate) fn parse(n: &[f64], found: &js_sys::Array) -> Result<Options, JsValue
         return Err(error.into());
     }
     // A bad `protocols` argument is reported after every mistake in the options.
-    match found.get(3) {
+    match get(s, "protocolsError") {
         error if error.is_undefined() => Ok(o),
         error => Err(error),
     }

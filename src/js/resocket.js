@@ -275,8 +275,7 @@ export class ReSocket extends EventTarget {
 
   constructor(url, protocols, options) {
     super();
-    const numbers = new Float64Array(SLOTS).fill(NaN);
-    const found = settings(protocols, options, numbers);
+    const o = settings(protocols, options);
     // What the engine connects to: the URL, or a function returning a promise of one.
     let source = urlOf(url);
     if (typeof url === 'function') {
@@ -292,9 +291,9 @@ export class ReSocket extends EventTarget {
     } else {
       this.#url = source;
     }
-    if (found[1]) {
-      const shouldRetry = found[1];
-      found[1] = (code, reason, wasClean) => {
+    if (o.shouldRetry) {
+      const shouldRetry = o.shouldRetry;
+      o.shouldRetry = (code, reason, wasClean) => {
         try {
           return shouldRetry({ code, reason, wasClean });
         } catch (e) {
@@ -303,8 +302,8 @@ export class ReSocket extends EventTarget {
         }
       };
     }
-    this.#r = new Receiver(this, numbers[SLOT.json] === 1, numbers[SLOT.binaryType] !== 1);
-    this.#core = new Core(source, numbers, found, this.#r);
+    this.#r = new Receiver(this, o.json === true, o.binaryType !== 'arraybuffer');
+    this.#core = new Core(source, o, this.#r);
   }
 
   /** Resolves with the socket once it is first open; rejects if it is closed or fails first. */
@@ -557,14 +556,6 @@ function typeError(key, expected, got) {
 const KEYS = 'protocols, binaryType, json, minDelay, maxDelay, factor, jitter, maxRetries, '
   + 'stableAfter, connectTimeout, shouldRetry, outboxMessages, outboxBytes, overflow, heartbeat, '
   + 'highWaterMark, maxMessageBytes, secureOnly, jitterSeed';
-// The slots of the numbers `settings` fills in (NaN: not given). Kept in step with options.rs.
-const SLOT = {
-  binaryType: 0, json: 1, minDelay: 2, maxDelay: 3, factor: 4, jitter: 5, maxRetries: 6,
-  stableAfter: 7, connectTimeout: 8, outboxMessages: 9, outboxBytes: 10, overflow: 11,
-  heartbeat: 12, interval: 13, timeout: 14, highWaterMark: 15, maxMessageBytes: 16,
-  secureOnly: 17, jitterSeed: 18,
-};
-const SLOTS = 19;
 const U32_MAX = 4294967295;
 
 const isOptionsObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -611,77 +602,76 @@ function protocolList(key, v) {
   return Array.from(v);
 }
 
-// `new ReSocket(url, protocols?, options?)` or `new ReSocket(url, options)`: reads the options
-// object into `out` (see SLOT) and returns [protocols, shouldRetry, the heartbeat message, the
-// error for a bad `protocols` argument], each undefined where not given. Throws the TypeError
-// for the first mistake in the options; the Rust side checks maxDelay >= minDelay, then throws
-// the `protocols` argument's error.
-function settings(protocols, options, out) {
+// `new ReSocket(url, protocols?, options?)` or `new ReSocket(url, options)`: the options, read
+// and checked, as one plain object the engine reads by name (src/js/options.rs): each option
+// given, under its own name, as given (`maxRetries` and `maxMessageBytes`: -1 for none;
+// `heartbeat`: null for none, else `{ message?, interval?, timeout? }`), `protocols` as an array,
+// and `protocolsError`, the error for a bad `protocols` argument. Throws the TypeError for the
+// first mistake in the options; the engine checks maxDelay >= minDelay, then throws
+// `protocolsError`.
+function settings(protocols, options) {
   if (options === undefined && isOptionsObject(protocols)) {
     options = protocols;
     protocols = undefined;
   }
-  const found = [undefined, undefined, undefined, undefined];
+  const o = Object.create(null);
   if (options !== undefined && options !== null) {
     for (const [k, v] of entries(options, 'options')) {
       if (v === undefined) continue; // `{ maxRetries: undefined }` means "the default"
-      let n;
+      let n = v;
       switch (k) {
-        case 'protocols': found[0] = protocolList(k, v); continue;
-        case 'binaryType': n = oneOf(k, v, ['blob', 'arraybuffer']); break;
-        case 'json': case 'secureOnly': n = boolean(k, v); break;
+        case 'protocols': n = protocolList(k, v); break;
+        case 'binaryType': oneOf(k, v, ['blob', 'arraybuffer']); break;
+        case 'json': case 'secureOnly': boolean(k, v); break;
         case 'minDelay': case 'maxDelay': case 'stableAfter': case 'connectTimeout':
-          n = millis(k, v); break;
+          millis(k, v); break;
         case 'factor':
-          n = nonNegative(k, v, 'a number >= 1');
-          if (n < 1) throw typeError(k, 'a number >= 1', v);
+          nonNegative(k, v, 'a number >= 1');
+          if (v < 1) throw typeError(k, 'a number >= 1', v);
           break;
-        case 'jitter': n = oneOf(k, v, ['full', 'equal', 'none']); break;
+        case 'jitter': oneOf(k, v, ['full', 'equal', 'none']); break;
         case 'maxRetries': n = v === null || v === Infinity ? -1 : integer(k, v, U32_MAX); break;
         case 'shouldRetry':
           if (typeof v !== 'function') throw typeError(k, 'a function (event) => boolean', v);
-          found[1] = v;
-          continue;
-        case 'outboxMessages': n = integer(k, v, 1000000000); break;
-        case 'outboxBytes': case 'highWaterMark': n = integer(k, v, U32_MAX); break;
-        case 'overflow': n = oneOf(k, v, ['reject', 'drop-oldest', 'drop-newest']); break;
-        case 'heartbeat': n = heartbeat(v, out, found); break;
+          break;
+        case 'outboxMessages': integer(k, v, 1000000000); break;
+        case 'outboxBytes': case 'highWaterMark': integer(k, v, U32_MAX); break;
+        case 'overflow': oneOf(k, v, ['reject', 'drop-oldest', 'drop-newest']); break;
+        case 'heartbeat': n = heartbeat(v); break;
         case 'maxMessageBytes': n = v === null ? -1 : integer(k, v, U32_MAX); break;
-        case 'jitterSeed': n = integer(k, v, 9007199254740991); break;
+        case 'jitterSeed': integer(k, v, 9007199254740991); break;
         default:
           throw withKind(new TypeError(`unknown option "${k}" (known: ${KEYS})`), 'InvalidOption');
       }
-      out[SLOT[k]] = n;
+      o[k] = n;
     }
   }
   if (protocols !== undefined) {
     try {
-      found[0] = protocolList('protocols', protocols);
+      o.protocols = protocolList('protocols', protocols);
     } catch {
-      found[3] = argumentError('protocols', 'a string or an array of strings', protocols);
+      o.protocolsError = argumentError('protocols', 'a string or an array of strings', protocols);
     }
   }
-  return found;
+  return o;
 }
 
-// `heartbeat`: null or false for none (0), else an object of overrides (1).
-function heartbeat(v, out, found) {
-  out[SLOT.interval] = NaN;
-  out[SLOT.timeout] = NaN;
-  found[2] = undefined;
-  if (v === null || v === false) return 0;
+// `heartbeat`: null or false for none, else an object of overrides (a copy, checked).
+function heartbeat(v) {
+  if (v === null || v === false) return null;
+  const h = {};
   for (const [key, x] of entries(v, 'option "heartbeat"')) {
     const name = `heartbeat.${key}`;
     if (key === 'message') {
       if (typeof x !== 'string') throw typeError(name, 'a string', x);
-      found[2] = x;
     } else if (key === 'interval' || key === 'timeout') {
-      out[SLOT[key]] = millis(name, x);
+      millis(name, x);
     } else {
       throw withKind(new TypeError(`unknown option "${name}" (known: message, interval, timeout)`), 'InvalidOption');
     }
+    h[key] = x;
   }
   // Whole microseconds, as the Rust side keeps them: less than one is no interval at all.
-  if (out[SLOT.interval] * 1000 < 1) throw typeError('heartbeat.interval', 'a positive number of milliseconds', 0);
-  return 1;
+  if (h.interval * 1000 < 1) throw typeError('heartbeat.interval', 'a positive number of milliseconds', 0);
+  return h;
 }
