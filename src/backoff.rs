@@ -123,35 +123,18 @@ fn round(x: f64) -> u64 {
 }
 
 /// Whether another attempt is allowed after `failures` consecutive failures.
-///
-/// ```
-/// assert!(resocket::retry_allowed(Some(3), 2));
-/// assert!(!resocket::retry_allowed(Some(3), 3));
-/// assert!(resocket::retry_allowed(None, u32::MAX));
-/// ```
-pub fn retry_allowed(max_retries: Option<u32>, failures: u32) -> bool {
+pub(crate) fn retry_allowed(max_retries: Option<u32>, failures: u32) -> bool {
     max_retries.is_none_or(|max| failures < max)
 }
 
 /// A small xorshift64* generator: seeded for reproducible jitter in tests, from the browser's
 /// `Math.random` otherwise.
-///
-/// ```
-/// let mut a = resocket::Rng::new(7);
-/// let mut b = resocket::Rng::new(7);
-/// assert_eq!(a.next_f64(), b.next_f64());
-/// ```
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     /// A generator from a seed (0 is remapped to a fixed non-zero state).
-    ///
-    /// ```
-    /// let x = resocket::Rng::new(0).next_f64();
-    /// assert!((0.0..1.0).contains(&x));
-    /// ```
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(if seed == 0 {
             0x9E37_79B9_7F4A_7C15
         } else {
@@ -160,12 +143,7 @@ impl Rng {
     }
 
     /// The next number, uniform in `[0, 1)`.
-    ///
-    /// ```
-    /// let mut r = resocket::Rng::new(1);
-    /// assert!(r.next_f64() < 1.0);
-    /// ```
-    pub fn next_f64(&mut self) -> f64 {
+    pub(crate) fn next_f64(&mut self) -> f64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;

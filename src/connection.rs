@@ -105,7 +105,7 @@ impl ConnectOptions {
 }
 
 /// Event-side state, written by the browser callbacks and read by the Stream/Sink.
-struct Shared {
+struct ConnState {
     state_wakers: Vec<Waker>,
     opened: bool,
     close: Option<CloseEvent>,
@@ -113,7 +113,7 @@ struct Shared {
     max_message_bytes: Option<usize>,
 }
 
-impl Shared {
+impl ConnState {
     /// The stream's last item after the socket closed: none after this side's `close`.
     fn end_error(&self, url: &str) -> Option<Error> {
         let close = self.close.as_ref()?;
@@ -139,9 +139,9 @@ impl Shared {
 }
 
 /// The socket and the state its handlers write; the socket closes when the last handle drops.
-struct Inner {
+struct Conn {
     ws: RawSocket,
-    shared: Rc<RefCell<Shared>>,
+    shared: Rc<RefCell<ConnState>>,
     inbox: SharedInbox,
     url: String,
     high_water_mark: u32,
@@ -207,7 +207,7 @@ impl Connection {
     /// ```
     pub fn open_with(url: &str, options: ConnectOptions) -> Result<Self> {
         validate_url(url, false)?;
-        let shared = Rc::new(RefCell::new(Shared {
+        let shared = Rc::new(RefCell::new(ConnState {
             state_wakers: Vec::new(),
             opened: false,
             close: None,
@@ -258,7 +258,7 @@ impl Connection {
             }
         };
         let ws = RawSocket::open(url, &options.protocols, on_open, on_message, on_close)?;
-        let inner = Rc::new(Inner {
+        let inner = Rc::new(Conn {
             ws,
             shared,
             inbox,
@@ -419,7 +419,7 @@ impl Sink<Message> for Connection {
 /// # }
 /// ```
 pub struct Receiver {
-    inner: Rc<Inner>,
+    inner: Rc<Conn>,
 }
 
 impl fmt::Debug for Receiver {
@@ -454,7 +454,7 @@ impl Stream for Receiver {
 /// # Ok(()) }
 /// ```
 pub struct Sender {
-    inner: Rc<Inner>,
+    inner: Rc<Conn>,
     drain_timer: Option<Timeout>,
 }
 

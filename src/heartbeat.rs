@@ -2,14 +2,8 @@
 //! background tab whose timers fire late cannot cause a false timeout.
 
 /// What to do when the heartbeat timer fires.
-///
-/// ```
-/// use resocket::{heartbeat_action, HeartbeatAction};
-/// // Ping sent at t=1000, nothing since, timeout 5000: at t=7000 the link is dead.
-/// assert_eq!(heartbeat_action(7000.0, Some(1000.0), 900.0, 10_000.0, 5000.0), HeartbeatAction::Dead { silent_ms: 6000 });
-/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeartbeatAction {
+pub(crate) enum HeartbeatAction {
     /// Send a ping now.
     Ping,
     /// Nothing to do yet; check again in this many ms.
@@ -27,13 +21,7 @@ pub enum HeartbeatAction {
 /// answered); `last_inbound` is when any message last arrived (every message proves the link).
 /// A ping is answered by any inbound message after it. A timer that fires late (throttled tab)
 /// only ever sees *more* inbound messages, never fewer, so lateness cannot fake a timeout.
-///
-/// ```
-/// use resocket::{heartbeat_action, HeartbeatAction};
-/// // The timer fired a minute late, but a message came after the ping: alive, ping again.
-/// assert_eq!(heartbeat_action(61_000.0, None, 1500.0, 10_000.0, 5000.0), HeartbeatAction::Ping);
-/// ```
-pub fn heartbeat_action(
+pub(crate) fn heartbeat_action(
     now: f64,
     ping_sent_at: Option<f64>,
     last_inbound: f64,

@@ -81,7 +81,7 @@ mod socket;
 #[cfg(target_arch = "wasm32")]
 mod sys;
 
-pub use backoff::{retry_allowed, Backoff, Jitter, Rng};
+pub use backoff::{Backoff, Jitter};
 /// Default high-water mark of `bufferedAmount` above which a `Sink` waits: 1 MiB.
 pub const DEFAULT_HIGH_WATER_MARK: u32 = 1 << 20;
 
@@ -91,10 +91,9 @@ pub use codec::Codec;
 pub use codec::Json;
 pub use error::{Error, Result};
 pub use events::{Event, State, Stats};
-pub use heartbeat::{heartbeat_action, HeartbeatAction};
 pub use message::{CloseEvent, Message, ReadyState};
 pub use options::{Heartbeat, Options, RetryPredicate, UrlFuture};
-pub use outbox::{unsent_tail, Outbox, Overflow, Pushed};
+pub use outbox::Overflow;
 pub use typed::Typed;
 pub use url::{redact_url, validate_url};
 

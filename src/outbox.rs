@@ -1,5 +1,4 @@
-//! The outbox: messages sent while the socket is not open, bounded in count and bytes, plus the
-//! arithmetic that puts a dead socket's unsent tail back in front.
+//! The outbox: messages sent while the socket is not open, bounded in count and bytes.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -24,15 +23,8 @@ pub enum Overflow {
 }
 
 /// What [`Outbox::push`] did.
-///
-/// ```
-/// use resocket::{Outbox, Overflow, Pushed, Message};
-/// let mut o = Outbox::new(1, 1024, Overflow::DropOldest);
-/// assert_eq!(o.push(Message::from("a")).unwrap(), Pushed::Queued);
-/// assert_eq!(o.push(Message::from("b")).unwrap(), Pushed::DroppedOldest(vec![Message::from("a")]));
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pushed {
+pub(crate) enum Pushed {
     /// Queued without dropping anything.
     Queued,
     /// Queued after dropping these older messages.
@@ -42,16 +34,8 @@ pub enum Pushed {
 }
 
 /// An ordered, bounded queue of messages waiting for an open socket.
-///
-/// ```
-/// use resocket::{Outbox, Overflow, Message};
-/// let mut o = Outbox::new(100, 1 << 20, Overflow::Reject);
-/// o.push(Message::from("hello")).unwrap();
-/// assert_eq!((o.len(), o.bytes()), (1, 5));
-/// assert_eq!(o.pop(), Some(Message::from("hello")));
-/// ```
 #[derive(Debug, Clone)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     queue: VecDeque<Message>,
     bytes: usize,
     max_messages: usize,
@@ -61,12 +45,7 @@ pub struct Outbox {
 
 impl Outbox {
     /// An empty outbox holding at most `max_messages` messages and `max_bytes` payload bytes.
-    ///
-    /// ```
-    /// let o = resocket::Outbox::new(10, 100, resocket::Overflow::DropNewest);
-    /// assert!(o.is_empty());
-    /// ```
-    pub fn new(max_messages: usize, max_bytes: usize, overflow: Overflow) -> Self {
+    pub(crate) fn new(max_messages: usize, max_bytes: usize, overflow: Overflow) -> Self {
         Outbox {
             queue: VecDeque::new(),
             bytes: 0,
@@ -77,29 +56,17 @@ impl Outbox {
     }
 
     /// Queued messages.
-    ///
-    /// ```
-    /// assert_eq!(resocket::Outbox::new(1, 1, resocket::Overflow::Reject).len(), 0);
-    /// ```
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.queue.len()
     }
 
     /// Whether nothing is queued.
-    ///
-    /// ```
-    /// assert!(resocket::Outbox::new(1, 1, resocket::Overflow::Reject).is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
 
     /// Queued payload bytes.
-    ///
-    /// ```
-    /// assert_eq!(resocket::Outbox::new(1, 1, resocket::Overflow::Reject).bytes(), 0);
-    /// ```
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
@@ -112,14 +79,7 @@ impl Outbox {
     ///
     /// A message larger than the whole byte capacity is refused under every policy with
     /// [`Error::MessageExceedsOutbox`], as is any message when the capacity is zero messages.
-    ///
-    /// ```
-    /// use resocket::{Outbox, Overflow, Message, Error};
-    /// let mut o = Outbox::new(1, 10, Overflow::Reject);
-    /// o.push(Message::from("a")).unwrap();
-    /// assert!(matches!(o.push(Message::from("b")), Err(Error::OutboxFull { .. })));
-    /// ```
-    pub fn push(&mut self, message: Message) -> Result<Pushed> {
+    pub(crate) fn push(&mut self, message: Message) -> Result<Pushed> {
         let size = message.len();
         if size > self.max_bytes || self.max_messages == 0 {
             return Err(Error::MessageExceedsOutbox {
@@ -160,15 +120,7 @@ impl Outbox {
     /// Puts messages back at the front, in their original order, ahead of everything queued.
     /// They were accepted once, so they are never refused here (the outbox may exceed its
     /// capacity until they are flushed).
-    ///
-    /// ```
-    /// use resocket::{Outbox, Overflow, Message};
-    /// let mut o = Outbox::new(10, 100, Overflow::Reject);
-    /// o.push(Message::from("c")).unwrap();
-    /// o.requeue_front(vec![Message::from("a"), Message::from("b")]);
-    /// assert_eq!(o.pop(), Some(Message::from("a")));
-    /// ```
-    pub fn requeue_front(&mut self, messages: Vec<Message>) {
+    pub(crate) fn requeue_front(&mut self, messages: Vec<Message>) {
         for message in messages.into_iter().rev() {
             self.bytes += message.len();
             self.queue.push_front(message);
@@ -176,53 +128,17 @@ impl Outbox {
     }
 
     /// Takes the oldest message.
-    ///
-    /// ```
-    /// assert_eq!(resocket::Outbox::new(1, 1, resocket::Overflow::Reject).pop(), None);
-    /// ```
-    pub fn pop(&mut self) -> Option<Message> {
+    pub(crate) fn pop(&mut self) -> Option<Message> {
         let message = self.queue.pop_front()?;
         self.bytes -= message.len();
         Some(message)
     }
 
     /// Empties the outbox, returning what was queued, oldest first.
-    ///
-    /// ```
-    /// use resocket::{Outbox, Overflow, Message};
-    /// let mut o = Outbox::new(10, 100, Overflow::Reject);
-    /// o.push(Message::from("a")).unwrap();
-    /// assert_eq!(o.drain(), vec![Message::from("a")]);
-    /// assert!(o.is_empty());
-    /// ```
-    pub fn drain(&mut self) -> Vec<Message> {
+    pub(crate) fn drain(&mut self) -> Vec<Message> {
         self.bytes = 0;
         core::mem::take(&mut self.queue).into_iter().collect()
     }
-}
-
-/// How many of the most recently sent messages never left the browser, given their sizes in
-/// send order and the socket's `bufferedAmount` at close.
-///
-/// The browser sends in order, so the unsent bytes are the tail. A message only partly sent
-/// counts as unsent (the peer never got a whole frame of it).
-///
-/// ```
-/// // 3 messages of 10 bytes; 15 bytes still buffered: the last two never (fully) left.
-/// assert_eq!(resocket::unsent_tail(&[10, 10, 10], 15), 2);
-/// assert_eq!(resocket::unsent_tail(&[10, 10, 10], 0), 0);
-/// ```
-pub fn unsent_tail(sizes: &[usize], buffered_amount: u64) -> usize {
-    let mut remaining = buffered_amount;
-    let mut count = 0;
-    for &size in sizes.iter().rev() {
-        if remaining == 0 {
-            break;
-        }
-        count += 1;
-        remaining = remaining.saturating_sub(size as u64);
-    }
-    count
 }
 
 #[cfg(test)]
@@ -316,20 +232,5 @@ mod tests {
         assert_eq!(o.len(), 4);
         assert_eq!(o.bytes(), 4);
         assert_eq!(o.drain(), vec![m("a"), m("b"), m("c"), m("d")]);
-    }
-
-    #[test]
-    fn unsent_tail_counts_partial_messages() {
-        assert_eq!(unsent_tail(&[], 100), 0);
-        assert_eq!(unsent_tail(&[5, 5], 1), 1);
-        assert_eq!(unsent_tail(&[5, 5], 5), 1);
-        assert_eq!(unsent_tail(&[5, 5], 6), 2);
-        assert_eq!(unsent_tail(&[5, 5], 10), 2);
-        assert_eq!(unsent_tail(&[5, 5], 1000), 2, "never more than were sent");
-        assert_eq!(
-            unsent_tail(&[3, 0, 4], 5),
-            3,
-            "empty messages inside the tail count"
-        );
     }
 }

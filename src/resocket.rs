@@ -53,7 +53,7 @@ pub(crate) type EventHook = Rc<dyn Fn(&Event)>;
 /// A synchronous message hook: when set, messages that arrive as the browser's event go to it
 /// instead of the stream, their payload never copied into wasm (the JavaScript layer).
 pub(crate) type MessageHook = Rc<dyn Fn(web_sys::MessageEvent)>;
-/// Takes over a new socket's `onmessage` (the JavaScript layer's receiver): it gets the
+/// Takes over a new socket's `onmessage` (the JavaScript layer's relay): it gets the
 /// browser socket and the socket's own message handler, to call when the core must see a
 /// message.
 pub(crate) type SocketHook = Box<dyn Fn(&web_sys::WebSocket, &js_sys::Function)>;
@@ -671,7 +671,7 @@ impl ReSocket {
         *self.driver.socket_hook.borrow_mut() = Some(hook);
     }
 
-    /// Adds counts kept outside (the JavaScript layer's receiver) to the stats.
+    /// Adds counts kept outside (the JavaScript layer's relay) to the stats.
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn add_received(&self, messages: u64, bytes: u64) {
         self.driver

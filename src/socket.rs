@@ -30,7 +30,7 @@ pub(crate) fn payload_len(data: &JsValue) -> usize {
 
 /// A received message as the socket hands it on: a text message's text, already copied into
 /// wasm, or the browser's event (any other message, and every message the JavaScript layer's
-/// receiver passes on).
+/// relay passes on).
 pub(crate) enum Incoming {
     /// A text message.
     Text(String),
@@ -105,7 +105,7 @@ impl RawSocket {
         ws.set_binary_type(BinaryType::Arraybuffer);
         let on_open = Listener::new(Closure::new(on_open) as Closure<dyn FnMut()>);
         // A text message comes as its text, already copied (`listen`), any other as the browser's
-        // event; the JavaScript layer's receiver calls it with the event only, and passes the
+        // event; the JavaScript layer's relay calls it with the event only, and passes the
         // payload through without copying it into wasm and back.
         let on_message = Listener::new(Closure::new(
             move |text: Option<String>, event: Option<MessageEvent>| match (text, event) {
@@ -134,7 +134,7 @@ impl RawSocket {
     }
 
     /// The browser socket and this socket's own message handler, for a layer that takes over
-    /// `onmessage` (the JavaScript layer's receiver) and calls the handler when it must. The
+    /// `onmessage` (the JavaScript layer's relay) and calls the handler when it must. The
     /// handler is detached on drop like the others.
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn parts(&self) -> (&WebSocket, &js_sys::Function) {

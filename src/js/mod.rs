@@ -4,7 +4,7 @@
 //! `EventTarget`, reads the options, checks arguments, and owns the message path, the `on*`
 //! handlers, async iteration and the `Blob` send queue. This module is what it drives: the Rust
 //! core ([`crate::ReSocket`]: reconnection, backoff, the outbox, close codes, the heartbeat),
-//! whose events it hands to the class's `Receiver` to dispatch as DOM events. No policy lives
+//! whose events it hands to the class's `Relay` to dispatch as DOM events. No policy lives
 //! in JavaScript.
 //!
 //! The TypeScript declarations are hand-written in `resocket.d.ts` and checked by
@@ -31,33 +31,33 @@ use crate::sys::js_error_message;
 
 #[wasm_bindgen]
 extern "C" {
-    /// The class's `Receiver` (`resocket.js`): the first stage of the message path (every
+    /// The class's `Relay` (`resocket.js`): the first stage of the message path (every
     /// socket's `onmessage`, counting and delivering in JavaScript) and the dispatcher of the
     /// socket's events. Its methods are looked up on the object.
     #[derive(Clone)]
-    pub type Receiver;
+    pub type Relay;
     #[wasm_bindgen(method)]
-    pub(crate) fn attach(this: &Receiver, ws: &web_sys::WebSocket, core: &js_sys::Function);
+    pub(crate) fn attach(this: &Relay, ws: &web_sys::WebSocket, core: &js_sys::Function);
     /// The core's path for one message: parses (JSON mode) or wraps (`Blob`) it and delivers
     /// it. Throws what `JSON.parse` throws.
     #[wasm_bindgen(method, catch, js_name = deliverMessage)]
-    fn deliver_message(this: &Receiver, event: &web_sys::MessageEvent) -> Result<(), JsValue>;
+    fn deliver_message(this: &Relay, event: &web_sys::MessageEvent) -> Result<(), JsValue>;
     /// The socket is over: async iterators end (with `error` unless undefined) and a pending
     /// `ReSocket.connect()` rejects.
     #[wasm_bindgen(method, js_name = end)]
-    fn end(this: &Receiver, error: &JsValue);
+    fn end(this: &Relay, error: &JsValue);
     /// Dispatches an `open`, `close`, `error` or custom event (see `resocket.js` for what `a`,
     /// `b` and `c` are); never throws.
     #[wasm_bindgen(method)]
-    fn fire(this: &Receiver, kind: &str, a: &JsValue, b: &JsValue, c: bool);
+    fn fire(this: &Relay, kind: &str, a: &JsValue, b: &JsValue, c: bool);
     #[wasm_bindgen(method, setter)]
-    pub(crate) fn set_heartbeat(this: &Receiver, heartbeat: bool);
+    pub(crate) fn set_heartbeat(this: &Relay, heartbeat: bool);
     #[wasm_bindgen(method, setter)]
-    pub(crate) fn set_limit(this: &Receiver, limit: f64);
+    pub(crate) fn set_limit(this: &Relay, limit: f64);
     #[wasm_bindgen(method, getter, js_name = messagesIn)]
-    pub(crate) fn messages_in(this: &Receiver) -> f64;
+    pub(crate) fn messages_in(this: &Relay) -> f64;
     #[wasm_bindgen(method, getter, js_name = bytesIn)]
-    pub(crate) fn bytes_in(this: &Receiver) -> f64;
+    pub(crate) fn bytes_in(this: &Relay) -> f64;
 }
 
 /// A JavaScript exception for a crate error: the DOM's class for the same mistake where there
@@ -85,23 +85,23 @@ impl From<Error> for JsValue {
 }
 
 /// The state shared by a [`JsCore`] and the core's hooks.
-struct Inner {
+struct Engine {
     socket: ReSocket,
-    /// The class's receiver while the socket is not over. It reaches the JavaScript object
+    /// The class's relay while the socket is not over. It reaches the JavaScript object
     /// that owns this one, so it is let go of at the end: a closed socket can be collected.
-    receiver: RefCell<Option<Receiver>>,
+    relay: RefCell<Option<Relay>>,
     /// The socket itself while it is not closed or failed: a deliberate reference cycle. Like a
     /// browser `WebSocket`, a `ReSocket` with listeners keeps running when the page drops its
-    /// last reference; [`Inner::end`] breaks the cycle once it is closed or has failed.
-    keep_alive: RefCell<Option<Rc<Inner>>>,
+    /// last reference; [`Engine::end`] breaks the cycle once it is closed or has failed.
+    keep_alive: RefCell<Option<Rc<Engine>>>,
 }
 
-impl Inner {
+impl Engine {
     fn fire(&self, kind: &str, a: &JsValue, b: &JsValue, c: bool) {
-        // Cloned out: a listener may close the socket, which ends it (and takes the receiver).
-        let receiver = self.receiver.borrow().clone();
-        if let Some(receiver) = receiver {
-            receiver.fire(kind, a, b, c);
+        // Cloned out: a listener may close the socket, which ends it (and takes the relay).
+        let relay = self.relay.borrow().clone();
+        if let Some(relay) = relay {
+            relay.fire(kind, a, b, c);
         }
     }
 
@@ -169,16 +169,16 @@ impl Inner {
         }
     }
 
-    /// The socket is closed or failed: the receiver ends the iterators (with `error` after a
+    /// The socket is closed or failed: the relay ends the iterators (with `error` after a
     /// failure) and is let go of, and the socket stops keeping itself alive on the next
     /// microtask (never while it is dispatching).
     fn end(self: &Rc<Self>, error: JsValue) {
-        let receiver = self.receiver.borrow_mut().take();
-        if let Some(receiver) = receiver {
-            // Its counters are kept: the socket is over, and the receiver let go of.
+        let relay = self.relay.borrow_mut().take();
+        if let Some(relay) = relay {
+            // Its counters are kept: the socket is over, and the relay let go of.
             self.socket
-                .add_received(receiver.messages_in() as u64, receiver.bytes_in() as u64);
-            receiver.end(&error);
+                .add_received(relay.messages_in() as u64, relay.bytes_in() as u64);
+            relay.end(&error);
         }
         let me = Rc::downgrade(self);
         wasm_bindgen_futures::spawn_local(async move {
@@ -191,9 +191,9 @@ impl Inner {
     }
 
     fn on_message(&self, event: web_sys::MessageEvent) {
-        let receiver = self.receiver.borrow().clone();
-        let Some(receiver) = receiver else { return };
-        if let Err(e) = receiver.deliver_message(&event) {
+        let relay = self.relay.borrow().clone();
+        let Some(relay) = relay else { return };
+        if let Err(e) = relay.deliver_message(&event) {
             self.dispatch_error(&Error::Decode {
                 message: js_error_message(&e),
                 kind: "text",
@@ -260,7 +260,7 @@ fn message_to_js(message: Message) -> JsValue {
 /// argument before it gets here).
 #[wasm_bindgen(js_name = Core, skip_typescript)]
 pub struct JsCore {
-    inner: Rc<Inner>,
+    inner: Rc<Engine>,
 }
 
 impl fmt::Debug for JsCore {
@@ -277,23 +277,23 @@ impl fmt::Debug for JsCore {
 impl JsCore {
     /// Starts connecting. `url` is a string, or a function returning a promise of one (called
     /// before every attempt); `settings` is the options object as `settings()` in
-    /// `resocket.js` read them; `receiver` gets the messages and events.
+    /// `resocket.js` read them; `relay` gets the messages and events.
     #[wasm_bindgen(constructor)]
-    pub fn new(url: JsValue, settings: JsValue, receiver: Receiver) -> Result<JsCore, JsValue> {
+    pub fn new(url: JsValue, settings: JsValue, relay: Relay) -> Result<JsCore, JsValue> {
         let options = options::parse(&settings)?;
         crate::url::validate_protocols(&options.protocols)?;
-        // The receiver hands a message to the core only when the core has work to do.
-        receiver.set_heartbeat(options.heartbeat.is_some());
+        // The relay hands a message to the core only when the core has work to do.
+        relay.set_heartbeat(options.heartbeat.is_some());
         if let Some(limit) = options.max_message_bytes {
-            receiver.set_limit(limit as f64);
+            relay.set_limit(limit as f64);
         }
         let socket = match url.dyn_into::<js_sys::Function>() {
             Ok(f) => url_provider(f, options),
             Err(url) => ReSocket::connect(&url.as_string().unwrap_or_default(), options)?,
         };
-        let inner = Rc::new(Inner {
+        let inner = Rc::new(Engine {
             socket,
-            receiver: RefCell::new(Some(receiver)),
+            relay: RefCell::new(Some(relay)),
             keep_alive: RefCell::new(None),
         });
         let weak = Rc::downgrade(&inner);
@@ -308,14 +308,14 @@ impl JsCore {
                 inner.on_message(message);
             }
         }));
-        // Every socket's `onmessage` is the receiver's while the socket is not over.
+        // Every socket's `onmessage` is the relay's while the socket is not over.
         let weak = Rc::downgrade(&inner);
         inner.socket.set_socket_hook(Box::new(move |ws, handler| {
-            let receiver = weak
+            let relay = weak
                 .upgrade()
-                .and_then(|inner| inner.receiver.borrow().clone());
-            if let Some(receiver) = receiver {
-                receiver.attach(ws, handler);
+                .and_then(|inner| inner.relay.borrow().clone());
+            if let Some(relay) = relay {
+                relay.attach(ws, handler);
             }
         }));
         *inner.keep_alive.borrow_mut() = Some(Rc::clone(&inner));
@@ -354,10 +354,10 @@ impl JsCore {
     #[wasm_bindgen(getter)]
     pub fn stats(&self) -> JsValue {
         let mut s = self.inner.socket.stats();
-        // The receiver's own counts, while it is attached (folded in at the end).
-        if let Some(receiver) = &*self.inner.receiver.borrow() {
-            s.messages_in += receiver.messages_in() as u64;
-            s.bytes_in += receiver.bytes_in() as u64;
+        // The relay's own counts, while it is attached (folded in at the end).
+        if let Some(relay) = &*self.inner.relay.borrow() {
+            s.messages_in += relay.messages_in() as u64;
+            s.bytes_in += relay.bytes_in() as u64;
         }
         let out: JsValue = js_sys::Object::new().into();
         set(&out, "connects", &s.connects.into());

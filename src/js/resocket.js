@@ -4,23 +4,23 @@
 // browser's own), checks arguments, reads the options, and owns the message path, the `on*`
 // handlers, async iteration and the queue of sends behind a Blob being read. Reconnection,
 // backoff, the outbox, close codes and the heartbeat are the Rust core's; its events come back
-// through the socket's `Receiver` as DOM events.
+// through the socket's `Relay` as DOM events.
 import { Core } from './resocket_core.js';
 
 const addListener = EventTarget.prototype.addEventListener;
 
-// A socket's `Receiver` is the browser socket's `onmessage` (attached by the core to every new
+// A socket's `Relay` is the browser socket's `onmessage` (attached by the core to every new
 // socket, and detached with it): it counts the message (the core reads the counters lazily, see
 // `ReSocket::stats`), then parses (JSON mode) or wraps (a Blob for binaryType "blob") and
 // delivers it to the listeners and the async iterators, all without entering wasm. It hands
 // the event to the core's own handler instead (`core(undefined, event)`, which counts nothing for
-// a socket with a receiver) whenever the core has work to do: a heartbeat is configured
+// a socket with a relay) whenever the core has work to do: a heartbeat is configured
 // (activity), the message exceeds maxMessageBytes (the error event), or JSON.parse throws (the
 // decode error).
 // The core's handler then delivers through `deliverMessage`, so both paths behave the same.
 // The core also dispatches the socket's events through it (`fire`) and tells it when the
 // socket is over (`end`).
-class Receiver {
+class Relay {
   constructor(target, json, blob) {
     this.target = target;
     this.json = json;
@@ -302,7 +302,7 @@ export class ReSocket extends EventTarget {
         }
       };
     }
-    this.#r = new Receiver(this, o.json === true, o.binaryType !== 'arraybuffer');
+    this.#r = new Relay(this, o.json === true, o.binaryType !== 'arraybuffer');
     this.#core = new Core(source, o, this.#r);
   }
 
