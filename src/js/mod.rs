@@ -373,6 +373,7 @@ impl JsCore {
             &s.last_heartbeat_rtt_ms.map_or(JsValue::NULL, JsValue::from),
         );
         set(&out, "outboxLength", &(s.outbox_len as u32).into());
+        set(&out, "inFlight", &(s.in_flight as u32).into());
         out
     }
 

@@ -1,6 +1,6 @@
 // The npm package's types (hand-written: the class is src/js/resocket.js).
 /** Where a socket is in its life. `closed` and `failed` are final. */
-export type ReSocketState = "connecting" | "open" | "reconnecting" | "offline" | "closed" | "failed";
+export type ReSocketState = "connecting" | "open" | "reconnecting" | "offline" | "parked" | "closed" | "failed";
 
 /** What `send` accepts (in JSON mode, also any JSON-serialisable value). */
 export type ReSocketData = string | ArrayBuffer | ArrayBufferView | Blob;
@@ -77,9 +77,14 @@ export interface ReSocketStats {
   readonly lastHeartbeatRttMs: number | null;
   /** Messages waiting to be sent. */
   readonly outboxLength: number;
+  /**
+   * Messages handed to the current socket whose bytes may not all have left the browser
+   * (`bufferedAmount`): the ones put back into the outbox if the socket dies now.
+   */
+  readonly inFlight: number;
 }
 
-/** `detail` of `statechange`, `reconnecting` and `offline` events. */
+/** `detail` of `statechange`, `reconnecting`, `offline` and `parked` events. */
 export interface ReSocketStateDetail {
   readonly state: ReSocketState;
   /** Failed attempts so far (connecting, reconnecting). */
@@ -102,6 +107,8 @@ export interface ReSocketEventMap {
   statechange: CustomEvent<ReSocketStateDetail>;
   reconnecting: CustomEvent<ReSocketStateDetail>;
   offline: CustomEvent<ReSocketStateDetail>;
+  /** The page went into the back/forward cache: the socket was closed, and reconnects on return. */
+  parked: CustomEvent<ReSocketStateDetail>;
   outboxoverflow: CustomEvent<{ readonly dropped: number }>;
   heartbeattimeout: CustomEvent<{ readonly silentMs: number }>;
 }
