@@ -64,6 +64,8 @@ mod machine;
 mod message;
 mod options;
 mod outbox;
+#[cfg(test)]
+mod sim;
 mod text;
 mod typed;
 mod url;

@@ -14,7 +14,8 @@
 //! Re-entrancy: the driver runs user code only while it delivers an [`Output::Emit`]. A user
 //! call made from there that ends or restarts the lifecycle (`close`, `reconnect`) drops every
 //! event and every pending socket opening still queued ("nothing of the interrupted dispatch
-//! fires after it") but keeps the IO that must happen (sends, closes, releases, cancels).
+//! fires after it") but keeps the IO that must happen (sends, closes, releases, cancels) and
+//! the overflow reports (messages already dropped are always reported).
 //!
 //! The simulator (`sim.rs`, native tests) drives this module alone with a virtual clock and a
 //! simulated network and checks its invariants after every step.
@@ -298,6 +299,10 @@ pub(crate) struct Machine {
     outbox: Outbox,
     in_flight: VecDeque<Sent>,
     in_flight_bytes: u64,
+    /// Payload bytes of the `Send` outputs for socket `.0` still queued: the driver has not
+    /// handed them to the socket yet, so the `Link`'s `bufferedAmount` does not hold them (a
+    /// user sending twice from inside an event, or the flush after `open`).
+    queued: (SocketId, u64),
     ping_sent_at: Option<f64>,
     last_inbound: f64,
     url: String,
@@ -325,6 +330,7 @@ impl Machine {
             online: true,
             in_flight: VecDeque::new(),
             in_flight_bytes: 0,
+            queued: (0, 0),
             ping_sent_at: None,
             last_inbound: 0.0,
             url,
@@ -449,7 +455,13 @@ impl Machine {
 
     /// The next thing for the driver to do.
     pub(crate) fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        let output = self.out.pop_front()?;
+        if let Output::Send { id, message } = &output {
+            if self.queued.0 == *id {
+                self.queued.1 = self.queued.1.saturating_sub(message.len() as u64);
+            }
+        }
+        Some(output)
     }
 
     /// Whether outputs are waiting.
@@ -617,7 +629,14 @@ impl Machine {
         self.interrupt();
         match &mut self.phase {
             Phase::Open { .. } => self.drain(Cause::Reconnect),
-            Phase::Draining { cause, .. } => *cause = Cause::Reconnect,
+            Phase::Draining { cause, .. } => {
+                *cause = Cause::Reconnect;
+                // The interrupted dispatch may have been the drain itself, its settle timer
+                // dropped with it.
+                if !self.armed[Timer::Settle.index()] {
+                    self.arm(Timer::Settle, SETTLE_MS);
+                }
+            }
             Phase::Connecting { id, .. } => {
                 let id = *id;
                 self.cancel(Timer::Connect);
@@ -631,6 +650,8 @@ impl Machine {
                 self.connect();
             }
             _ => {
+                // A pending retry is superseded by this attempt.
+                self.cancel(Timer::Retry);
                 self.failures = 0;
                 self.connect();
             }
@@ -707,11 +728,8 @@ impl Machine {
         if !link.writable {
             return;
         }
-        let mut link = link;
         while let Some(message) = self.outbox.pop() {
-            let size = message.len() as u64;
             self.transmit(id, link, message);
-            link.buffered += size;
         }
     }
 
@@ -837,6 +855,8 @@ impl Machine {
                 self.cancel(Timer::Retry);
                 self.enter_parked();
             }
+            // Closing already (heartbeat, reconnect): once settled, park instead.
+            Phase::Draining { ref mut cause, .. } => *cause = Cause::Park,
             _ => {}
         }
     }
@@ -937,7 +957,7 @@ impl Machine {
         ] {
             self.cancel(timer);
         }
-        self.trim_in_flight(link.buffered);
+        self.trim_in_flight(id, link.buffered);
         let tail: Vec<Message> = core::mem::take(&mut self.in_flight)
             .into_iter()
             .filter_map(|sent| sent.message)
@@ -996,11 +1016,14 @@ impl Machine {
 
     /// A user call ends or restarts the lifecycle from inside an event: what is still queued of
     /// the interrupted dispatch is dropped, but the IO that must happen stays (a dropped arm
-    /// becomes a cancel, so the timer ends up disarmed whatever the driver did before).
+    /// becomes a cancel, so the timer ends up disarmed whatever the driver did before), and so
+    /// do overflow reports: messages already dropped must be reported (they come before the
+    /// final event of a `close()`).
     fn interrupt(&mut self) {
         let pending = core::mem::take(&mut self.out);
         for output in pending {
             match output {
+                Output::Emit(Event::OutboxOverflow { .. }) => self.out.push_back(output),
                 Output::Emit(_) | Output::Open { .. } | Output::Resolve { .. } => {}
                 Output::Arm { timer, .. } => {
                     self.armed[timer.index()] = false;
@@ -1042,10 +1065,18 @@ impl Machine {
         self.in_flight_bytes = 0;
     }
 
-    /// Forgets the messages whose bytes have all left the browser: of what was handed to the
-    /// socket, all but the last `buffered` bytes (the browser sends in order).
-    fn trim_in_flight(&mut self, buffered: u64) {
-        let mut left = self.in_flight_bytes.saturating_sub(buffered);
+    /// Forgets the messages whose bytes have all left the browser: of what was handed to
+    /// socket `id`, all but the last `buffered` bytes and those of the sends still queued (the
+    /// browser sends in order).
+    fn trim_in_flight(&mut self, id: SocketId, buffered: u64) {
+        let queued = if self.queued.0 == id {
+            self.queued.1
+        } else {
+            0
+        };
+        let mut left = self
+            .in_flight_bytes
+            .saturating_sub(buffered.saturating_add(queued));
         while let Some(front) = self.in_flight.front() {
             let size = front.size as u64;
             if size > left {
@@ -1059,7 +1090,7 @@ impl Machine {
 
     /// Hands a message to socket `id` and records it as in flight.
     fn transmit(&mut self, id: SocketId, link: Link, message: Message) {
-        self.trim_in_flight(link.buffered);
+        self.trim_in_flight(id, link.buffered);
         let size = message.len();
         self.stats.messages_out += 1;
         self.stats.bytes_out += size as u64;
@@ -1068,7 +1099,7 @@ impl Machine {
             size,
             message: Some(message.clone()),
         });
-        self.push(Output::Send { id, message });
+        self.push_send(id, message);
     }
 
     /// Sends the heartbeat ping: in flight too (its bytes count in `bufferedAmount`), but never
@@ -1078,13 +1109,676 @@ impl Machine {
             return;
         };
         let message = hb.message.clone();
-        self.trim_in_flight(link.buffered);
+        self.trim_in_flight(id, link.buffered);
         let size = message.len();
         self.in_flight_bytes += size as u64;
         self.in_flight.push_back(Sent {
             size,
             message: None,
         });
+        self.push_send(id, message);
+    }
+
+    /// Queues a `Send`, counting its bytes until the driver takes it.
+    fn push_send(&mut self, id: SocketId, message: Message) {
+        if self.queued.0 != id {
+            self.queued = (id, 0);
+        }
+        self.queued.1 += message.len() as u64;
         self.push(Output::Send { id, message });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::Jitter;
+    use crate::outbox::Overflow;
+    use alloc::vec;
+
+    const URL: &str = "ws://test.invalid/socket";
+
+    fn config(edit: impl FnOnce(Options) -> Options) -> Config {
+        Config::from_options(&edit(Options::default()))
+    }
+
+    fn fixed(config: Config) -> Machine {
+        Machine::new(config, Some((String::from(URL), Vec::new())), 7)
+    }
+
+    fn provided(config: Config) -> Machine {
+        Machine::new(config, None, 7)
+    }
+
+    /// Everything queued, as the driver would take it.
+    fn outputs(m: &mut Machine) -> Vec<Output> {
+        core::iter::from_fn(|| m.poll_output()).collect()
+    }
+
+    fn events(outputs: &[Output]) -> Vec<Event> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Emit(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn sends(outputs: &[Output]) -> Vec<Message> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn open_link(buffered: u64) -> Link {
+        Link {
+            buffered,
+            writable: true,
+        }
+    }
+
+    fn msg(text: &str) -> Message {
+        Message::from(text)
+    }
+
+    fn closed(code: u16) -> CloseEvent {
+        CloseEvent {
+            code,
+            reason: String::new(),
+            was_clean: code != 1006,
+        }
+    }
+
+    /// The id of the socket an `Open` output asks for.
+    fn opened_id(outputs: &[Output]) -> SocketId {
+        outputs
+            .iter()
+            .find_map(|o| match o {
+                Output::Open { id, .. } => Some(*id),
+                _ => None,
+            })
+            .expect("no Open output")
+    }
+
+    /// Starts `m` (fixed URL) and opens its socket, `open` event delivered: the socket's id.
+    fn start_open(m: &mut Machine, now: f64) -> SocketId {
+        m.handle(now, Link::default(), Input::Start { online: true });
+        let id = opened_id(&outputs(m));
+        open_again(m, now, id)
+    }
+
+    /// Opens socket `id` (already asked for) and delivers its `open` event.
+    fn open_again(m: &mut Machine, now: f64, id: SocketId) -> SocketId {
+        m.handle(
+            now,
+            Link::default(),
+            Input::Opened {
+                id,
+                protocol: String::new(),
+            },
+        );
+        outputs(m);
+        m.handle(now, open_link(0), Input::OpenDelivered);
+        outputs(m);
+        id
+    }
+
+    #[test]
+    fn reconnect_while_waiting_disarms_the_retry_timer() {
+        // Found by the simulator (seed 3): the pending retry stayed armed through the new
+        // attempt, a timer firing for nothing.
+        let mut m = fixed(config(|o| o));
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        let id = opened_id(&outputs(&mut m));
+        m.handle(
+            5.0,
+            Link::default(),
+            Input::Closed {
+                id,
+                close: closed(1006),
+                retry: None,
+            },
+        );
+        outputs(&mut m);
+        assert!(matches!(m.state(), State::Reconnecting { attempt: 1, .. }));
+        m.handle(6.0, Link::default(), Input::Reconnect);
+        let out = outputs(&mut m);
+        assert!(out.contains(&Output::Cancel(Timer::Retry)), "{out:?}");
+        assert!(!m.armed()[Timer::Retry.index()]);
+        assert_eq!(m.state(), State::Connecting { attempt: 0 });
+    }
+
+    #[test]
+    fn sends_queued_behind_an_event_count_as_in_flight() {
+        // Found by the simulator (seed 3): two sends from inside the `open` event. The second
+        // trimmed in-flight against a bufferedAmount that did not hold the first yet (its Send
+        // output was still queued), so the first was taken for sent, and lost with the link.
+        let mut m = fixed(config(|o| o));
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        let id = opened_id(&outputs(&mut m));
+        m.handle(
+            1.0,
+            Link::default(),
+            Input::Opened {
+                id,
+                protocol: String::new(),
+            },
+        );
+        // The driver takes the `open` event; the user sends twice from inside it.
+        while !matches!(m.poll_output(), Some(Output::Emit(Event::Open { .. }))) {}
+        m.send(open_link(0), msg("auth")).unwrap();
+        m.send(open_link(0), msg("subscribe")).unwrap();
+        assert_eq!(m.in_flight(), 2);
+        m.handle(1.0, open_link(0), Input::OpenDelivered);
+        assert_eq!(sends(&outputs(&mut m)), vec![msg("auth"), msg("subscribe")]);
+        // The link dies before either left the browser.
+        m.handle(
+            2.0,
+            open_link(13),
+            Input::Closed {
+                id,
+                close: closed(1006),
+                retry: None,
+            },
+        );
+        outputs(&mut m);
+        assert_eq!(m.stats().requeued, 2);
+        assert_eq!(
+            m.close(None, None).unwrap(),
+            vec![msg("auth"), msg("subscribe")]
+        );
+    }
+
+    /// The connect timeout's dispatch, taken up to (and including) its `Error` event.
+    fn time_out_into_error_event(m: &mut Machine) {
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        outputs(m);
+        m.handle(10_000.0, Link::default(), Input::Fired(Timer::Connect));
+        while !matches!(m.poll_output(), Some(Output::Emit(Event::Error(_)))) {}
+    }
+
+    #[test]
+    fn overflow_reports_survive_an_interrupt() {
+        // Found by the simulator (seed 5): a send from inside an event dropped a message and
+        // queued its overflow event; reconnect() from the next event dropped that event with
+        // the rest of the dispatch, and the loss was never reported.
+        let full = || config(|o| o.outbox(1, 1 << 20, Overflow::DropNewest));
+        let mut m = fixed(full());
+        time_out_into_error_event(&mut m);
+        m.send(Link::default(), msg("a")).unwrap();
+        m.send(Link::default(), msg("b")).unwrap(); // dropped
+        m.handle(10_000.0, Link::default(), Input::Reconnect);
+        let out = events(&outputs(&mut m));
+        assert!(
+            out.contains(&Event::OutboxOverflow { dropped: 1 }),
+            "{out:?}"
+        );
+        assert!(
+            !out.iter().any(|e| matches!(e, Event::Reconnecting { .. })),
+            "{out:?}"
+        );
+
+        // close() too: the report comes before the final event, nothing after it.
+        let mut m = fixed(full());
+        time_out_into_error_event(&mut m);
+        m.send(Link::default(), msg("a")).unwrap();
+        m.send(Link::default(), msg("b")).unwrap();
+        assert_eq!(m.close(None, None).unwrap(), vec![msg("a")]);
+        assert_eq!(
+            events(&outputs(&mut m)),
+            vec![
+                Event::OutboxOverflow { dropped: 1 },
+                Event::Closed {
+                    code: 1000,
+                    reason: String::new(),
+                    unsent: 1
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn pagehide_while_draining_parks() {
+        // Found by the simulator (seed 34): pagehide while the heartbeat's (or reconnect()'s)
+        // close was settling was ignored; the machine then retried from the back/forward cache.
+        for first in [Input::Reconnect, Input::Fired(Timer::Heartbeat)] {
+            let hb = Heartbeat::new("ping", Duration::from_millis(10), Duration::from_millis(10));
+            let mut m = fixed(config(|o| o.heartbeat(hb)));
+            let id = start_open(&mut m, 0.0);
+            if matches!(first, Input::Fired(_)) {
+                m.handle(10.0, open_link(0), Input::Fired(Timer::Heartbeat)); // ping
+                outputs(&mut m);
+            }
+            m.handle(20.0, open_link(4), first);
+            outputs(&mut m);
+            assert!(m.closing());
+            m.handle(21.0, open_link(4), Input::PageHidden);
+            outputs(&mut m);
+            let close = closed(1000);
+            let retry = None;
+            m.handle(22.0, open_link(4), Input::Closed { id, close, retry });
+            let out = outputs(&mut m);
+            assert_eq!(m.state(), State::Parked, "{out:?}");
+            assert_eq!(events(&out).last(), Some(&Event::Parked));
+            assert!(!out
+                .iter()
+                .any(|o| matches!(o, Output::Arm { .. } | Output::Open { .. })));
+            m.handle(30.0, Link::default(), Input::PageShown);
+            assert_eq!(m.state(), State::Connecting { attempt: 0 });
+        }
+    }
+
+    #[test]
+    fn reconnect_from_the_heartbeat_timeout_event_still_settles() {
+        // Found by the simulator (seed 100): reconnect() from inside `heartbeattimeout`
+        // interrupted the dispatch, whose Arm(Settle) became a Cancel; the machine then waited
+        // forever for the close event of a dead link.
+        let hb = Heartbeat::new("ping", Duration::from_millis(1), Duration::from_millis(1));
+        let mut m = fixed(config(|o| o.heartbeat(hb)));
+        let id = start_open(&mut m, 0.0);
+        m.handle(1.0, open_link(0), Input::Fired(Timer::Heartbeat)); // ping
+        outputs(&mut m);
+        m.handle(2.0, open_link(4), Input::Fired(Timer::Heartbeat)); // dead
+        while !matches!(
+            m.poll_output(),
+            Some(Output::Emit(Event::HeartbeatTimeout { .. }))
+        ) {}
+        m.handle(2.0, open_link(4), Input::Reconnect);
+        let out = outputs(&mut m);
+        assert!(m.closing());
+        assert!(m.armed()[Timer::Settle.index()], "{out:?}");
+        let armed_last = out.iter().rev().find_map(|o| match o {
+            Output::Arm { timer, .. } | Output::Cancel(timer) if *timer == Timer::Settle => {
+                Some(matches!(o, Output::Arm { .. }))
+            }
+            _ => None,
+        });
+        assert_eq!(armed_last, Some(true), "{out:?}");
+        // The link never answers: the settle timer moves on, to a fresh attempt.
+        m.handle(252.0, open_link(4), Input::Fired(Timer::Settle));
+        let out = outputs(&mut m);
+        assert!(out.contains(&Output::Release { id }), "{out:?}");
+        assert_eq!(m.state(), State::Connecting { attempt: 0 });
+    }
+
+    fn no_jitter() -> Backoff {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+            factor: 2.0,
+            jitter: Jitter::None,
+        }
+    }
+
+    #[test]
+    fn close_after_failed_hands_back_the_outbox_once() {
+        let mut m = fixed(config(|o| o.max_retries(0)));
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        let id = opened_id(&outputs(&mut m));
+        m.send(Link::default(), msg("a")).unwrap();
+        m.send(Link::default(), msg("b")).unwrap();
+        let close = closed(1006);
+        m.handle(
+            5.0,
+            Link::default(),
+            Input::Closed {
+                id,
+                close,
+                retry: None,
+            },
+        );
+        let out = outputs(&mut m);
+        assert!(matches!(m.state(), State::Failed { .. }), "{out:?}");
+        assert!(matches!(events(&out).last(), Some(Event::Failed { .. })));
+        assert_eq!(m.armed(), [false; 5]);
+        assert!(matches!(
+            m.send(Link::default(), msg("c")),
+            Err(Error::Failed { .. })
+        ));
+        assert_eq!(m.stats().outbox_len, 2, "the outbox is kept for close()");
+        assert_eq!(m.close(None, None).unwrap(), vec![msg("a"), msg("b")]);
+        assert_eq!(
+            m.close(None, None).unwrap(),
+            Vec::<Message>::new(),
+            "only once"
+        );
+        assert!(outputs(&mut m).is_empty(), "no event after Failed");
+        assert!(matches!(m.state(), State::Failed { .. }));
+    }
+
+    #[test]
+    fn a_failing_provider_grows_the_backoff_and_fails_after_max_retries_plus_one() {
+        let mut m = provided(config(|o| o.backoff(no_jitter()).max_retries(2)));
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        let mut now = 0.0;
+        let mut delays = Vec::new();
+        for attempt in 0..3 {
+            let out = outputs(&mut m);
+            let id = out
+                .iter()
+                .find_map(|o| match o {
+                    Output::Resolve { id } => Some(*id),
+                    _ => None,
+                })
+                .expect("no provider call");
+            assert!(
+                events(&out).contains(&Event::Connecting { attempt }),
+                "{out:?}"
+            );
+            let result = Err(Error::Js {
+                message: "401".into(),
+            });
+            m.handle(now, Link::default(), Input::Resolved { id, result });
+            let out = events(&outputs(&mut m));
+            match out.last() {
+                Some(Event::Reconnecting { attempt: a, delay }) => {
+                    assert_eq!(*a, attempt + 1);
+                    delays.push(delay.as_millis());
+                    now += delay.as_millis() as f64;
+                    m.handle(now, Link::default(), Input::Fired(Timer::Retry));
+                }
+                Some(Event::Failed { reason }) => {
+                    assert_eq!(attempt, 2, "{reason}");
+                    assert_eq!(reason, "gave up after 3 failed attempts");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(delays, vec![100, 200], "the backoff grows");
+        assert!(matches!(m.state(), State::Failed { .. }));
+        assert_eq!(m.armed(), [false; 5]);
+    }
+
+    #[test]
+    fn a_hanging_provider_is_cut_off_by_the_connect_timeout() {
+        let mut m = provided(config(|o| {
+            o.backoff(no_jitter())
+                .connect_timeout(Duration::from_millis(500))
+                .max_retries(1)
+        }));
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        let out = outputs(&mut m);
+        assert!(out.contains(&Output::Arm {
+            timer: Timer::Connect,
+            ms: 500
+        }));
+        assert!(out.contains(&Output::Resolve { id: 1 }));
+        // The provider never answers.
+        m.handle(500.0, Link::default(), Input::Fired(Timer::Connect));
+        let out = events(&outputs(&mut m));
+        assert!(matches!(
+            out.as_slice(),
+            [
+                Event::Error(Error::ConnectTimeout { after_ms: 500, .. }),
+                Event::Reconnecting { attempt: 1, .. }
+            ]
+        ));
+        // Its late answer changes nothing.
+        let result = Ok((String::from(URL), Vec::new()));
+        m.handle(700.0, Link::default(), Input::Resolved { id: 1, result });
+        assert!(outputs(&mut m).is_empty());
+        assert!(matches!(m.state(), State::Reconnecting { attempt: 1, .. }));
+        // The second hang uses up max_retries(1): two failed attempts.
+        m.handle(700.0, Link::default(), Input::Fired(Timer::Retry));
+        outputs(&mut m);
+        m.handle(1200.0, Link::default(), Input::Fired(Timer::Connect));
+        let out = events(&outputs(&mut m));
+        assert!(
+            matches!(out.last(), Some(Event::Failed { reason }) if reason == "gave up after 2 failed attempts"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn in_flight_stays_bounded_while_buffered_amount_stays_high() {
+        // A Sink held near its high-water mark: bufferedAmount never reads 0. The old code kept
+        // a copy of every message of the connection until it did.
+        let mut m = fixed(config(|o| o));
+        start_open(&mut m, 0.0);
+        let payload = Message::Binary(vec![7; 100]);
+        let mut most = 0;
+        for i in 0..10_000u64 {
+            // About 1000 bytes still buffered at every send (+/- one message).
+            let buffered = 1000 + (i % 3) * 50;
+            m.send(open_link(buffered), payload.clone()).unwrap();
+            outputs(&mut m);
+            most = most.max(m.in_flight());
+        }
+        assert!(most <= 12, "{most} messages kept in flight");
+        assert_eq!(m.stats().messages_out, 10_000);
+    }
+
+    #[test]
+    fn heartbeat_pings_count_in_flight_and_are_never_requeued() {
+        // The old code left pings out of in-flight: their bytes in bufferedAmount were taken
+        // for the last application message, which was requeued and sent twice.
+        let hb = Heartbeat::new("ping", Duration::from_millis(10), Duration::from_millis(50));
+        let mut m = fixed(config(|o| o.heartbeat(hb)));
+        let id = start_open(&mut m, 0.0);
+        m.send(open_link(0), msg("hello")).unwrap();
+        outputs(&mut m);
+        // "hello" has left; the ping goes out.
+        m.handle(10.0, open_link(0), Input::Fired(Timer::Heartbeat));
+        assert_eq!(sends(&outputs(&mut m)), vec![msg("ping")]);
+        assert_eq!(m.in_flight(), 1, "the ping (hello has left)");
+        // The link dies with only the ping unsent.
+        let close = closed(1006);
+        m.handle(
+            20.0,
+            open_link(4),
+            Input::Closed {
+                id,
+                close,
+                retry: None,
+            },
+        );
+        outputs(&mut m);
+        assert_eq!(m.stats().requeued, 0);
+        assert!(m.outbox_is_empty());
+        // With the ping and "hello" both unsent, only "hello" comes back.
+        let hb = Heartbeat::new("ping", Duration::from_millis(10), Duration::from_millis(50));
+        let mut m = fixed(config(|o| o.heartbeat(hb)));
+        let id = start_open(&mut m, 0.0);
+        m.send(open_link(0), msg("hello")).unwrap();
+        outputs(&mut m);
+        m.handle(10.0, open_link(5), Input::Fired(Timer::Heartbeat));
+        outputs(&mut m);
+        let close = closed(1006);
+        m.handle(
+            20.0,
+            open_link(9),
+            Input::Closed {
+                id,
+                close,
+                retry: None,
+            },
+        );
+        outputs(&mut m);
+        assert_eq!(m.close(None, None).unwrap(), vec![msg("hello")]);
+    }
+
+    #[test]
+    fn close_from_inside_an_event_drops_the_rest_of_the_dispatch() {
+        let mut m = fixed(config(|o| o));
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        outputs(&mut m);
+        // The connect timeout's dispatch: Release, Error, Disconnected, Arm(Retry), Reconnecting.
+        m.handle(10_000.0, Link::default(), Input::Fired(Timer::Connect));
+        let first = m.poll_output();
+        assert!(matches!(first, Some(Output::Release { .. })), "{first:?}");
+        assert!(matches!(
+            m.poll_output(),
+            Some(Output::Emit(Event::Error(_)))
+        ));
+        // The user closes from inside `error`.
+        assert_eq!(
+            m.close(Some(4000), Some("bye")).unwrap(),
+            Vec::<Message>::new()
+        );
+        let rest = outputs(&mut m);
+        assert_eq!(
+            events(&rest),
+            vec![Event::Closed {
+                code: 4000,
+                reason: "bye".into(),
+                unsent: 0
+            }],
+            "{rest:?}"
+        );
+        assert!(rest.contains(&Output::Cancel(Timer::Retry)), "{rest:?}");
+        assert!(
+            !rest.iter().any(|o| matches!(o, Output::Arm { .. })),
+            "{rest:?}"
+        );
+        assert_eq!(m.armed(), [false; 5]);
+        assert_eq!(
+            m.state(),
+            State::Closed {
+                code: 4000,
+                reason: "bye".into()
+            }
+        );
+        // Nothing afterwards.
+        m.handle(10_100.0, Link::default(), Input::Fired(Timer::Retry));
+        m.handle(10_100.0, Link::default(), Input::Reconnect);
+        assert!(outputs(&mut m).is_empty());
+    }
+
+    #[test]
+    fn reconnect_while_open_drains_and_requeues_the_unsent_tail_in_order() {
+        let mut m = fixed(config(|o| o));
+        let id = start_open(&mut m, 0.0);
+        m.send(open_link(0), msg("a")).unwrap();
+        m.send(open_link(1), msg("bb")).unwrap();
+        m.send(open_link(3), msg("ccc")).unwrap();
+        outputs(&mut m);
+        m.handle(10.0, open_link(6), Input::Reconnect);
+        let out = outputs(&mut m);
+        assert_eq!(
+            out,
+            vec![
+                Output::Cancel(Timer::Stable),
+                Output::Close {
+                    id,
+                    code: Some(1000),
+                    reason: Some("reconnect".into())
+                },
+                Output::Arm {
+                    timer: Timer::Settle,
+                    ms: SETTLE_MS
+                },
+            ]
+        );
+        assert!(m.closing() && !m.accepts());
+        // Sends while draining wait behind the tail.
+        let closing = Link {
+            buffered: 5,
+            writable: false,
+        };
+        m.send(closing, msg("d")).unwrap();
+        assert!(outputs(&mut m).is_empty());
+        // The socket closes with "bb" and "ccc" never sent ("a" left).
+        let close = closed(1000);
+        m.handle(
+            20.0,
+            closing,
+            Input::Closed {
+                id,
+                close,
+                retry: None,
+            },
+        );
+        let out = outputs(&mut m);
+        assert!(out.contains(&Output::Release { id }));
+        assert!(events(&out).contains(&Event::Disconnected {
+            code: 1000,
+            reason: "reconnect".into(),
+            was_clean: true
+        }));
+        assert_eq!(m.stats().requeued, 2);
+        assert_eq!(m.state(), State::Connecting { attempt: 0 });
+        let next = opened_id(&out);
+        assert_ne!(next, id);
+        m.handle(
+            30.0,
+            Link::default(),
+            Input::Opened {
+                id: next,
+                protocol: String::new(),
+            },
+        );
+        outputs(&mut m);
+        m.handle(30.0, open_link(0), Input::OpenDelivered);
+        assert_eq!(
+            sends(&outputs(&mut m)),
+            vec![msg("bb"), msg("ccc"), msg("d")]
+        );
+    }
+
+    #[test]
+    fn pagehide_parks_and_pageshow_reconnects_at_once_with_the_outbox_kept() {
+        let mut m = fixed(config(|o| o.backoff(no_jitter())));
+        let id = start_open(&mut m, 0.0);
+        m.handle(5.0, open_link(0), Input::PageHidden);
+        let out = outputs(&mut m);
+        assert!(out.contains(&Output::Close {
+            id,
+            code: Some(1000),
+            reason: Some("page hidden".into())
+        }));
+        let closing = Link {
+            buffered: 0,
+            writable: false,
+        };
+        m.send(closing, msg("kept")).unwrap();
+        let close = closed(1000);
+        m.handle(
+            6.0,
+            closing,
+            Input::Closed {
+                id,
+                close,
+                retry: None,
+            },
+        );
+        let out = outputs(&mut m);
+        assert_eq!(events(&out).last(), Some(&Event::Parked));
+        assert_eq!(m.state(), State::Parked);
+        assert_eq!(m.armed(), [false; 5], "nothing runs in the cache");
+        // Online/visibility changes while cached change nothing.
+        m.handle(7.0, Link::default(), Input::Online(true));
+        m.handle(7.0, Link::default(), Input::Visible(true));
+        assert!(outputs(&mut m).is_empty());
+        // Shown again: a fresh attempt at once (no backoff), the outbox still there.
+        m.handle(60_000.0, Link::default(), Input::PageShown);
+        let out = outputs(&mut m);
+        assert_eq!(events(&out), vec![Event::Connecting { attempt: 0 }]);
+        let next = opened_id(&out);
+        m.handle(
+            60_010.0,
+            Link::default(),
+            Input::Opened {
+                id: next,
+                protocol: String::new(),
+            },
+        );
+        outputs(&mut m);
+        m.handle(60_010.0, open_link(0), Input::OpenDelivered);
+        assert_eq!(sends(&outputs(&mut m)), vec![msg("kept")]);
+
+        // Hidden while still connecting: released at once, parked.
+        let mut m = fixed(config(|o| o));
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        let id = opened_id(&outputs(&mut m));
+        m.handle(1.0, Link::default(), Input::PageHidden);
+        let out = outputs(&mut m);
+        assert!(out.contains(&Output::Release { id }));
+        assert_eq!(m.state(), State::Parked);
+        assert_eq!(m.armed(), [false; 5]);
     }
 }
