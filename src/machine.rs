@@ -238,8 +238,12 @@ enum Cause {
     Dead,
     /// `reconnect()`: a fresh attempt at once, the backoff reset.
     Reconnect,
-    /// The page went into the back/forward cache: park until it comes back.
+    /// The page went into the back/forward cache: park until it comes back. The state is
+    /// `Parked` at once (announced at `pagehide`: a page frozen in the cache may run the
+    /// socket's close event only once it is back).
     Park,
+    /// Parked, and the page came back: connect once the socket has settled.
+    Resume,
 }
 
 /// Where the machine is. Every flag the old driver kept beside its state is a state here.
@@ -350,6 +354,10 @@ impl Machine {
             Phase::Resolving { attempt, .. } | Phase::Connecting { attempt, .. } => {
                 State::Connecting { attempt: *attempt }
             }
+            Phase::Draining {
+                cause: Cause::Park | Cause::Resume,
+                ..
+            } => State::Parked,
             Phase::Open { .. } | Phase::Draining { .. } => State::Open,
             Phase::Waiting { attempt, delay } => State::Reconnecting {
                 attempt: *attempt,
@@ -391,7 +399,8 @@ impl Machine {
         matches!(self.phase, Phase::Open { .. })
     }
 
-    /// Whether we are closing the current socket ourselves (its `readyState` is CLOSING).
+    /// Whether we are closing the current socket ourselves (its `readyState` is CLOSING): after
+    /// a heartbeat timeout or `reconnect()` (the state still `Open`), or parked.
     pub(crate) fn closing(&self) -> bool {
         matches!(self.phase, Phase::Draining { .. })
     }
@@ -409,6 +418,10 @@ impl Machine {
     /// The subprotocol of the open socket ("" otherwise).
     pub(crate) fn protocol(&self) -> &str {
         match &self.phase {
+            Phase::Draining {
+                cause: Cause::Park | Cause::Resume,
+                ..
+            } => "",
             Phase::Open { protocol, .. } | Phase::Draining { protocol, .. } => protocol,
             _ => "",
         }
@@ -507,7 +520,7 @@ impl Machine {
             Phase::Failed { .. } => return Ok(self.outbox.drain()),
             _ => {}
         }
-        self.interrupt();
+        self.interrupt(false);
         match self.phase {
             Phase::Connecting { id, .. } | Phase::Open { id, .. } => {
                 self.push(Output::Close {
@@ -615,7 +628,7 @@ impl Machine {
                     self.connect();
                 }
                 Phase::Draining { cause, .. } if *cause == Cause::Park => {
-                    *cause = Cause::Reconnect;
+                    *cause = Cause::Resume;
                 }
                 _ => {}
             },
@@ -626,11 +639,15 @@ impl Machine {
         if self.is_over() {
             return;
         }
-        self.interrupt();
+        self.interrupt(true);
         match &mut self.phase {
             Phase::Open { .. } => self.drain(Cause::Reconnect),
             Phase::Draining { cause, .. } => {
-                *cause = Cause::Reconnect;
+                // Parked already announced: no second disconnection to report.
+                *cause = match *cause {
+                    Cause::Park | Cause::Resume => Cause::Resume,
+                    Cause::Dead | Cause::Reconnect => Cause::Reconnect,
+                };
                 // The interrupted dispatch may have been the drain itself, its settle timer
                 // dropped with it.
                 if !self.armed[Timer::Settle.index()] {
@@ -838,7 +855,10 @@ impl Machine {
 
     fn park(&mut self) {
         match self.phase {
-            Phase::Open { .. } => self.drain(Cause::Park),
+            Phase::Open { .. } => {
+                self.drain(Cause::Park);
+                self.announce_park();
+            }
             Phase::Connecting { id, .. } => {
                 self.cancel(Timer::Connect);
                 self.push(Output::Release { id });
@@ -855,10 +875,29 @@ impl Machine {
                 self.cancel(Timer::Retry);
                 self.enter_parked();
             }
-            // Closing already (heartbeat, reconnect): once settled, park instead.
-            Phase::Draining { ref mut cause, .. } => *cause = Cause::Park,
+            // Closing already (heartbeat, reconnect): once settled, stay parked instead.
+            Phase::Draining { ref mut cause, .. }
+                if matches!(*cause, Cause::Dead | Cause::Reconnect) =>
+            {
+                *cause = Cause::Park;
+                self.announce_park();
+            }
+            // Parked, shown and hidden again before the socket settled: stay parked.
+            Phase::Draining { ref mut cause, .. } if *cause == Cause::Resume => {
+                *cause = Cause::Park
+            }
             _ => {}
         }
+    }
+
+    /// The park as the page sees it, at `pagehide`: the socket is gone, the state `Parked`.
+    fn announce_park(&mut self) {
+        self.emit(Event::Disconnected {
+            code: 1000,
+            reason: "page hidden".into(),
+            was_clean: true,
+        });
+        self.emit(Event::Parked);
     }
 
     fn enter_parked(&mut self) {
@@ -897,7 +936,7 @@ impl Machine {
         let reason = match cause {
             Cause::Dead => "heartbeat timeout",
             Cause::Reconnect => "reconnect",
-            Cause::Park => "page hidden",
+            Cause::Park | Cause::Resume => "page hidden",
         };
         self.cancel(Timer::Stable);
         self.cancel(Timer::Heartbeat);
@@ -925,7 +964,16 @@ impl Machine {
         let (code, reason, clean) = match cause {
             Cause::Dead => (1006, "heartbeat timeout", false),
             Cause::Reconnect => (1000, "reconnect", true),
-            Cause::Park => (1000, "page hidden", true),
+            // Announced at `pagehide` already.
+            Cause::Park => {
+                self.phase = Phase::Parked;
+                return;
+            }
+            Cause::Resume => {
+                self.failures = 0;
+                self.connect();
+                return;
+            }
         };
         self.emit(Event::Disconnected {
             code,
@@ -941,7 +989,7 @@ impl Machine {
                 self.failures = 0;
                 self.connect();
             }
-            Cause::Park => self.enter_parked(),
+            Cause::Park | Cause::Resume => {}
         }
     }
 
@@ -1019,11 +1067,21 @@ impl Machine {
     /// becomes a cancel, so the timer ends up disarmed whatever the driver did before), and so
     /// do overflow reports: messages already dropped must be reported (they come before the
     /// final event of a `close()`).
-    fn interrupt(&mut self) {
+    fn interrupt(&mut self, reconnecting: bool) {
+        // A `reconnect()` while parked leaves the state `Parked`: its announcement stays.
+        let parked = reconnecting
+            && matches!(
+                self.phase,
+                Phase::Draining {
+                    cause: Cause::Park | Cause::Resume,
+                    ..
+                }
+            );
         let pending = core::mem::take(&mut self.out);
         for output in pending {
             match output {
                 Output::Emit(Event::OutboxOverflow { .. }) => self.out.push_back(output),
+                Output::Emit(Event::Parked) if parked => self.out.push_back(output),
                 Output::Emit(_) | Output::Open { .. } | Output::Resolve { .. } => {}
                 Output::Arm { timer, .. } => {
                     self.armed[timer.index()] = false;
@@ -1358,13 +1416,15 @@ mod tests {
             outputs(&mut m);
             assert!(m.closing());
             m.handle(21.0, open_link(4), Input::PageHidden);
-            outputs(&mut m);
+            // Announced at pagehide: a page frozen in the cache runs the close event only later.
+            assert_eq!(events(&outputs(&mut m)).last(), Some(&Event::Parked));
+            assert_eq!(m.state(), State::Parked);
             let close = closed(1000);
             let retry = None;
             m.handle(22.0, open_link(4), Input::Closed { id, close, retry });
             let out = outputs(&mut m);
             assert_eq!(m.state(), State::Parked, "{out:?}");
-            assert_eq!(events(&out).last(), Some(&Event::Parked));
+            assert!(events(&out).is_empty(), "{out:?}");
             assert!(!out
                 .iter()
                 .any(|o| matches!(o, Output::Arm { .. } | Output::Open { .. })));
@@ -1731,6 +1791,20 @@ mod tests {
             code: Some(1000),
             reason: Some("page hidden".into())
         }));
+        // Parked at once, as the page sees it: the socket's close event may come only after
+        // the page is back from the cache.
+        assert_eq!(
+            events(&out),
+            vec![
+                Event::Disconnected {
+                    code: 1000,
+                    reason: "page hidden".into(),
+                    was_clean: true
+                },
+                Event::Parked
+            ]
+        );
+        assert_eq!(m.state(), State::Parked);
         let closing = Link {
             buffered: 0,
             writable: false,
@@ -1747,7 +1821,7 @@ mod tests {
             },
         );
         let out = outputs(&mut m);
-        assert_eq!(events(&out).last(), Some(&Event::Parked));
+        assert!(events(&out).is_empty(), "{out:?}");
         assert_eq!(m.state(), State::Parked);
         assert_eq!(m.armed(), [false; 5], "nothing runs in the cache");
         // Online/visibility changes while cached change nothing.

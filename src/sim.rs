@@ -1428,7 +1428,7 @@ impl Sim {
             m.closing()
         );
         ensure!(
-            !m.closing() || state == State::Open,
+            !m.closing() || matches!(state, State::Open | State::Parked),
             "getters",
             "closing() in {state:?}"
         );
@@ -1451,7 +1451,7 @@ impl Sim {
             stats.outbox_len
         );
         ensure!(
-            m.in_flight() == 0 || state == State::Open,
+            m.in_flight() == 0 || state == State::Open || (state == State::Parked && m.closing()),
             "getters",
             "{} in flight in {state:?}",
             m.in_flight()
@@ -1945,7 +1945,7 @@ impl Sim {
         let heartbeat = self.s.config.heartbeat.is_some();
         let expected: [bool; 5] = match &state {
             State::Connecting { .. } => [true, false, false, false, false],
-            State::Open if closing => [false, false, false, false, true],
+            State::Open | State::Parked if closing => [false, false, false, false, true],
             State::Open => [false, false, on(Timer::Stable), heartbeat, false],
             State::Reconnecting { .. } => [false, true, false, false, false],
             _ => [false; 5],
@@ -2055,8 +2055,9 @@ impl Sim {
             "env",
             "Offline while the browser is online"
         );
+        // (Shown again while the parked socket is still settling: it connects once settled.)
         ensure!(
-            state != State::Parked || self.hidden,
+            state != State::Parked || self.hidden || self.m.closing(),
             "env",
             "Parked while the page is shown"
         );
@@ -2134,9 +2135,10 @@ impl Sim {
                 self.pending_attempt = None;
                 self.reset_pending = false;
             }
+            // The next attempt after a park, whatever starts it, has the backoff reset.
             State::Parked if changed => {
                 self.pending_attempt = None;
-                self.reset_pending = false;
+                self.reset_pending = true;
             }
             State::Failed { reason } if changed => {
                 if let Some(n) = reason

@@ -16,8 +16,7 @@
 //    WebSocket is a blocking reason ("WebSocket"), shown by a plain WebSocket page. The ReSocket
 //    page is still cached there, because it closes its socket in `pagehide`.
 // A third kind of test dispatches synthetic `pagehide`/`pageshow` events (persisted) on a live
-// page: not the cache, but the one place the page can watch the `parked` state for certain (see
-// the todo test below).
+// page: not the cache, but a place the page can watch every step of the `parked` state.
 //
 // No timing assertions: every wait is for a condition, with generous timeouts.
 import { after, before, describe, test } from 'node:test';
@@ -203,7 +202,7 @@ function compact(log) {
   }).join(' ');
 }
 
-/** What the page itself saw of the park, for the todo test. */
+/** What the page itself saw of the park. */
 function pageSawPark(log) {
   const restore = log.findIndex((e) => e.what === 'pageshow' && e.persisted);
   assert.ok(restore > 0, 'a restore in the log');
@@ -230,17 +229,12 @@ describe('the back/forward cache in Chromium as it ships', () => {
     roundTripLog = await resocketRoundTrip(t, browser);
   });
 
-  // BUG (src/machine.rs `park` -> `drain(Cause::Park)`): parking waits in Phase::Draining for
-  // the socket's `close` event (or SETTLE_MS) before it becomes Parked. Chromium freezes the page
-  // right after `pagehide`, usually before that event is delivered, so the page goes into the
-  // cache in Draining (`state` reads "open"), no `parked` event ever fires, and on `pageshow`
-  // (Input::PageShown turns the cause into Reconnect) the page gets a `close` with reason
-  // "reconnect" while the server saw "page hidden". Passes only when the close handshake beats
-  // the freeze. Remove `todo` once fixed.
+  // The park is announced at `pagehide` itself: Chromium freezes the page right after it,
+  // usually before the socket's `close` event, which the page then runs only once it is back.
+  // (Before, the park waited for that event: the page went into the cache reading "open", and
+  // came back to a close with reason "reconnect".)
   test('the page sees the park itself: close 1000 "page hidden", statechange and parked events '
-    + 'before it goes into the cache', {
-    todo: 'the park completes only if the close event beats the freeze (see the comment)',
-  }, () => {
+    + 'before it goes into the cache', TEST, () => {
     assert.ok(roundTripLog, 'the round trip above ran');
     pageSawPark(roundTripLog);
   });
@@ -323,12 +317,14 @@ describe('the back/forward cache in Chromium as it ships', () => {
       assert.equal(s.total_connections, 2);
       assert.equal(s.max_concurrent, 1);
 
-      const hide = log.findIndex((e) => e.what === 'pagehide');
+      // The ReSocket's own pagehide listener runs before the page's (registered after it), and
+      // parks at once: its events come first.
+      const hide = log.findIndex((e) => e.what === 'close');
       const events = log.slice(hide).filter((e) => e.what !== 'message')
         .map((e) => (e.what === 'statechange' ? `statechange:${e.to}`
           : e.what === 'close' ? `close:${e.code}:${e.reason}:${e.wasClean}` : e.what));
       assert.deepEqual(events, [
-        'pagehide', 'sent', 'close:1000:page hidden:true', 'statechange:parked', 'parked',
+        'close:1000:page hidden:true', 'statechange:parked', 'parked', 'pagehide', 'sent',
         'pageshow', 'statechange:connecting', 'statechange:open', 'open',
       ]);
       assert.deepEqual(page.errors, []);
