@@ -620,7 +620,9 @@ impl ReSocket {
 
     /// Closes for good with an optional code (1000 or 3000-4999) and reason (at most 123
     /// UTF-8 bytes): no attempt after it, timers cancelled, the stream ends. Returns the
-    /// messages still queued, which were never sent. After `Failed`, the state stays `Failed`
+    /// messages still queued, which were never sent (messages already handed to the socket,
+    /// `Stats::in_flight`, are sent by the browser before its close frame on a live link, and
+    /// lost with a dead one). After `Failed`, the state stays `Failed`
     /// and this returns the messages that were queued when it failed (once). Bad code/reason:
     /// an error, nothing closed.
     ///
