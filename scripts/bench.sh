@@ -6,11 +6,24 @@
 #   3. the bench page (bench/webpack.config.js -> bench/out/dist, chunk stats for the sizes)
 #   4. node bench/run.mjs: writes bench/results.json, bench/results.md, bench/chart.svg
 # Environment for the run itself: see bench/run.mjs (BENCH_MESSAGES, BENCH_ROUNDS, ...).
+#   5. node bench/flood-memory.mjs: memory during a 30 s upload to a slow reader (its section of
+#      bench/results.md, bench/flood-memory.json)
 # `npm run bench -- --profile`: instead, CPU and allocation profiles of the receive path
 # (bench/profile.mjs), on `wasm-pack --profiling` builds that keep wasm function names.
+# `npm run bench -- memory`: only step 5 (it needs the server and the npm package, rebuilt when
+# stale as in step 1; FLOOD_* variables: see bench/flood-memory.mjs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_setup
+if [ "${1:-}" = memory ]; then
+  echo "[bench] resocket-server (release)"
+  cargo build -q --release -p resocket-server
+  if [ "${BENCH_REBUILD:-0}" = 1 ] || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && { [ ! -f pkg/web/resocket_core_bg.wasm ] \
+    || [ -n "$(find src Cargo.toml -newer pkg/web/resocket_core_bg.wasm -print -quit)" ]; }; }; then
+    bash "$ROOT/scripts/build.sh"
+  fi
+  exec node "$ROOT/bench/flood-memory.mjs"
+fi
 bash "$ROOT/scripts/bench-build.sh"
 if [ "${1:-}" = --profile ]; then
   # Like wasm-pack's release build (cargo, wasm-bindgen, wasm-opt -Os), but keeping function names
@@ -32,4 +45,5 @@ if [ "${1:-}" = --profile ]; then
     --env rustStream=bench/out/rust-stream-profiling --env out=dist-profiling --env profiling
   exec node "$ROOT/bench/profile.mjs"
 fi
-exec node "$ROOT/bench/run.mjs"
+node "$ROOT/bench/run.mjs"
+exec node "$ROOT/bench/flood-memory.mjs"

@@ -1,6 +1,7 @@
 //! The machinery every WebSocket endpoint shares: the reader half (stats,
-//! close observation), the writer half with fault injection (drop, close,
-//! silence, malformed payloads) and the connection lifecycle.
+//! close observation, an optional read-rate limit), the writer half with
+//! fault injection (drop, close, silence, malformed payloads, throttle) and
+//! the connection lifecycle.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::state::{ConnGuard, Ctl, CtlMsg, MsgRecord};
 
@@ -17,6 +18,8 @@ use crate::state::{ConnGuard, Ctl, CtlMsg, MsgRecord};
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
 /// Capacity of the inbound queue from the reader to the endpoint.
 const INBOUND_QUEUE: usize = 1024;
+/// The most reading time a rate-limited reader may have saved up (see [`pace`]).
+const PACE_CREDIT: Duration = Duration::from_millis(10);
 
 /// The truncated JSON text sent by `/control/malformed?kind=json`.
 pub const MALFORMED_TEXT: &str = "{\"type\":\"tick\",\"seq\":";
@@ -63,6 +66,8 @@ pub struct Out {
     silent_until: Option<Instant>,
     urgent: VecDeque<Message>,
     pending_acks: Vec<CtlMsg>,
+    /// The reader's rate limit in bytes per second (0: none).
+    read_rate: watch::Sender<u64>,
 }
 
 impl Out {
@@ -121,6 +126,10 @@ impl Out {
             }
             Ctl::Silence(until) => {
                 self.silent_until = until;
+                msg.ack();
+            }
+            Ctl::Throttle(bps) => {
+                self.read_rate.send_replace(bps);
                 msg.ack();
             }
             Ctl::Malformed { json, binary } => {
@@ -218,7 +227,8 @@ fn malformed_blob() -> Vec<u8> {
 }
 
 /// Reads until the stream ends, recording every text and binary message in
-/// the stats and forwarding it to the endpoint. Returns the close frame the
+/// the stats and forwarding it to the endpoint, at most `rate` payload bytes
+/// per second when a limit is set (see [`pace`]). Returns the close frame the
 /// client sent, if any (`1005` for a close frame without a status code).
 async fn read_loop(
     mut stream: SplitStream<WebSocket>,
@@ -228,40 +238,85 @@ async fn read_loop(
         std::sync::Arc<str>,
         u64,
     ),
+    mut rate: watch::Receiver<u64>,
 ) -> Option<(u16, String)> {
     let (state, client, generation) = guard_info;
     let mut close = None;
+    let mut next = tokio::time::Instant::now();
     while let Some(item) = stream.next().await {
-        match item {
+        let len = match item {
             Ok(Message::Text(t)) => {
-                state.record(&client, generation, MsgRecord::text(&t), t.len());
+                let len = t.len();
+                state.record(&client, generation, MsgRecord::text(&t), len);
                 let _ = tx.send(Message::Text(t)).await;
+                len
             }
             Ok(Message::Binary(b)) => {
-                state.record(&client, generation, MsgRecord::binary(&b), b.len());
+                let len = b.len();
+                state.record(&client, generation, MsgRecord::binary(&b), len);
                 let _ = tx.send(Message::Binary(b)).await;
+                len
             }
             Ok(Message::Close(frame)) => {
                 close = Some(match frame {
                     Some(f) => (f.code, f.reason.as_str().to_owned()),
                     None => (1005, String::new()),
                 });
+                0
             }
-            Ok(Message::Ping(_) | Message::Pong(_)) => {}
+            Ok(Message::Ping(_) | Message::Pong(_)) => 0,
             Err(_) => break,
-        }
+        };
+        pace(&mut rate, &mut next, len).await;
     }
     close
+}
+
+/// The read-rate limit: after a message of `len` bytes the reader stops
+/// reading the socket for `len / bps` seconds, counted from when the previous
+/// message's time was used up (`next`). Timers wake late by a millisecond or
+/// so; counting from `next` makes up for that, while an idle client builds up
+/// at most [`PACE_CREDIT`] of credit. Meanwhile the TCP stream is not read, so
+/// the client's send buffers fill: the browser's `bufferedAmount` rises. A
+/// rate change (the `throttle` control verb) takes effect at once, 0 lifting
+/// the limit.
+async fn pace(rate: &mut watch::Receiver<u64>, next: &mut tokio::time::Instant, len: usize) {
+    let now = tokio::time::Instant::now();
+    let start = (*next).max(now.checked_sub(PACE_CREDIT).unwrap_or(now));
+    loop {
+        let bps = *rate.borrow_and_update();
+        if bps == 0 || len == 0 {
+            *next = start;
+            return;
+        }
+        let due = start + Duration::from_secs_f64(len as f64 / bps as f64);
+        tokio::select! {
+            () = tokio::time::sleep_until(due) => {
+                *next = due;
+                return;
+            }
+            changed = rate.changed() => {
+                if changed.is_err() {
+                    // The writer is gone (the connection is ending): keep the pace.
+                    tokio::time::sleep_until(due).await;
+                    *next = due;
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// Runs one accepted connection to its end: the endpoint writer `body`
 /// alongside the reader, then the close bookkeeping (via the guard).
 /// `body` returns `Ok(())` when the inbound queue closed (the reader is
-/// done) and `Err` when it stopped for another reason.
+/// done) and `Err` when it stopped for another reason. `bps` is the reader's
+/// initial rate limit in payload bytes per second (0: none).
 pub async fn run<F, Fut>(
     socket: WebSocket,
     ctl: mpsc::UnboundedReceiver<CtlMsg>,
     mut guard: ConnGuard,
+    bps: u64,
     body: F,
 ) where
     F: FnOnce(Conn) -> Fut,
@@ -269,12 +324,13 @@ pub async fn run<F, Fut>(
 {
     let (sink, stream) = socket.split();
     let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
+    let (read_rate, rate) = watch::channel(bps);
     let info = (
         guard.state().clone(),
         guard.client().clone(),
         guard.generation(),
     );
-    let mut reader = Box::pin(read_loop(stream, tx, info));
+    let mut reader = Box::pin(read_loop(stream, tx, info, rate));
     let conn = Conn {
         out: Out {
             sink,
@@ -282,6 +338,7 @@ pub async fn run<F, Fut>(
             silent_until: None,
             urgent: VecDeque::new(),
             pending_acks: Vec::new(),
+            read_rate,
         },
         inbound: rx,
     };

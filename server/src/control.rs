@@ -94,6 +94,19 @@ async fn control_inner(state: &State, verb: &str, q: Q) -> Result<Value, ApiErro
                 .await;
             json!({ "ok": true, "silenced": n, "ms": ms })
         }
+        "throttle" => {
+            if p.raw("bps").is_none() {
+                return Err(ApiError::bad(format!(
+                    "missing bps: expected an integer in 0..={}",
+                    crate::ws::MAX_BPS
+                )));
+            }
+            let bps = p.int("bps", 0, 0..=crate::ws::MAX_BPS)?;
+            let n = state
+                .broadcast_ctl(client, || Ctl::Throttle(bps), ACK_WAIT)
+                .await;
+            json!({ "ok": true, "throttled": n, "bps": bps })
+        }
         "malformed" => {
             let (json, binary) = match p.raw("kind").unwrap_or("both") {
                 "json" => (true, false),
@@ -122,7 +135,7 @@ async fn control_inner(state: &State, verb: &str, q: Q) -> Result<Value, ApiErro
             return Err(ApiError(
                 StatusCode::NOT_FOUND,
                 format!(
-                    "unknown control verb {}: expected drop, close, refuse, silence, malformed or reset",
+                    "unknown control verb {}: expected drop, close, refuse, silence, throttle, malformed or reset",
                     shorten(other)
                 ),
             ))
@@ -137,13 +150,15 @@ async fn control_inner(state: &State, verb: &str, q: Q) -> Result<Value, ApiErro
     Ok(reply)
 }
 
-/// `GET /stats` (all clients' counters) or `GET /stats?client=ID&since=K`.
+/// `GET /stats` (all clients' counters) or `GET /stats?client=ID&since=K&limit=N`.
 pub async fn stats(AxState(state): AxState<Arc<State>>, q: Q) -> Response {
     let run = || -> Result<Value, ApiError> {
         let p = params(q)?;
         let since = p.int("since", 0, 0..=u64::MAX)?;
+        let limit = p.int("limit", u64::MAX, 0..=u64::MAX)?;
+        let index = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(match p.text("client")? {
-            Some(c) => state.client_stats(c, usize::try_from(since).unwrap_or(usize::MAX)),
+            Some(c) => state.client_stats(c, index(since), index(limit)),
             None => state.all_stats(),
         })
     };

@@ -1,6 +1,7 @@
 //! The resocket test peer and demo server.
 //!
-//! WebSocket endpoints (`/ws/echo`, `/ws/ticker`, `/ws/chat`, `/ws/flood`),
+//! WebSocket endpoints (`/ws/echo`, `/ws/ticker`, `/ws/chat`, `/ws/flood`,
+//! `/ws/slow`),
 //! a fault-injection control API (`/control/...`), per-client statistics
 //! (`/stats`) and static file mounts. See `README.md` for the protocol.
 //!
@@ -140,6 +141,7 @@ fn router(state: Arc<State>, mounts: Arc<Vec<statics::Mount>>) -> Router {
         .route("/ws/ticker", get(ws::ticker))
         .route("/ws/chat", get(ws::chat))
         .route("/ws/flood", get(ws::flood))
+        .route("/ws/slow", get(ws::slow))
         .fallback(move |req| statics::serve(mounts.clone(), req))
         .layer(axum::middleware::map_response(allow_any_origin))
         .with_state(state)

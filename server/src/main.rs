@@ -24,7 +24,7 @@ OPTIONS:
     -h, --help            print this help
 
 On start it prints one line: `resocket-server listening on http://HOST:PORT`.
-Endpoints: /ws/echo /ws/ticker /ws/chat /ws/flood /control/* /stats /health
+Endpoints: /ws/echo /ws/ticker /ws/chat /ws/flood /ws/slow /control/* /stats /health
 (see server/README.md).
 ";
 

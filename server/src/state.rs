@@ -40,6 +40,9 @@ pub enum Ctl {
     Close(u16, String),
     /// Send nothing until the instant (`None` ends a silence early).
     Silence(Option<Instant>),
+    /// Read the client's messages at most this many payload bytes per
+    /// second (0: no limit).
+    Throttle(u64),
     /// Send a malformed text and/or binary payload.
     Malformed {
         /// Send the truncated JSON text.
@@ -406,8 +409,9 @@ impl State {
         }
     }
 
-    /// The full stats of one client, messages from index `since` on.
-    pub fn client_stats(&self, client: &str, since: usize) -> Value {
+    /// The full stats of one client, at most `limit` messages from index
+    /// `since` on.
+    pub fn client_stats(&self, client: &str, since: usize, limit: usize) -> Value {
         let s = lock(&self.stats);
         let empty = ClientStats::default();
         let c = s.clients.get(client).unwrap_or(&empty);
@@ -417,6 +421,7 @@ impl State {
             .get(since..)
             .unwrap_or(&[])
             .iter()
+            .take(limit)
             .map(MsgRecord::to_json)
             .collect();
         m.insert("messages".into(), Value::Array(messages));

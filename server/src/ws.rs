@@ -1,6 +1,6 @@
 //! The WebSocket endpoints: the shared upgrade path (validation, stats,
-//! refuse window, subprotocol selection) plus echo and flood. The ticker
-//! and chat endpoints live in their own modules.
+//! refuse window, subprotocol selection, read-rate limit) plus echo, flood
+//! and slow. The ticker and chat endpoints live in their own modules.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,6 +24,10 @@ pub const MAX_MESSAGE: usize = 64 << 20;
 pub const PROTOCOLS: [&str; 4] = ["resocket.v1", "resocket.v2", "chat", "json"];
 /// The longest accepted `token` value, in bytes.
 const MAX_TOKEN: usize = 8192;
+/// The largest read-rate limit (`bps`), in bytes per second.
+pub const MAX_BPS: u64 = 1_000_000_000;
+/// The default read rate of `/ws/slow`, in bytes per second.
+const SLOW_BPS: u64 = 64 * 1024;
 
 type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
 type Q = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -52,6 +56,8 @@ pub fn select_protocol(headers: &HeaderMap) -> Option<&'static str> {
 struct Common {
     client: String,
     token: Option<String>,
+    /// The reader's rate limit in bytes per second (0: none).
+    bps: u64,
 }
 
 fn common(p: &Params) -> Result<Common, ApiError> {
@@ -65,7 +71,8 @@ fn common(p: &Params) -> Result<Common, ApiError> {
         }
         t => t.map(str::to_owned),
     };
-    Ok(Common { client, token })
+    let bps = p.int("bps", 0, 0..=MAX_BPS)?;
+    Ok(Common { client, token, bps })
 }
 
 /// The shared upgrade path: count the attempt, apply the refuse window,
@@ -97,9 +104,10 @@ where
         ws.set_selected_protocol(HeaderValue::from_static(p));
     }
     let (guard, ctl) = state.accept(&c.client, c.token, endpoint);
+    let bps = c.bps;
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| conn::run(socket, ctl, guard, body))
+        .on_upgrade(move |socket| conn::run(socket, ctl, guard, bps, body))
 }
 
 /// An `{"type":"error","message":...}` reply.
@@ -169,6 +177,30 @@ async fn echo_loop(mut conn: Conn) -> Result<(), End> {
     }
 }
 
+/// `GET /ws/slow?bps=N`: a slow reader. It sends nothing and reads the
+/// client's messages (recorded in the stats like every endpoint's) at most
+/// `bps` payload bytes per second (default 64 KiB/s), so a client that sends
+/// faster sees TCP backpressure: its `bufferedAmount` stays high.
+pub async fn slow(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    q: Q,
+    ws: Upgrade,
+) -> Response {
+    let parsed = params(q).and_then(|p| {
+        let mut c = common(&p)?;
+        c.bps = p.int("bps", SLOW_BPS, 0..=MAX_BPS)?;
+        Ok(c)
+    });
+    let c = match parsed {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    upgrade(state, &headers, ws, c, "slow", |mut conn| async move {
+        conn.idle().await
+    })
+}
+
 /// `GET /ws/ticker`.
 pub async fn ticker(
     AxState(state): AxState<Arc<State>>,
@@ -217,6 +249,8 @@ struct Flood {
     size: usize,
     binary: bool,
     wait: bool,
+    /// Close with this code after the `done` marker.
+    close: Option<u16>,
 }
 
 fn digits(mut n: u64) -> usize {
@@ -236,6 +270,18 @@ fn parse_flood(p: &Params) -> Result<Flood, ApiError> {
     let size = p.int("size", 64, 16..=1 << 20)? as usize;
     let binary = p.flag("binary")?;
     let wait = p.flag("wait")?;
+    let close = match p.raw("close") {
+        None => None,
+        Some(_) => {
+            let code = p.int("close", 1000, 0..=u64::from(u16::MAX))? as u16;
+            if !crate::control::sendable_close_code(code) {
+                return Err(ApiError::bad(format!(
+                    "invalid close={code}: a close frame may carry 1000-1003, 1007-1014 or 3000-4999"
+                )));
+            }
+            Some(code)
+        }
+    };
     if !binary {
         let need = TEXT_OVERHEAD + digits(count.saturating_sub(1));
         if size < need {
@@ -249,6 +295,7 @@ fn parse_flood(p: &Params) -> Result<Flood, ApiError> {
         size,
         binary,
         wait,
+        close,
     })
 }
 
@@ -392,6 +439,13 @@ async fn flood_loop(mut conn: Conn, f: Flood) -> Result<(), End> {
             break;
         }
     }
+    if let Some(code) = f.close {
+        let close = crate::state::CtlMsg {
+            ctl: crate::state::Ctl::Close(code, "flood done".into()),
+            ack: None,
+        };
+        conn.out.apply(close).await?;
+    }
     conn.idle().await
 }
 
@@ -422,6 +476,7 @@ mod tests {
                 size,
                 binary: false,
                 wait: false,
+                close: None,
             };
             let Message::Text(t) = FloodGen::new(f).text(seq) else {
                 panic!("not text")

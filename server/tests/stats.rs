@@ -83,6 +83,17 @@ async fn stats_record_messages_tokens_and_closes_in_order() {
     assert_eq!(s["message_count"], 4);
     let s = get_json(srv.addr, "/stats?client=st1&since=99").await;
     assert_eq!(s["messages"], json!([]));
+    // limit=N: at most N of them.
+    let s = get_json(srv.addr, "/stats?client=st1&since=1&limit=1").await;
+    assert_eq!(
+        s["messages"],
+        json!([{"len": 10, "head": "0102030405060708", "fnv": fnv1a64(&bin)}])
+    );
+    let s = get_json(srv.addr, "/stats?client=st1&limit=0").await;
+    assert_eq!(
+        (s["messages"].clone(), s["message_count"].clone()),
+        (json!([]), json!(4))
+    );
 
     // Unknown clients have zero stats.
     let s = stats(srv.addr, "nobody").await;
