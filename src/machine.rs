@@ -432,6 +432,15 @@ impl Machine {
         &self.url
     }
 
+    /// Forgets what the current socket's `bufferedAmount` shows has left the browser, without
+    /// an input (before reading the stats: an upload that stopped sends nothing more to trim
+    /// by).
+    pub(crate) fn observe(&mut self, link: Link) {
+        if let Some(id) = self.socket() {
+            self.trim_in_flight(id, link.buffered);
+        }
+    }
+
     /// Counters, with the outbox's current size.
     pub(crate) fn stats(&self) -> Stats {
         Stats {

@@ -502,7 +502,10 @@ impl ReSocket {
     /// # fn demo(s: &resocket::ReSocket) { println!("{} reconnects", s.stats().reconnects); }
     /// ```
     pub fn stats(&self) -> Stats {
-        self.driver.machine.borrow().stats()
+        let link = self.driver.link();
+        let mut machine = self.driver.machine.borrow_mut();
+        machine.observe(link);
+        machine.stats()
     }
 
     /// The URL of the current (or last) attempt, without query string or credentials.

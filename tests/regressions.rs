@@ -16,33 +16,10 @@ use std::time::Duration;
 
 use common::*;
 use futures::{SinkExt, StreamExt};
-use resocket::{Backoff, Error, Event, Jitter, Message, Options, ReSocket, State};
+use resocket::{Error, Event, Message, Options, ReSocket, State};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// Retries after 100, 200, 400, 400... ms: no jitter, so delays can be compared exactly.
-fn fast() -> Options {
-    Options::default().backoff(Backoff {
-        initial: Duration::from_millis(100),
-        max: Duration::from_millis(400),
-        factor: 2.0,
-        jitter: Jitter::None,
-    })
-}
-
-/// Polls the socket's state until `f` accepts it, failing the test after `ms`.
-async fn wait_state(s: &ReSocket, what: &str, ms: u64, f: impl Fn(&State) -> bool) {
-    let start = js_sys::Date::now();
-    while !f(&s.state()) {
-        assert!(
-            js_sys::Date::now() - start < ms as f64,
-            "timed out waiting for {what}; state {:?}",
-            s.state()
-        );
-        sleep(10).await;
-    }
-}
 
 /// Polls `f` until it holds; false if it still does not after `ms` (the caller asserts, with
 /// the values it observed).
@@ -727,4 +704,26 @@ async fn connection_poll_ready_and_opened_while_connecting_keep_one_waker_per_ta
         Poll::Ready(Err(_))
     ));
     control("refuse", &format!("client={client}&ms=0")).await;
+}
+
+/// `Stats::in_flight` (and the copies behind it) follows `bufferedAmount` when nothing more is
+/// sent: once the browser has handed everything to the network, nothing is left in flight. (The
+/// record was trimmed only by the next send, so after an upload it kept its last copies.)
+#[wasm_bindgen_test]
+async fn in_flight_empties_once_the_socket_drained_without_another_send() {
+    let client = client_id("in-flight-drain");
+    let s = ReSocket::connect(&ws_url("echo", &client, ""), Options::default()).unwrap();
+    wait_state(&s, "open", 10_000, |st| *st == State::Open).await;
+    let payload = "x".repeat(64 * 1024);
+    for _ in 0..32 {
+        s.send(payload.as_str()).unwrap();
+    }
+    let drained = eventually(10_000, || s.buffered_amount() == 0).await;
+    assert!(drained, "the socket never drained");
+    assert_eq!(
+        s.stats().in_flight,
+        0,
+        "bufferedAmount is 0: every message has left the browser"
+    );
+    s.close(None, None).unwrap();
 }

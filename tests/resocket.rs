@@ -26,27 +26,6 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn fast() -> Options {
-    Options::default().backoff(Backoff {
-        initial: Duration::from_millis(100),
-        max: Duration::from_millis(400),
-        factor: 2.0,
-        jitter: Jitter::None,
-    })
-}
-
-async fn wait_state(s: &ReSocket, what: &str, ms: u64, f: impl Fn(&State) -> bool) {
-    let start = js_sys::Date::now();
-    while !f(&s.state()) {
-        assert!(
-            js_sys::Date::now() - start < ms as f64,
-            "timed out waiting for {what}; state {:?}",
-            s.state()
-        );
-        sleep(10).await;
-    }
-}
-
 async fn open_socket(endpoint: &str, client: &str, options: Options) -> ReSocket {
     let s = ReSocket::connect(&ws_url(endpoint, client, ""), options).unwrap();
     wait_state(&s, "open", 5000, |st| *st == State::Open).await;

@@ -80,3 +80,31 @@ pub async fn within<T>(ms: u64, what: &str, fut: impl std::future::Future<Output
         _ => panic!("timed out after {ms} ms waiting for {what}"),
     }
 }
+
+/// Retries after 100, 200, 400, 400... ms: no jitter, so delays can be compared exactly.
+pub fn fast() -> resocket::Options {
+    resocket::Options::default().backoff(resocket::Backoff {
+        initial: Duration::from_millis(100),
+        max: Duration::from_millis(400),
+        factor: 2.0,
+        jitter: resocket::Jitter::None,
+    })
+}
+
+/// Polls the socket's state until `f` accepts it, failing the test after `ms`.
+pub async fn wait_state(
+    s: &resocket::ReSocket,
+    what: &str,
+    ms: u64,
+    f: impl Fn(&resocket::State) -> bool,
+) {
+    let start = js_sys::Date::now();
+    while !f(&s.state()) {
+        assert!(
+            js_sys::Date::now() - start < ms as f64,
+            "timed out waiting for {what}; state {:?}",
+            s.state()
+        );
+        sleep(10).await;
+    }
+}
