@@ -35,3 +35,11 @@ export class PageWatch {
   stop() { for (const [t, type, g] of this.l) t.removeEventListener(type, g); this.l = []; }
 }
 export function isOnline() { const w = win(); return !w || w.navigator.onLine; }
+// `[scheme, hostname, host, path, has query, has fragment]` of `s` as the browser's WHATWG `URL`
+// parses it (`undefined` if it is not an absolute URL): what the socket would connect to.
+export function urlParts(s) {
+  let u;
+  try { u = new URL(s); } catch { return undefined; }
+  const [h, f] = u.href.split('#');
+  return [u.protocol.slice(0, -1), u.hostname, u.host, u.pathname, h.includes('?'), f != null];
+}

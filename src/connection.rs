@@ -26,7 +26,7 @@ use crate::message::{CloseEvent, Message, ReadyState};
 use crate::socket::{Incoming, RawSocket};
 use crate::sys::Timeout;
 use crate::text::{text, Piece::N, Piece::S};
-use crate::url::{redact_url, validate_url};
+use crate::url::{parse_checked, shown};
 
 use crate::DEFAULT_HIGH_WATER_MARK;
 
@@ -206,7 +206,7 @@ impl Connection {
     /// # Ok::<(), resocket::Error>(())
     /// ```
     pub fn open_with(url: &str, options: ConnectOptions) -> Result<Self> {
-        validate_url(url, false)?;
+        let redacted = shown(&parse_checked(url, false)?);
         let shared = Rc::new(RefCell::new(ConnState {
             state_wakers: Vec::new(),
             opened: false,
@@ -215,7 +215,6 @@ impl Connection {
             max_message_bytes: options.max_message_bytes,
         }));
         let inbox = Inbox::new(options.inbox_messages);
-        let redacted = redact_url(url);
         let on_open = {
             let shared = Rc::clone(&shared);
             move || {

@@ -260,6 +260,20 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether this says a URL or its subprotocols cannot be used at all (retrying the same
+    /// one cannot help).
+    pub(crate) fn is_invalid_target(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidUrl { .. }
+                | Error::InvalidScheme { .. }
+                | Error::InsecureUrl { .. }
+                | Error::InvalidProtocol { .. }
+        )
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message())

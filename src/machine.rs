@@ -34,7 +34,7 @@ use crate::message::{CloseEvent, Message};
 use crate::options::{Heartbeat, Options};
 use crate::outbox::{Outbox, Pushed};
 use crate::text::{text, Piece::N, Piece::S};
-use crate::url::{redact_url, validate_protocols, validate_url};
+use crate::url::Target;
 
 /// Names one socket (one attempt) for its whole life; never reused.
 pub(crate) type SocketId = u64;
@@ -91,12 +91,13 @@ pub(crate) enum Input {
     },
     /// The user asked for a fresh attempt now, with the backoff reset.
     Reconnect,
-    /// A URL provider called for attempt `id` answered.
+    /// A URL provider called for attempt `id` answered (the driver checked the URL and the
+    /// subprotocols it gave: a bad one is an error here).
     Resolved {
         /// The attempt.
         id: SocketId,
-        /// The URL and subprotocols, or why there are none.
-        result: Result<(String, Vec<String>)>,
+        /// Where to connect, or why not.
+        result: Result<Target>,
     },
     /// The browser refused to create socket `id` (its constructor threw).
     OpenFailed {
@@ -200,7 +201,6 @@ pub(crate) struct Config {
     pub(crate) overflow: crate::outbox::Overflow,
     pub(crate) heartbeat: Option<Heartbeat>,
     pub(crate) max_message_bytes: Option<usize>,
-    pub(crate) secure_only: bool,
 }
 
 impl Config {
@@ -216,7 +216,6 @@ impl Config {
             overflow: options.overflow,
             heartbeat: options.heartbeat.clone(),
             max_message_bytes: options.max_message_bytes,
-            secure_only: options.secure_only,
         }
     }
 }
@@ -294,7 +293,7 @@ struct Sent {
 pub(crate) struct Machine {
     config: Config,
     /// The fixed URL and subprotocols; `None`: a provider answers before every attempt.
-    fixed: Option<(String, Vec<String>)>,
+    fixed: Option<Target>,
     phase: Phase,
     next_id: SocketId,
     /// Consecutive failed attempts since the last stable connection.
@@ -317,12 +316,12 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
-    /// A machine for `fixed` (a URL already validated, and its subprotocols) or, with `None`, a
+    /// A machine for `fixed` (a checked URL and its subprotocols) or, with `None`, a
     /// URL provider; `seed` seeds the jitter.
-    pub(crate) fn new(config: Config, fixed: Option<(String, Vec<String>)>, seed: u64) -> Self {
+    pub(crate) fn new(config: Config, fixed: Option<Target>, seed: u64) -> Self {
         let url = fixed
             .as_ref()
-            .map(|(url, _)| redact_url(url))
+            .map(|target| target.shown.clone())
             .unwrap_or_default();
         Machine {
             outbox: Outbox::new(config.outbox_messages, config.outbox_bytes, config.overflow),
@@ -684,7 +683,7 @@ impl Machine {
         }
     }
 
-    fn resolved(&mut self, id: SocketId, result: Result<(String, Vec<String>)>) {
+    fn resolved(&mut self, id: SocketId, result: Result<Target>) {
         let Phase::Resolving {
             attempt,
             id: current,
@@ -696,18 +695,20 @@ impl Machine {
             return;
         }
         match result {
-            Ok((url, protocols)) => {
-                let checked = validate_url(&url, self.config.secure_only)
-                    .and_then(|()| validate_protocols(&protocols));
-                if let Err(error) = checked {
-                    self.cancel(Timer::Connect);
-                    self.emit(Event::Error(error.clone()));
-                    self.fail(error.message());
-                    return;
-                }
-                self.url = redact_url(&url);
+            Ok(Target {
+                url,
+                shown,
+                protocols,
+            }) => {
+                self.url = shown;
                 self.phase = Phase::Connecting { id, attempt };
                 self.push(Output::Open { id, url, protocols });
+            }
+            // The same answer again could not work either.
+            Err(error) if error.is_invalid_target() => {
+                self.cancel(Timer::Connect);
+                self.emit(Event::Error(error.clone()));
+                self.fail(error.message());
             }
             Err(error) => {
                 self.cancel(Timer::Connect);
@@ -923,8 +924,8 @@ impl Machine {
         let attempt = self.failures;
         self.arm(Timer::Connect, self.config.connect_timeout_ms);
         match &self.fixed {
-            Some((url, protocols)) => {
-                let (url, protocols) = (url.clone(), protocols.clone());
+            Some(target) => {
+                let (url, protocols) = (target.url.clone(), target.protocols.clone());
                 self.phase = Phase::Connecting { id, attempt };
                 self.push(Output::Open { id, url, protocols });
             }
@@ -1210,7 +1211,8 @@ mod tests {
     }
 
     fn fixed(config: Config) -> Machine {
-        Machine::new(config, Some((String::from(URL), Vec::new())), 7)
+        let target = crate::url::target(String::from(URL), Vec::new(), false);
+        Machine::new(config, target.ok(), 7)
     }
 
     fn provided(config: Config) -> Machine {
@@ -1588,7 +1590,7 @@ mod tests {
             ]
         ));
         // Its late answer changes nothing.
-        let result = Ok((String::from(URL), Vec::new()));
+        let result = crate::url::target(String::from(URL), Vec::new(), false);
         m.handle(700.0, Link::default(), Input::Resolved { id: 1, result });
         assert!(outputs(&mut m).is_empty());
         assert!(matches!(m.state(), State::Reconnecting { attempt: 1, .. }));

@@ -33,7 +33,7 @@ use crate::message::{CloseEvent, Message, ReadyState};
 use crate::options::{Options, RetryPredicate, UrlFuture};
 use crate::socket::{Incoming, RawSocket};
 use crate::sys::{now_ms, Listener, Timeout};
-use crate::url::{validate_protocols, validate_url};
+use crate::url::{target, Target};
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
@@ -92,6 +92,8 @@ struct Driver {
     /// The URL provider, when there is one.
     provider: Option<Rc<dyn Fn() -> UrlFuture>>,
     should_retry: Option<RetryPredicate>,
+    /// Refuse `ws://` but to localhost (the provider's URLs are checked here).
+    secure_only: bool,
     high_water_mark: u32,
     /// Whether received messages must be timed (a heartbeat is on).
     timed: bool,
@@ -221,8 +223,11 @@ impl Driver {
         };
         let future = provider();
         let weak = Rc::downgrade(self);
+        let secure_only = self.secure_only;
         wasm_bindgen_futures::spawn_local(async move {
-            let result = future.await;
+            let result = future
+                .await
+                .and_then(|(url, protocols)| target(url, protocols, secure_only));
             if let Some(driver) = weak.upgrade() {
                 driver.input(Input::Resolved { id, result });
             }
@@ -421,10 +426,12 @@ impl ReSocket {
     /// # Ok::<(), resocket::Error>(())
     /// ```
     pub fn connect(url: &str, options: Options) -> Result<Self> {
-        validate_url(url, options.secure_only)?;
-        validate_protocols(&options.protocols)?;
-        let fixed = (String::from(url), options.protocols.clone());
-        Ok(Self::start(Some(fixed), None, options))
+        let target = target(
+            String::from(url),
+            options.protocols.clone(),
+            options.secure_only,
+        )?;
+        Ok(Self::start(Some(target), None, options))
     }
 
     /// Starts connecting with a URL provider, called before every attempt (refresh a token in
@@ -446,7 +453,7 @@ impl ReSocket {
     }
 
     fn start(
-        fixed: Option<(String, Vec<String>)>,
+        fixed: Option<Target>,
         provider: Option<Rc<dyn Fn() -> UrlFuture>>,
         options: Options,
     ) -> Self {
@@ -460,6 +467,7 @@ impl ReSocket {
             inbox: Inbox::new(options.inbox_messages),
             provider,
             should_retry: options.should_retry.clone(),
+            secure_only: options.secure_only,
             high_water_mark: options.high_water_mark,
             timed: options.heartbeat.is_some(),
             subscribers: RefCell::new(Vec::new()),

@@ -642,7 +642,12 @@ impl Sim {
     fn new(c: Choices, mode: Mode, trace: bool) -> Self {
         let mut c = c;
         let s = draw_setup(&mut c);
-        let m = Machine::new(s.config.clone(), s.fixed.clone(), s.machine_seed);
+        // The driver checks a fixed URL before the machine exists (the sim's are valid).
+        let fixed = s
+            .fixed
+            .clone()
+            .and_then(|(url, protocols)| crate::url::target(url, protocols, false).ok());
+        let m = Machine::new(s.config.clone(), fixed, s.machine_seed);
         let online = s.online;
         let mut sim = Sim {
             c,
@@ -1646,6 +1651,9 @@ impl Sim {
         match due {
             Due::Provider { id, result } => {
                 self.log(|| format!("provider: attempt {id} answers {result:?}"));
+                // As the driver does: the URL and subprotocols it gave are checked first.
+                let result =
+                    result.and_then(|(url, protocols)| crate::url::target(url, protocols, false));
                 self.feed(Input::Resolved { id, result })
             }
             Due::Handshake { id, accept } => {

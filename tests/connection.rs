@@ -340,9 +340,15 @@ fn bad_urls_are_errors_naming_the_url_without_secrets() {
             "{url}: {err:?}"
         );
     }
-    let err = Connection::open("wss://exa mple.com/?token=s3cret").unwrap_err();
-    assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
-    assert!(!err.to_string().contains("s3cret"));
+    // URLs are the browser's to parse: Chromium accepts a space in a host (escaped), so this
+    // one is refused only when the socket fails; either way, its token shows nowhere.
+    match Connection::open("wss://exa mple.com/?token=s3cret") {
+        Err(err) => {
+            assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+            assert!(!err.to_string().contains("s3cret"));
+        }
+        Ok(conn) => assert!(!conn.url().contains("s3cret"), "{}", conn.url()),
+    }
 }
 
 #[wasm_bindgen_test]

@@ -727,3 +727,26 @@ async fn in_flight_empties_once_the_socket_drained_without_another_send() {
     );
     s.close(None, None).unwrap();
 }
+
+/// `secure_only` judges the host the browser will connect to: the WHATWG parser reads `\` as
+/// `/` in a ws/wss URL, so `ws://evil.com\@localhost/` goes to `evil.com` in plain text and must
+/// be refused (a hand parser ending the authority only at `/ ? #` took it for localhost).
+#[wasm_bindgen_test]
+fn secure_only_judges_the_host_the_browser_connects_to() {
+    for url in [
+        "ws://evil.com\\@localhost/",
+        "ws://evil.com\\@127.0.0.1:8080/feed",
+    ] {
+        let err = ReSocket::connect(url, Options::default().secure_only(true)).unwrap_err();
+        assert!(matches!(err, Error::InsecureUrl { .. }), "{url}: {err:?}");
+        assert!(err.to_string().contains("evil.com"), "{err}");
+    }
+    // The host it names is the parsed one, with nothing of the userinfo.
+    let err = ReSocket::connect(
+        "ws://user:pa55@evil.com/?token=s3cret",
+        Options::default().secure_only(true),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains("pa55") && !text.contains("s3cret"), "{text}");
+}
