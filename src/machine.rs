@@ -1016,13 +1016,14 @@ impl Machine {
             self.cancel(timer);
         }
         self.trim_in_flight(id, link.buffered);
-        let tail: Vec<Message> = core::mem::take(&mut self.in_flight)
-            .into_iter()
-            .filter_map(|sent| sent.message)
-            .collect();
         self.in_flight_bytes = 0;
-        self.stats.requeued += tail.len() as u64;
-        self.outbox.requeue_front(tail);
+        // Newest first, each to the front: the tail ends up in its order, ahead of the outbox.
+        while let Some(sent) = self.in_flight.pop_back() {
+            if let Some(message) = sent.message {
+                self.stats.requeued += 1;
+                self.outbox.requeue_front(message);
+            }
+        }
     }
 
     /// A failed attempt (provider error or timeout, connect timeout): counted, then retried.

@@ -117,14 +117,11 @@ impl Outbox {
         self.queue.push_back(message);
     }
 
-    /// Puts messages back at the front, in their original order, ahead of everything queued.
-    /// They were accepted once, so they are never refused here (the outbox may exceed its
-    /// capacity until they are flushed).
-    pub(crate) fn requeue_front(&mut self, messages: Vec<Message>) {
-        for message in messages.into_iter().rev() {
-            self.bytes += message.len();
-            self.queue.push_front(message);
-        }
+    /// Puts a message back at the front, ahead of everything queued. It was accepted once, so
+    /// it is never refused here (the outbox may exceed its capacity until it is flushed).
+    pub(crate) fn requeue_front(&mut self, message: Message) {
+        self.bytes += message.len();
+        self.queue.push_front(message);
     }
 
     /// Takes the oldest message.
@@ -228,7 +225,8 @@ mod tests {
         let mut o = Outbox::new(2, 100, Overflow::Reject);
         o.push(m("c")).unwrap();
         o.push(m("d")).unwrap();
-        o.requeue_front(vec![m("a"), m("b")]);
+        o.requeue_front(m("b"));
+        o.requeue_front(m("a"));
         assert_eq!(o.len(), 4);
         assert_eq!(o.bytes(), 4);
         assert_eq!(o.drain(), vec![m("a"), m("b"), m("c"), m("d")]);
