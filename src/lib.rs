@@ -20,6 +20,10 @@
 //! - [`Connection`]: exactly one browser `WebSocket` (wasm32 only), a `Stream` of
 //!   [`Message`]s and a `Sink` with real backpressure (`poll_ready` waits while connecting and
 //!   above a `bufferedAmount` high-water mark, `poll_flush` waits for `bufferedAmount == 0`).
+//! - [`ReSocket`]: the long-lived, reconnecting handle (wasm32 only): the same `Stream`/`Sink`
+//!   surviving drops, restarts and flaky networks, with [`Options`] for backoff, outbox,
+//!   heartbeat and close policy. Its whole lifecycle is one pure, sans-IO state machine that the
+//!   browser driver feeds and obeys, checked natively by a deterministic simulator.
 //! - [`Typed`] with a [`Codec`] ([`Json`] by default): user types in and out; a decode failure is
 //!   an `Err` item, never a panic and never the end of the stream.
 //! - Pure policy functions ([`validate_close`], [`default_should_retry`], [`validate_url`],
