@@ -158,10 +158,10 @@ export class ReSocket extends EventTarget {
   readonly bufferedAmount: number;
   binaryType: BinaryType;
 
-  onopen: ((event: Event) => void) | null;
-  onmessage: ((event: MessageEvent) => void) | null;
-  onclose: ((event: CloseEvent) => void) | null;
-  onerror: ((event: ErrorEvent) => void) | null;
+  onopen: ((this: ReSocket, event: Event) => void) | null;
+  onmessage: ((this: ReSocket, event: MessageEvent) => void) | null;
+  onclose: ((this: ReSocket, event: CloseEvent) => void) | null;
+  onerror: ((this: ReSocket, event: ErrorEvent) => void) | null;
 
   /**
    * Sends now, or queues while down. Throws after `close()` or when the outbox is full.

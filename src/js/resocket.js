@@ -90,7 +90,9 @@ class Relay {
     if (f !== null && typeof f !== 'function') throw argumentError(`on${type}`, 'a function or null', f);
     const slot = this.on[type];
     if (f && !slot) {
-      const entry = [f, (event) => entry[0](event)];
+      // Called as the browser calls a handler: `this` is the socket.
+      const { target } = this;
+      const entry = [f, (event) => entry[0].call(target, event)];
       this.on[type] = entry;
       addListener.call(this.target, type, entry[1]);
     } else if (!f && slot) {
@@ -493,7 +495,7 @@ function deliver(target, event, data, value, handler) {
   if (handler) {
     if (value !== data) Object.defineProperty(event, 'data', { value });
     try {
-      handler(event);
+      handler.call(target, event);
     } catch (e) {
       // As the browser reports a listener's exception: never mistaken for a JSON.parse failure.
       report(e);

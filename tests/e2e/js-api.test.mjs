@@ -658,6 +658,35 @@ describe('listeners', () => {
     assert.equal(r.alive, 'still here');
   });
 
+  test('inside on* handlers and listeners, `this` is the socket, as with WebSocket', async () => {
+    const r = await page.evaluate(async (id) => {
+      const ws = new ReSocket(`${wsBase}/ws/echo?client=${id}`);
+      const seen = [];
+      ws.onopen = function onopen() { seen.push(['open', this === ws]); this.send('x'); };
+      // `onmessage` alone (the shortcut without a dispatch), then with a listener beside it.
+      ws.onmessage = function onmessage(e) {
+        seen.push(['message', this === ws, e.data]);
+        if (e.data === 'x') {
+          this.addEventListener('message', function listener() { seen.push(['listener', this === ws]); });
+          this.send('y');
+        } else {
+          this.close(4000);
+        }
+      };
+      ws.addEventListener('close', function listener() { seen.push(['close listener', this === ws]); });
+      const closed = new Promise((resolve) => {
+        ws.onclose = function onclose() { seen.push(['close', this === ws]); resolve(); };
+      });
+      // A handler whose `this` is wrong throws, and the socket never gets as far as closing.
+      await Promise.race([closed, new Promise((resolve) => { setTimeout(resolve, 5000); })]);
+      ws.close();
+      return seen;
+    }, client('this'));
+    // (Where the close events fall against the second message listener is not this test's.)
+    assert.deepEqual(r.slice(0, 3), [['open', true], ['message', true, 'x'], ['message', true, 'y']]);
+    assert.deepEqual(r.slice(3).sort(), [['close', true], ['close listener', true], ['listener', true]].sort());
+  });
+
   test('re-entrant calls from inside handlers work (no "recursive use of an object")', async () => {
     const r = await page.evaluate(async (id) => {
       const ws = new ReSocket(`${wsBase}/ws/echo?client=${id}`);

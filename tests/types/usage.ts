@@ -23,6 +23,11 @@ export async function demo(): Promise<void> {
   const ws2 = new ReSocket(new URL('wss://example.com/'), { protocols: 'chat' });
   const ws3 = new ReSocket(async () => `wss://example.com/?token=${Math.random()}`);
   ws.onopen = () => ws.send({ type: 'subscribe', symbols: ['BTC'] });
+  // Inside a handler, `this` is the socket (as with WebSocket).
+  ws.onclose = function onclose(event: CloseEvent) {
+    const state: ReSocketState = this.state;
+    console.log(state, event.code);
+  };
   ws.onmessage = (event: MessageEvent) => {
     const tick = event.data as Tick;
     console.log(tick.price.toFixed(2));
