@@ -110,7 +110,6 @@ struct ConnState {
     opened: bool,
     close: Option<CloseEvent>,
     closed_locally: bool,
-    max_message_bytes: Option<usize>,
 }
 
 impl ConnState {
@@ -212,7 +211,6 @@ impl Connection {
             opened: false,
             close: None,
             closed_locally: false,
-            max_message_bytes: options.max_message_bytes,
         }));
         let inbox = Inbox::new(options.inbox_messages);
         let on_open = {
@@ -227,11 +225,10 @@ impl Connection {
             }
         };
         let on_message = {
-            let shared = Rc::clone(&shared);
+            let limit = options.max_message_bytes;
             let inbox = Rc::clone(&inbox);
             move |incoming: Incoming| {
                 let message = incoming.into_message();
-                let limit = shared.borrow().max_message_bytes;
                 let item = match limit {
                     Some(limit) if message.len() > limit => Err(Error::MessageTooLarge {
                         size: message.len(),

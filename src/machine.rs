@@ -455,12 +455,6 @@ impl Machine {
         self.outbox.is_empty()
     }
 
-    /// Messages on the current socket that may not have left the browser yet.
-    #[allow(dead_code)] // the simulator's
-    pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.len()
-    }
-
     /// Whether the close of socket `id` is a decision the user's retry predicate makes (it is
     /// the current socket and we did not close it ourselves).
     pub(crate) fn asks_retry(&self, id: SocketId) -> bool {
@@ -1343,7 +1337,7 @@ mod tests {
         while !matches!(m.poll_output(), Some(Output::Emit(Event::Open { .. }))) {}
         m.send(open_link(0), msg("auth")).unwrap();
         m.send(open_link(0), msg("subscribe")).unwrap();
-        assert_eq!(m.in_flight(), 2);
+        assert_eq!(m.stats().in_flight, 2);
         m.handle(1.0, open_link(0), Input::OpenDelivered);
         assert_eq!(sends(&outputs(&mut m)), vec![msg("auth"), msg("subscribe")]);
         // The link dies before either left the browser.
@@ -1619,7 +1613,7 @@ mod tests {
             let buffered = 1000 + (i % 3) * 50;
             m.send(open_link(buffered), payload.clone()).unwrap();
             outputs(&mut m);
-            most = most.max(m.in_flight());
+            most = most.max(m.stats().in_flight);
         }
         assert!(most <= 12, "{most} messages kept in flight");
         assert_eq!(m.stats().messages_out, 10_000);
@@ -1637,7 +1631,7 @@ mod tests {
         // "hello" has left; the ping goes out.
         m.handle(10.0, open_link(0), Input::Fired(Timer::Heartbeat));
         assert_eq!(sends(&outputs(&mut m)), vec![msg("ping")]);
-        assert_eq!(m.in_flight(), 1, "the ping (hello has left)");
+        assert_eq!(m.stats().in_flight, 1, "the ping (hello has left)");
         // The link dies with only the ping unsent.
         let close = closed(1006);
         m.handle(

@@ -1456,10 +1456,12 @@ impl Sim {
             stats.outbox_len
         );
         ensure!(
-            m.in_flight() == 0 || state == State::Open || (state == State::Parked && m.closing()),
+            m.stats().in_flight == 0
+                || state == State::Open
+                || (state == State::Parked && m.closing()),
             "getters",
             "{} in flight in {state:?}",
-            m.in_flight()
+            m.stats().in_flight
         );
         if let Some(id) = m.socket() {
             let asks =
@@ -1996,7 +1998,7 @@ impl Sim {
                 self.timers
             );
             ensure!(
-                m.in_flight() == 0,
+                m.stats().in_flight == 0,
                 "after-final",
                 "{state:?} with in-flight messages"
             );
@@ -2018,10 +2020,10 @@ impl Sim {
                 .and_then(|id| self.held(id))
                 .map_or(0, |s| s.buf.len());
             ensure!(
-                m.in_flight() <= real + 1,
+                m.stats().in_flight <= real + 1,
                 "memory",
                 "{} messages in flight, {real} really unacknowledged",
-                m.in_flight()
+                m.stats().in_flight
             );
         }
         self.outbox_allow = self.outbox_allow.min(stats.outbox_len);
