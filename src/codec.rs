@@ -1,7 +1,5 @@
 //! Codecs turn [`Message`]s into user types and back.
 
-#[cfg(feature = "json")]
-use alloc::string::ToString;
 use serde::{de::DeserializeOwned, Serialize};
 
 #[cfg(feature = "json")]
@@ -45,7 +43,7 @@ impl Codec for Json {
         serde_json::to_string(value)
             .map(Message::Text)
             .map_err(|e| Error::Encode {
-                message: e.to_string(),
+                message: json_error(&e, "the value cannot be written as JSON"),
             })
     }
 
@@ -55,11 +53,37 @@ impl Codec for Json {
             Message::Binary(bytes) => serde_json::from_slice(bytes),
         };
         decoded.map_err(|e| Error::Decode {
-            message: e.to_string(),
+            message: json_error(&e, "the JSON does not match the expected type"),
             kind: message.kind(),
             size: message.len(),
         })
     }
+}
+
+/// What went wrong, without serde_json's own message: that quotes the values it met (`invalid
+/// type: string "..."`), which may be secrets. `data` words a data error; the place (line and
+/// column) is kept where there is one.
+#[cfg(feature = "json")]
+fn json_error(e: &serde_json::Error, data: &str) -> alloc::string::String {
+    use crate::text::{text, Piece::N, Piece::S};
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "not valid JSON",
+        Category::Eof => "the JSON ends too early",
+        Category::Io => "an I/O error",
+        Category::Data => data,
+    };
+    if e.line() == 0 {
+        return what.into();
+    }
+    text(&[
+        S(what),
+        S(" (line "),
+        N(e.line() as u64),
+        S(", column "),
+        N(e.column() as u64),
+        S(")"),
+    ])
 }
 
 #[cfg(all(test, feature = "json"))]
@@ -95,6 +119,16 @@ mod tests {
         let err = Json
             .decode::<Tick>(&Message::Text(secret.into()))
             .unwrap_err();
+        // serde_json's own message quotes the value (`invalid type: string "secret-token"`).
+        let shown = alloc::format!("{err} {err:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("does not match"), "{shown}");
+        let bad = Json
+            .decode::<Tick>(&Message::Text(r#"{"seq": secret}"#.into()))
+            .unwrap_err();
+        let shown = alloc::format!("{bad} {bad:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("not valid JSON (line 1"), "{shown}");
         match &err {
             Error::Decode { kind, size, .. } => {
                 assert_eq!(*kind, "text");

@@ -41,7 +41,7 @@ pub(crate) const DRAIN_POLL_MS: u32 = 2;
 ///     .high_water_mark(64 * 1024);
 /// assert_eq!(opts.protocols, vec!["resocket.v1".to_string()]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
     /// Subprotocols offered to the server, in order of preference.
     pub protocols: Vec<String>,
@@ -52,6 +52,18 @@ pub struct ConnectOptions {
     /// Received messages the stream may hold unread (default 65,536); past that the oldest are
     /// dropped and one `Err(Error::Lagged)` item stands in their place.
     pub inbox_messages: usize,
+}
+
+// By hand: subprotocols (which may carry tokens) are counted, not shown.
+impl fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("protocols", &crate::options::Redacted(&self.protocols))
+            .field("high_water_mark", &self.high_water_mark)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("inbox_messages", &self.inbox_messages)
+            .finish()
+    }
 }
 
 impl Default for ConnectOptions {
@@ -205,7 +217,9 @@ impl Connection {
     /// # Ok::<(), resocket::Error>(())
     /// ```
     pub fn open_with(url: &str, options: ConnectOptions) -> Result<Self> {
-        let redacted = shown(&parse_checked(url, false)?);
+        // Opened as parsed: a relative URL resolved, http(s) mapped to ws(s).
+        let parts = parse_checked(url, false)?;
+        let redacted = shown(&parts);
         let shared = Rc::new(RefCell::new(ConnState {
             state_wakers: Vec::new(),
             opened: false,
@@ -253,7 +267,13 @@ impl Connection {
                 wakers.into_iter().for_each(Waker::wake);
             }
         };
-        let ws = RawSocket::open(url, &options.protocols, on_open, on_message, on_close)?;
+        let ws = RawSocket::open(
+            &parts.href,
+            &options.protocols,
+            on_open,
+            on_message,
+            on_close,
+        )?;
         let inner = Rc::new(Conn {
             ws,
             shared,

@@ -38,10 +38,11 @@ pub enum Error {
         /// The supplied URL, redacted.
         url: String,
     },
-    /// A subprotocol name is not a valid token, or is offered twice.
+    /// A subprotocol name is not a valid token, or is offered twice. The name itself is not
+    /// kept (apps put tokens in subprotocols): only its place in the list.
     InvalidProtocol {
-        /// The rejected subprotocol.
-        protocol: String,
+        /// The rejected subprotocol's index in the list offered (from 0).
+        index: usize,
         /// Why it was rejected.
         reason: String,
     },
@@ -162,9 +163,12 @@ impl Error {
                 S(url),
                 S("` refused: `secure_only` allows ws:// only to localhost"),
             ]),
-            Error::InvalidProtocol { protocol, reason } => {
-                text(&[S("invalid subprotocol `"), S(protocol), S("`: "), S(reason)])
-            }
+            Error::InvalidProtocol { index, reason } => text(&[
+                S("invalid subprotocol (number "),
+                N(*index as u64 + 1),
+                S(" in the list): "),
+                S(reason),
+            ]),
             Error::NotOpen => "the connection is not open yet (still connecting)".into(),
             Error::InvalidCloseCode { code } => text(&[
                 S("invalid close code "),
@@ -376,10 +380,10 @@ mod tests {
             ),
             (
                 Error::InvalidProtocol {
-                    protocol: s("a b"),
+                    index: 1,
                     reason: s("r"),
                 },
-                "invalid subprotocol `a b`: r",
+                "invalid subprotocol (number 2 in the list): r",
             ),
             (
                 Error::NotOpen,

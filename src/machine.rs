@@ -210,15 +210,26 @@ impl Config {
             backoff: options.backoff,
             max_retries: options.max_retries,
             stable_after_ms: duration_ms(options.stable_after),
-            connect_timeout_ms: duration_ms(options.connect_timeout),
+            // No browser timer fires sooner: a shorter timeout would fail every attempt.
+            connect_timeout_ms: duration_ms(options.connect_timeout).max(MIN_TIMEOUT_MS),
             outbox_messages: options.outbox_messages,
             outbox_bytes: options.outbox_bytes,
             overflow: options.overflow,
-            heartbeat: options.heartbeat.clone(),
+            heartbeat: options.heartbeat.clone().map(|mut hb| {
+                hb.timeout = hb
+                    .timeout
+                    .max(Duration::from_millis(u64::from(MIN_TIMEOUT_MS)));
+                hb
+            }),
             max_message_bytes: options.max_message_bytes,
         }
     }
 }
+
+/// The shortest connect or heartbeat timeout, in ms: browsers clamp nested timers to 4 ms, so
+/// a shorter one would fail every attempt (the JavaScript options refuse one with a
+/// `TypeError`; the Rust options count it as this).
+pub(crate) const MIN_TIMEOUT_MS: u32 = 4;
 
 /// Whole milliseconds, saturating.
 pub(crate) fn duration_ms(d: Duration) -> u32 {
@@ -538,7 +549,9 @@ impl Machine {
         self.cancel_all();
         self.forget_in_flight();
         let unsent = self.outbox.drain();
-        let code = code.unwrap_or(1000);
+        // What was asked for: a close without a code sends a frame without one, which the
+        // standard reports as 1005 (no status).
+        let code = code.unwrap_or(1005);
         let reason = String::from(reason.unwrap_or_default());
         self.phase = Phase::Closed {
             code,
@@ -1398,12 +1411,47 @@ mod tests {
             vec![
                 Event::OutboxOverflow { dropped: 1 },
                 Event::Closed {
-                    code: 1000,
+                    code: 1005,
                     reason: String::new(),
                     unsent: 1
                 }
             ]
         );
+    }
+
+    #[test]
+    fn close_reports_the_code_it_sent() {
+        // Issue 18: close() without a code sends a close frame without one (the server sees
+        // 1005), so the state and the event say 1005, not 1000.
+        for (asked, reported) in [(None, 1005), (Some(1000), 1000), (Some(4001), 4001)] {
+            let mut m = fixed(config(|o| o));
+            let id = start_open(&mut m, 0.0);
+            m.close(asked, None).unwrap();
+            let out = outputs(&mut m);
+            assert!(
+                out.contains(&Output::Close {
+                    id,
+                    code: asked,
+                    reason: None
+                }),
+                "{out:?}"
+            );
+            assert!(
+                events(&out).contains(&Event::Closed {
+                    code: reported,
+                    reason: String::new(),
+                    unsent: 0
+                }),
+                "{out:?}"
+            );
+            assert_eq!(
+                m.state(),
+                State::Closed {
+                    code: reported,
+                    reason: String::new()
+                }
+            );
+        }
     }
 
     #[test]

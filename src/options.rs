@@ -21,14 +21,41 @@ use crate::outbox::Overflow;
 /// let hb = resocket::Heartbeat::new(r#"{"type":"ping"}"#, Duration::from_secs(10), Duration::from_secs(5));
 /// assert_eq!(hb.interval, Duration::from_secs(10));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Heartbeat {
     /// The message sent as a ping.
     pub message: Message,
     /// Quiet time (no inbound message) after which a ping is sent.
     pub interval: Duration,
-    /// How long after a ping without any inbound message the link counts as dead.
+    /// How long after a ping without any inbound message the link counts as dead (at least
+    /// 4 ms, the browser's timer floor: a shorter one counts as 4 ms).
     pub timeout: Duration,
+}
+
+// By hand: the ping is shown by kind and size only (no payload in `Debug` output).
+impl fmt::Debug for Heartbeat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Heartbeat")
+            .field("message", &Redacted(&self.message))
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// A message or subprotocol list in `Debug` output: its shape, never its content.
+pub(crate) struct Redacted<'a, T>(pub(crate) &'a T);
+
+impl fmt::Debug for Redacted<'_, Message> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} message, {} bytes>", self.0.kind(), self.0.len())
+    }
+}
+
+impl fmt::Debug for Redacted<'_, Vec<String>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} subprotocols>", self.0.len())
+    }
 }
 
 impl Heartbeat {
@@ -141,7 +168,7 @@ impl fmt::Debug for Options {
             .field("overflow", &self.overflow)
             .field("heartbeat", &self.heartbeat)
             .field("high_water_mark", &self.high_water_mark)
-            .field("protocols", &self.protocols)
+            .field("protocols", &Redacted(&self.protocols))
             .field("secure_only", &self.secure_only)
             .field("max_message_bytes", &self.max_message_bytes)
             .field("jitter_seed", &self.jitter_seed)
@@ -183,7 +210,8 @@ impl Options {
         self
     }
 
-    /// Sets the connect timeout.
+    /// Sets the connect timeout (at least 4 ms, the browser's timer floor: a shorter one counts
+    /// as 4 ms).
     ///
     /// ```
     /// let o = resocket::Options::default().connect_timeout(std::time::Duration::from_secs(2));
@@ -294,5 +322,27 @@ impl Options {
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.jitter_seed = Some(seed);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn debug_output_shows_no_subprotocol_or_ping_payload() {
+        // Issue 18: subprotocols may carry tokens and a ping is a payload.
+        let options = Options::default()
+            .protocols(["bearer.SECRET-1"])
+            .heartbeat(Heartbeat::new(
+                "ping SECRET-2",
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+            ));
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("<1 subprotocols>"), "{shown}");
+        assert!(shown.contains("<text message, 13 bytes>"), "{shown}");
     }
 }

@@ -635,7 +635,8 @@ impl ReSocket {
     /// `Stats::in_flight`, are sent by the browser before its close frame on a live link, and
     /// lost with a dead one). After `Failed`, the state stays `Failed`
     /// and this returns the messages that were queued when it failed (once). Bad code/reason:
-    /// an error, nothing closed.
+    /// an error, nothing closed. The `Closed` state and event carry the code sent: `code`, or
+    /// 1005 (no status, as the server sees it) without one.
     ///
     /// ```no_run
     /// # fn demo(s: &resocket::ReSocket) -> Result<(), resocket::Error> {

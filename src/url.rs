@@ -20,10 +20,15 @@ pub(crate) struct Parts {
     pub(crate) query: bool,
     /// Whether there is a fragment (even an empty one).
     pub(crate) fragment: bool,
+    /// The whole URL as the parser serializes it, `http`/`https` already mapped to `ws`/`wss`:
+    /// what the socket connects to.
+    pub(crate) href: String,
 }
 
-/// Parses `url` with the platform's WHATWG parser: the browser's own `URL` in the browser, the
-/// `url` crate elsewhere. `None` when it is not an absolute URL.
+/// Parses `url` with the platform's WHATWG parser, as `new WebSocket(url)` does: the browser's
+/// own `URL` in the browser, resolved against the document's base URL (a worker's location),
+/// the `url` crate elsewhere (absolute URLs only). `http` and `https` become `ws` and `wss`.
+/// `None` when it is not a URL.
 #[cfg(target_arch = "wasm32")]
 fn parse(url: &str) -> Option<Parts> {
     use wasm_bindgen::JsCast;
@@ -36,14 +41,16 @@ fn parse(url: &str) -> Option<Parts> {
         path: text(3),
         query: parts.get(4).is_truthy(),
         fragment: parts.get(5).is_truthy(),
+        href: text(6),
     })
 }
 
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    /// `[scheme, hostname, host, path, has query, has fragment]` of `url` as the browser's
-    /// `URL` parses it, or `undefined`.
+    /// `[scheme, hostname, host, path, has query, has fragment, href]` of `url` as the
+    /// browser's `URL` parses it against the base URL (`http`/`https` mapped to `ws`/`wss`),
+    /// or `undefined`.
     #[wasm_bindgen(js_name = urlParts)]
     fn url_parts(url: &str) -> wasm_bindgen::JsValue;
 }
@@ -51,7 +58,16 @@ extern "C" {
 #[cfg(not(target_arch = "wasm32"))]
 fn parse(url: &str) -> Option<Parts> {
     use crate::text::Piece::{N, S};
-    let parsed = ::url::Url::parse(url).ok()?;
+    let mut parsed = ::url::Url::parse(url).ok()?;
+    let mapped = match parsed.scheme() {
+        "http" => Some("ws"),
+        "https" => Some("wss"),
+        _ => None,
+    };
+    if let Some(scheme) = mapped {
+        // Special scheme to special scheme: the url crate allows it.
+        parsed.set_scheme(scheme).ok()?;
+    }
     let hostname = parsed.host_str().unwrap_or_default();
     let host = match parsed.port() {
         Some(port) => crate::text::text(&[S(hostname), S(":"), N(u64::from(port))]),
@@ -64,6 +80,7 @@ fn parse(url: &str) -> Option<Parts> {
         path: parsed.path().to_owned(),
         query: parsed.query().is_some(),
         fragment: parsed.fragment().is_some(),
+        href: parsed.as_str().to_owned(),
     })
 }
 
@@ -101,8 +118,9 @@ fn shown_unparsed(url: &str) -> String {
     }
 }
 
-/// Checks parsed parts: a `ws` or `wss` URL without a fragment (as the WebSocket standard
-/// requires); with `secure_only`, `ws` only to `localhost`, `127.0.0.1` or `[::1]`.
+/// Checks parsed parts: a `ws` or `wss` URL (`http` and `https` were mapped to them) without
+/// a fragment (as the WebSocket standard requires); with `secure_only`, `ws` only to
+/// `localhost`, `127.0.0.1` or `[::1]`. A pure function of the parts: the policy.
 pub(crate) fn check(parts: &Parts, secure_only: bool) -> Result<()> {
     if parts.scheme != "ws" && parts.scheme != "wss" {
         return Err(Error::InvalidScheme {
@@ -136,7 +154,7 @@ pub(crate) fn parse_checked(url: &str, secure_only: bool) -> Result<Parts> {
 /// Where one attempt connects: a checked URL, how it may be shown, and the subprotocols.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
-    /// The URL as given (checked).
+    /// The URL as parsed (resolved, `http(s)` mapped to `ws(s)`; checked).
     pub(crate) url: String,
     /// The URL without its secrets (see [`redact_url`]).
     pub(crate) shown: String,
@@ -149,9 +167,10 @@ pub(crate) struct Target {
 pub(crate) fn target(url: String, protocols: Vec<String>, secure_only: bool) -> Result<Target> {
     let parts = parse_checked(&url, secure_only)?;
     validate_protocols(&protocols)?;
+    drop(url);
     Ok(Target {
         shown: shown(&parts),
-        url,
+        url: parts.href,
         protocols,
     })
 }
@@ -171,9 +190,11 @@ pub fn redact_url(url: &str) -> String {
     parse(url).map_or_else(|| shown_unparsed(url), |parts| shown(&parts))
 }
 
-/// Checks that `url` is an absolute `ws://` or `wss://` URL, parsed as the browser parses it
-/// (the WHATWG URL standard: the host it names is the one the socket connects to), without a
-/// fragment.
+/// Checks that `url` is an absolute `ws://` or `wss://` URL (or `http://`/`https://`, which
+/// `WebSocket` maps to them), parsed as the browser parses it (the WHATWG URL standard: the
+/// host it names is the one the socket connects to), without a fragment. In the browser,
+/// relative URLs are resolved against the document's base URL first, as `new WebSocket(url)`
+/// does.
 ///
 /// With `secure_only`, `ws://` is accepted only for `localhost`, `127.0.0.1` and `[::1]`.
 /// Errors name the URL without its userinfo, query string or fragment.
@@ -183,7 +204,8 @@ pub fn redact_url(url: &str) -> String {
 /// assert!(validate_url("wss://example.com/feed", true).is_ok());
 /// assert!(validate_url("ws://127.0.0.1:8080/ws", true).is_ok());
 /// assert!(matches!(validate_url("ws://example.com/", true), Err(Error::InsecureUrl { .. })));
-/// assert!(matches!(validate_url("http://example.com/", false), Err(Error::InvalidScheme { .. })));
+/// assert!(validate_url("https://example.com/", true).is_ok()); // connects to wss://
+/// assert!(matches!(validate_url("ftp://example.com/", false), Err(Error::InvalidScheme { .. })));
 /// assert!(matches!(validate_url("notaurl", false), Err(Error::InvalidUrl { .. })));
 /// ```
 pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
@@ -200,14 +222,16 @@ pub(crate) fn validate_protocols(protocols: &[String]) -> Result<()> {
             Some("empty")
         } else if !p.chars().all(valid_char) {
             Some("contains a character not allowed in a token")
-        } else if protocols[..i].contains(p) {
+        } else if protocols.iter().take(i).any(|q| q.eq_ignore_ascii_case(p)) {
+            // As the browser: `echo` and `ECHO` are the same subprotocol.
             Some("offered twice")
         } else {
             None
         };
         if let Some(reason) = reason {
+            // Named by its place in the list: a subprotocol may carry a token.
             return Err(Error::InvalidProtocol {
-                protocol: p.clone(),
+                index: i,
                 reason: reason.into(),
             });
         }
@@ -274,12 +298,12 @@ mod tests {
                 "{err}"
             );
         }
-        let err = validate_url("https://example.com/?token=s3cret", false).unwrap_err();
+        let err = validate_url("ftp://example.com/?token=s3cret", false).unwrap_err();
         assert_eq!(
             err,
             Error::InvalidScheme {
-                scheme: "https".into(),
-                url: "https://example.com/?…".into()
+                scheme: "ftp".into(),
+                url: "ftp://example.com/?…".into()
             }
         );
         // As the standard reads it, `localhost:8080` is a URL of scheme `localhost`.
@@ -311,6 +335,28 @@ mod tests {
             let err = validate_url(url, true).unwrap_err();
             assert!(matches!(err, Error::InsecureUrl { .. }), "{url}: {err:?}");
         }
+    }
+
+    #[test]
+    fn protocols_repeated_in_another_case_are_refused() {
+        let list = |l: &[&str]| l.iter().map(|p| String::from(*p)).collect::<Vec<_>>();
+        assert!(validate_protocols(&list(&["echo", "chat"])).is_ok());
+        assert_eq!(
+            validate_protocols(&list(&["echo", "eCho"])),
+            Err(Error::InvalidProtocol {
+                index: 1,
+                reason: "offered twice".into()
+            })
+        );
+    }
+
+    #[test]
+    fn http_urls_map_to_ws_as_the_browser_does() {
+        let parts = parse_checked("http://example.com/feed?x", true);
+        assert!(matches!(parts, Err(Error::InsecureUrl { .. })), "{parts:?}");
+        let parts = parse_checked("HTTPS://example.com:443/feed", true).unwrap();
+        assert_eq!(parts.href, "wss://example.com/feed");
+        assert_eq!(redact_url("http://h:8080/x?secret"), "ws://h:8080/x?…");
     }
 
     #[test]

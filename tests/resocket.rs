@@ -143,7 +143,10 @@ async fn close_during_backoff_makes_no_further_attempt() {
         vec![Message::from("queued while down")],
         "close reports what was queued"
     );
-    assert!(matches!(s.state(), State::Closed { code: 1000, .. }));
+    assert!(
+        matches!(s.state(), State::Closed { code: 1005, .. }),
+        "close() without a code reports 1005, what was sent"
+    );
     let before = stats(&client).await["attempts"].clone();
     sleep(3000).await;
     assert_eq!(

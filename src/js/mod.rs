@@ -27,7 +27,6 @@ use crate::events::{Event, State};
 use crate::message::{Message, ReadyState};
 use crate::resocket::ReSocket;
 use crate::socket::payload_len;
-use crate::sys::js_error_message;
 
 #[wasm_bindgen]
 extern "C" {
@@ -193,9 +192,10 @@ impl Engine {
     fn on_message(&self, event: web_sys::MessageEvent) {
         let relay = self.relay.borrow().clone();
         let Some(relay) = relay else { return };
-        if let Err(e) = relay.deliver_message(&event) {
+        if relay.deliver_message(&event).is_err() {
+            // Not JSON.parse's own message: it quotes the payload.
             self.dispatch_error(&Error::Decode {
-                message: js_error_message(&e),
+                message: "not valid JSON".into(),
                 kind: "text",
                 size: payload_len(&event.data()),
             });

@@ -46,6 +46,9 @@ class Relay {
     this.over = null;
     // `ReSocket.connect()`'s callback while it waits: true on open, false at the end.
     this.settle = null;
+    // After the page's own close(), until a later task: the events held back (the socket is
+    // CLOSING meanwhile, and its `close` event comes as a task of its own, as the browser's).
+    this.held = null;
   }
 
   attach(ws, core) {
@@ -84,15 +87,17 @@ class Relay {
     return this.on[type]?.[0] ?? null;
   }
 
-  // `socket.on<type> = f`: a function, or null (undefined too) to remove it.
+  // `socket.on<type> = f`: as the browser's event handler attributes, anything but an object
+  // (a function) counts as null and removes the handler.
   setHandler(type, f) {
-    f ??= null;
-    if (f !== null && typeof f !== 'function') throw argumentError(`on${type}`, 'a function or null', f);
+    if (typeof f !== 'function' && (typeof f !== 'object' || f === null)) f = null;
     const slot = this.on[type];
     if (f && !slot) {
       // Called as the browser calls a handler: `this` is the socket.
       const { target } = this;
-      const entry = [f, (event) => entry[0].call(target, event)];
+      // A non-callable object is kept (the getter returns it) and calls nothing, as WebIDL
+      // invokes a [LegacyTreatNonObjectAsNull] callback.
+      const entry = [f, (event) => typeof entry[0] === 'function' && entry[0].call(target, event)];
       this.on[type] = entry;
       addListener.call(this.target, type, entry[1]);
     } else if (!f && slot) {
@@ -101,7 +106,7 @@ class Relay {
     } else if (f) {
       slot[0] = f;
     }
-    if (type === 'message' && !this.listening) this.handler = f;
+    if (type === 'message' && !this.listening) this.handler = typeof f === 'function' ? f : null;
   }
 
   // A message listener was added: the onmessage shortcut is off from now on.
@@ -134,6 +139,10 @@ class Relay {
   // anything else a CustomEvent with `a` as its detail. Never throws: listener exceptions are
   // reported by the browser, and an event that cannot be built is not sent.
   fire(type, a, b, c) {
+    if (this.held) {
+      this.held.push([type, a, b, c]);
+      return;
+    }
     try {
       this.target.dispatchEvent(type === 'open' ? new Event(type)
         : type === 'close' ? new CloseEvent(type, { code: a, reason: b, wasClean: c })
@@ -152,6 +161,17 @@ class Relay {
     if (this.over) it.finish(this.over.error);
     else this.iterators.push(new WeakRef(it));
     return it;
+  }
+
+  // The page called close(): every event from now until the end of this task is held back,
+  // then dispatched as a task of its own.
+  hold() {
+    if (this.held) return;
+    const held = (this.held = []);
+    setTimeout(() => {
+      this.held = null;
+      for (const args of held) this.fire(...args);
+    }, 0);
   }
 
   // The socket closed (`error` undefined) or failed: every iterator ends after its queue, and
@@ -269,7 +289,6 @@ const URL_EXPECTED = 'a string, a URL or a function returning one (or a promise 
 export class ReSocket extends EventTarget {
   #core;
   #r;
-  #url;
   // Sends waiting behind a Blob being read, in order: `{ blob, data }`, `data` undefined
   // until the blob is read (a Blob is read asynchronously, and everything sent after it must
   // wait so that the order of `send` calls is the order on the wire).
@@ -277,7 +296,9 @@ export class ReSocket extends EventTarget {
 
   constructor(url, protocols, options) {
     super();
-    const o = settings(protocols, options);
+    // As `WebSocket`, which ignores extra arguments: a third argument is options only if it is
+    // an options object.
+    const o = settings(protocols, isOptionsObject(options) ? options : undefined);
     // What the engine connects to: the URL, or a function returning a promise of one.
     let source = urlOf(url);
     if (typeof url === 'function') {
@@ -290,8 +311,6 @@ export class ReSocket extends EventTarget {
       });
     } else if (source === undefined) {
       throw argumentError('url', URL_EXPECTED, url);
-    } else {
-      this.#url = source;
     }
     if (o.shouldRetry) {
       const shouldRetry = o.shouldRetry;
@@ -305,7 +324,11 @@ export class ReSocket extends EventTarget {
       };
     }
     this.#r = new Relay(this, o.json === true, o.binaryType !== 'arraybuffer');
-    this.#core = new Core(source, o, this.#r);
+    try {
+      this.#core = new Core(source, o, this.#r);
+    } catch (e) {
+      throw domError(e);
+    }
   }
 
   /** Resolves with the socket once it is first open; rejects if it is closed or fails first. */
@@ -341,7 +364,8 @@ export class ReSocket extends EventTarget {
     return this.#core;
   }
 
-  get readyState() { return this.#e.readyState; }
+  // CLOSING from the page's close() until its `close` event, as the browser's.
+  get readyState() { const e = this.#e; return this.#r.held ? 2 : e.readyState; }
 
   get state() { return this.#e.state; }
 
@@ -351,7 +375,8 @@ export class ReSocket extends EventTarget {
     return stats;
   }
 
-  get url() { const e = this.#e; return this.#url ?? e.url; }
+  // As parsed (resolved, http(s) mapped to ws(s)), without userinfo, query or fragment.
+  get url() { return this.#e.url; }
 
   get protocol() { return this.#e.protocol; }
 
@@ -367,8 +392,9 @@ export class ReSocket extends EventTarget {
 
   get binaryType() { return this.#r.blob ? 'blob' : 'arraybuffer'; }
 
+  // As the browser's: a value other than "blob" or "arraybuffer" is ignored.
   set binaryType(value) {
-    this.#r.blob = oneOf('binaryType', value, ['blob', 'arraybuffer']) === 0;
+    if (value === 'blob' || value === 'arraybuffer') this.#r.blob = value === 'blob';
   }
 
   /** Sends a string, binary data or a Blob (in JSON mode: any JSON-serialisable value). */
@@ -388,7 +414,8 @@ export class ReSocket extends EventTarget {
       try {
         out = JSON.stringify(data);
       } catch (e) {
-        throw encodeError(`cannot send ${describe(data)} as JSON: ${errorMessage(e)}`);
+        // Only the exception's class: its message can quote the value (a toJSON() error).
+        throw encodeError(`cannot send ${describe(data)} as JSON: JSON.stringify threw ${describe(e)}`);
       }
       if (typeof out !== 'string') throw argumentError('send() data in JSON mode', 'a JSON-serialisable value', data);
     } else {
@@ -442,11 +469,26 @@ export class ReSocket extends EventTarget {
    * sent (strings, ArrayBuffers, and Blobs not yet read).
    */
   close(code, reason) {
-    if (code !== undefined && !(Number.isInteger(code) && code >= 0 && code <= 65535)) {
-      throw argumentError('close code', '1000 or an integer in 3000-4999', code);
+    // Converted and checked as the browser's close(): `[Clamp] unsigned short code`,
+    // `USVString reason`, then InvalidAccessError and SyntaxError DOMExceptions.
+    if (code !== undefined) {
+      const given = code;
+      code = clampU16(given);
+      if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
+        const got = given === code ? `${code}` : `${describe(given)} (${code})`;
+        throw dom(`close code must be 1000 or an integer in 3000-4999, got ${got}`, 'InvalidAccessError', 'InvalidCloseCode');
+      }
     }
-    if (reason !== undefined && typeof reason !== 'string') throw argumentError('close reason', 'a string', reason);
-    const unsent = this.#e.close(code, reason);
+    if (reason !== undefined) {
+      reason = `${reason}`.toWellFormed();
+      const bytes = utf8Length(reason);
+      if (bytes > 123) {
+        throw dom(`close reason is ${bytes} UTF-8 bytes long; at most 123 are allowed`, 'SyntaxError', 'ReasonTooLong');
+      }
+    }
+    const e = this.#e;
+    if (!this.#r.over) this.#r.hold();
+    const unsent = e.close(code, reason);
     for (const { blob, data } of this.#pending.splice(0)) {
       unsent.push(data === undefined ? blob : typeof data === 'string' ? data : data.buffer);
     }
@@ -545,6 +587,42 @@ function describe(value) {
 
 const withKind = (error, kind) => Object.assign(error, { kind });
 
+// A DOMException `name` with the crate's `kind`.
+const dom = (message, name, kind) => withKind(new DOMException(message, name), kind);
+
+// The engine's errors for a bad URL or subprotocol, as the DOMException `WebSocket` throws.
+function domError(e) {
+  switch (e?.kind) {
+    case 'InvalidUrl': case 'InvalidScheme': case 'InvalidProtocol':
+      return dom(e.message, 'SyntaxError', e.kind);
+    case 'InsecureUrl':
+      return dom(e.message, 'SecurityError', e.kind);
+    default:
+      return e;
+  }
+}
+
+// WebIDL's `[Clamp] unsigned short`: a number (ToNumber may throw, as the browser's does),
+// NaN as 0, clamped to 0-65535, rounded half to even.
+function clampU16(value) {
+  const x = Number(value);
+  if (Number.isNaN(x)) return 0;
+  const c = Math.min(Math.max(x, 0), 65535);
+  const f = Math.floor(c);
+  const d = c - f;
+  return d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
+}
+
+// The UTF-8 length of a well-formed string.
+function utf8Length(s) {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}
+
 // `TypeError: WHAT must be EXPECTED, got VALUE` for a bad argument.
 function argumentError(what, expected, got) {
   return withKind(new TypeError(`${what} must be ${expected}, got ${describe(got)}`), 'InvalidArgument');
@@ -575,6 +653,17 @@ function nonNegative(key, v, expected) {
 }
 
 const millis = (key, v) => nonNegative(key, v, 'a non-negative number of milliseconds');
+
+// The browser runs no timer sooner than about 4 ms (nested timers are clamped to it): a
+// shorter timeout would fail every attempt.
+const MIN_TIMEOUT = 4;
+
+function timeout(key, v) {
+  const expected = `a number of milliseconds of at least ${MIN_TIMEOUT}`;
+  nonNegative(key, v, expected);
+  if (v < MIN_TIMEOUT) throw typeError(key, expected, v);
+  return v;
+}
 
 function integer(key, v, max) {
   const expected = `a non-negative integer (at most ${max})`;
@@ -625,8 +714,8 @@ function settings(protocols, options) {
         case 'protocols': n = protocolList(k, v); break;
         case 'binaryType': oneOf(k, v, ['blob', 'arraybuffer']); break;
         case 'json': case 'secureOnly': boolean(k, v); break;
-        case 'minDelay': case 'maxDelay': case 'stableAfter': case 'connectTimeout':
-          millis(k, v); break;
+        case 'minDelay': case 'maxDelay': case 'stableAfter': millis(k, v); break;
+        case 'connectTimeout': timeout(k, v); break;
         case 'factor':
           nonNegative(k, v, 'a number >= 1');
           if (v < 1) throw typeError(k, 'a number >= 1', v);
@@ -666,8 +755,10 @@ function heartbeat(v) {
     const name = `heartbeat.${key}`;
     if (key === 'message') {
       if (typeof x !== 'string') throw typeError(name, 'a string', x);
-    } else if (key === 'interval' || key === 'timeout') {
+    } else if (key === 'interval') {
       millis(name, x);
+    } else if (key === 'timeout') {
+      timeout(name, x);
     } else {
       throw withKind(new TypeError(`unknown option "${name}" (known: message, interval, timeout)`), 'InvalidOption');
     }
