@@ -22,6 +22,7 @@ mod params;
 mod state;
 mod statics;
 mod ticker;
+mod wpt;
 mod ws;
 
 use std::io;
@@ -142,6 +143,7 @@ fn router(state: Arc<State>, mounts: Arc<Vec<statics::Mount>>) -> Router {
         .route("/ws/chat", get(ws::chat))
         .route("/ws/flood", get(ws::flood))
         .route("/ws/slow", get(ws::slow))
+        .route("/ws/wpt/echo", get(wpt::echo))
         .fallback(move |req| statics::serve(mounts.clone(), req))
         .layer(axum::middleware::map_response(allow_any_origin))
         .with_state(state)
