@@ -490,6 +490,16 @@ impl Machine {
         Some(output)
     }
 
+    /// Payload bytes handed to the current socket's `Send` outputs that the driver has not
+    /// taken yet (a send from inside a listener waits for the dispatch to end): on their way
+    /// to `bufferedAmount`, not yet in it.
+    pub(crate) fn sends_queued(&self) -> u64 {
+        match self.socket() {
+            Some(id) if self.queued.0 == id => self.queued.1,
+            _ => 0,
+        }
+    }
+
     /// Whether outputs are waiting.
     pub(crate) fn has_output(&self) -> bool {
         !self.out.is_empty()

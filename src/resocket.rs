@@ -685,6 +685,16 @@ impl ReSocket {
         *self.driver.socket_hook.borrow_mut() = Some(hook);
     }
 
+    /// Bytes sent but not yet handed to the browser socket: the outbox, and the sends made
+    /// inside a listener, which reach the socket once the dispatch ends.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn unsent_bytes(&self) -> u64 {
+        let link = self.driver.link();
+        let mut machine = self.driver.machine.borrow_mut();
+        machine.observe(link);
+        machine.stats().outbox_bytes as u64 + machine.sends_queued()
+    }
+
     /// Adds counts kept outside (the JavaScript layer's relay) to the stats.
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn add_received(&self, messages: u64, bytes: u64) {

@@ -395,11 +395,12 @@ impl JsCore {
         self.inner.socket.extensions().into()
     }
 
-    /// Bytes not yet handed to the network: the socket's `bufferedAmount` plus the outbox.
+    /// Bytes not yet handed to the network: the socket's `bufferedAmount`, the outbox, and
+    /// sends from inside a listener on their way to the socket (as the browser counts a
+    /// `send()` in `bufferedAmount` at once).
     #[wasm_bindgen(getter)]
     pub fn buffered(&self) -> f64 {
-        f64::from(self.inner.socket.buffered_amount())
-            + self.inner.socket.stats().outbox_bytes as f64
+        f64::from(self.inner.socket.buffered_amount()) + self.inner.socket.unsent_bytes() as f64
     }
 
     /// Sends a string as text or a `Uint8Array` as binary, now or into the outbox.

@@ -419,7 +419,8 @@ export class ReSocket extends EventTarget {
       }
       if (typeof out !== 'string') throw argumentError('send() data in JSON mode', 'a JSON-serialisable value', data);
     } else {
-      throw argumentError('send() data', 'a string, ArrayBuffer, ArrayBufferView or Blob', data);
+      // As the browser's send(): anything else is sent as its string (`null` as "null").
+      out = `${data}`;
     }
     if (this.#pending.length) {
       this.#check();
