@@ -38,7 +38,7 @@ pub enum State {
     Parked,
     /// Closed by the user (terminal).
     Closed {
-        /// The close code sent.
+        /// The close code sent (1005, "no status", when `close` was given none).
         code: u16,
         /// The close reason sent.
         reason: String,
@@ -121,7 +121,7 @@ pub enum Event {
     Parked,
     /// Closed by the user; `unsent` messages were still queued (see `ReSocket::close`).
     Closed {
-        /// The close code sent.
+        /// The close code sent (1005, "no status", when `close` was given none).
         code: u16,
         /// The close reason sent.
         reason: String,

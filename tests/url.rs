@@ -147,3 +147,54 @@ fn the_bypass_of_issue_18_is_refused() {
         "ws://evil.com/@localhost/"
     );
 }
+
+#[wasm_bindgen_test]
+async fn no_secret_in_the_rust_apis_debug_output_url_or_errors() {
+    use futures::StreamExt;
+    use resocket::{ConnectOptions, Connection, Event, Options, ReSocket};
+    const M: &str = "Zq7SECRETzq7";
+    let url = format!("ws://user:{M}@127.0.0.1:9/x?token={M}");
+    let options = Options::default()
+        .protocols([format!("bearer.{M}")])
+        .max_retries(0);
+    let mut shown = vec![format!("{options:?}")];
+    let socket = ReSocket::connect(&url, options).unwrap();
+    let mut events = socket.events();
+    shown.push(format!("{socket:?}"));
+    shown.push(socket.url());
+    let conn = Connection::open_with(&url, ConnectOptions::default().protocols([M])).unwrap();
+    shown.push(format!("{conn:?}"));
+    shown.push(format!("{:?}", conn.opened().await));
+    // Port 9 refuses: every event up to Failed, with its errors.
+    let deadline = js_sys::Date::now() + 10_000.0;
+    while js_sys::Date::now() < deadline {
+        let next =
+            futures::future::select(events.next(), gloo_timers::future::TimeoutFuture::new(200))
+                .await;
+        if let futures::future::Either::Left((Some(event), _)) = next {
+            let done = matches!(event, Event::Failed { .. });
+            shown.push(format!("{event:?}"));
+            if let Event::Error(e) = &event {
+                shown.push(e.to_string());
+            }
+            if done {
+                break;
+            }
+        }
+    }
+    shown.push(format!("{:?}", socket.state()));
+    for (url, what) in [
+        (format!("ws://h/#{M}"), "fragment"),
+        (format!("ftp://h/?{M}"), "scheme"),
+        (format!("ws://[{M}/"), "unparsable"),
+        (format!("ws://h.example/?{M}"), "insecure"),
+    ] {
+        let err = ReSocket::connect(&url, Options::default().secure_only(true)).unwrap_err();
+        shown.push(format!("{what}: {err} {err:?}"));
+    }
+    let err = ReSocket::connect("ws://h/", Options::default().protocols([M, M])).unwrap_err();
+    shown.push(format!("{err} {err:?}"));
+    let all = shown.join("\n");
+    assert!(all.contains("Failed"), "the socket never failed:\n{all}");
+    assert!(!all.contains(M), "the marker leaked:\n{all}");
+}

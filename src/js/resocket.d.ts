@@ -18,7 +18,7 @@ export interface ReSocketHeartbeat {
   message?: string;
   /** Quiet time before a ping, in ms (default 15000, must be > 0). */
   interval?: number;
-  /** Time without any inbound message after a ping before the link counts as dead (default 10000). */
+  /** Time without any inbound message after a ping before the link counts as dead (default 10000, at least 4). */
   timeout?: number;
 }
 
@@ -42,7 +42,7 @@ export interface ReSocketOptions {
   maxRetries?: number | null;
   /** How long a connection must stay open before the attempt counter resets, in ms (default 5000). */
   stableAfter?: number;
-  /** A socket still connecting after this many ms is closed and retried (default 10000). */
+  /** A socket still connecting after this many ms is closed and retried (default 10000, at least 4: the browser's timer floor). */
   connectTimeout?: number;
   /** Whether a server close is retried (default: all but 1000, 1002, 1003, 1007, 1008, 1009, 1010 and 1015). */
   shouldRetry?: (close: ReSocketCloseInfo) => boolean;
@@ -147,15 +147,20 @@ export class ReSocket extends EventTarget {
   readonly OPEN: 1;
   readonly CLOSING: 2;
   readonly CLOSED: 3;
-  /** 0 while connecting or waiting to reconnect, 1 open, 2 closing, 3 closed or failed. */
+  /**
+   * 0 while connecting or waiting to reconnect, 1 open, 2 closing (also from your own `close()`
+   * until its `close` event, which comes as a task of its own), 3 closed or failed.
+   */
   readonly readyState: 0 | 1 | 2 | 3;
   readonly state: ReSocketState;
   readonly stats: ReSocketStats;
+  /** The URL as parsed (relative resolved, http(s) as ws(s)), without userinfo, query or fragment. */
   readonly url: string;
   readonly protocol: string;
   readonly extensions: string;
   /** Bytes not yet sent: the socket's buffer, the outbox and sends behind a Blob being read. */
   readonly bufferedAmount: number;
+  /** As the browser's: setting anything but "blob" or "arraybuffer" is ignored. */
   binaryType: BinaryType;
 
   onopen: ((this: ReSocket, event: Event) => void) | null;
@@ -164,11 +169,16 @@ export class ReSocket extends EventTarget {
   onerror: ((this: ReSocket, event: ErrorEvent) => void) | null;
 
   /**
-   * Sends now, or queues while down. Throws after `close()` or when the outbox is full.
-   * Objects, numbers, booleans and null are accepted in JSON mode only.
+   * Sends now, or queues while down (also while CONNECTING, where `WebSocket` throws). Throws
+   * after `close()` or when the outbox is full. In JSON mode, any JSON-serialisable value;
+   * otherwise other values are sent as their string, as the browser's `send()` does.
    */
   send(data: ReSocketData | object | number | boolean | null): void;
-  /** Closes for good; returns what was queued and never sent. */
+  /**
+   * Closes for good; returns what was queued and never sent. As the browser's: `code` must be
+   * 1000 or 3000-4999 (else an `InvalidAccessError` DOMException), `reason` at most 123 UTF-8
+   * bytes (else a `SyntaxError` DOMException); without a code the close event reports 1005.
+   */
   close(code?: number, reason?: string): Array<string | ArrayBuffer | Blob>;
   /** Drops the current connection (if any) and connects again now. */
   reconnect(): void;
