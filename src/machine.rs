@@ -1381,12 +1381,24 @@ mod tests {
         );
     }
 
+    /// Takes outputs up to (and including) the first event `wanted` matches; fails the test if
+    /// there is none (rather than spinning forever).
+    fn take_until(m: &mut Machine, wanted: impl Fn(&Event) -> bool) {
+        loop {
+            match m.poll_output() {
+                Some(Output::Emit(e)) if wanted(&e) => return,
+                Some(_) => {}
+                None => panic!("the awaited event never came"),
+            }
+        }
+    }
+
     /// The connect timeout's dispatch, taken up to (and including) its `Error` event.
     fn time_out_into_error_event(m: &mut Machine) {
         m.handle(0.0, Link::default(), Input::Start { online: true });
         outputs(m);
         m.handle(10_000.0, Link::default(), Input::Fired(Timer::Connect));
-        while !matches!(m.poll_output(), Some(Output::Emit(Event::Error(_)))) {}
+        take_until(m, |e| matches!(e, Event::Error(_)));
     }
 
     #[test]
@@ -1502,17 +1514,15 @@ mod tests {
         // Found by the simulator (seed 100): reconnect() from inside `heartbeattimeout`
         // interrupted the dispatch, whose Arm(Settle) became a Cancel; the machine then waited
         // forever for the close event of a dead link.
-        let hb = Heartbeat::new("ping", Duration::from_millis(1), Duration::from_millis(1));
+        // A 4 ms timeout: the shortest there is (MIN_TIMEOUT_MS).
+        let hb = Heartbeat::new("ping", Duration::from_millis(1), Duration::from_millis(4));
         let mut m = fixed(config(|o| o.heartbeat(hb)));
         let id = start_open(&mut m, 0.0);
         m.handle(1.0, open_link(0), Input::Fired(Timer::Heartbeat)); // ping
         outputs(&mut m);
-        m.handle(2.0, open_link(4), Input::Fired(Timer::Heartbeat)); // dead
-        while !matches!(
-            m.poll_output(),
-            Some(Output::Emit(Event::HeartbeatTimeout { .. }))
-        ) {}
-        m.handle(2.0, open_link(4), Input::Reconnect);
+        m.handle(5.0, open_link(4), Input::Fired(Timer::Heartbeat)); // dead
+        take_until(&mut m, |e| matches!(e, Event::HeartbeatTimeout { .. }));
+        m.handle(5.0, open_link(4), Input::Reconnect);
         let out = outputs(&mut m);
         assert!(m.closing());
         assert!(m.armed()[Timer::Settle.index()], "{out:?}");
@@ -1524,7 +1534,7 @@ mod tests {
         });
         assert_eq!(armed_last, Some(true), "{out:?}");
         // The link never answers: the settle timer moves on, to a fresh attempt.
-        m.handle(252.0, open_link(4), Input::Fired(Timer::Settle));
+        m.handle(255.0, open_link(4), Input::Fired(Timer::Settle));
         let out = outputs(&mut m);
         assert!(out.contains(&Output::Release { id }), "{out:?}");
         assert_eq!(m.state(), State::Connecting { attempt: 0 });
