@@ -85,11 +85,11 @@ fn parse(url: &str) -> Option<Parts> {
 }
 
 /// The URL without what may hold secrets (userinfo, query string, fragment):
-/// `scheme://host/path` (`scheme:path` without a host), with `?…` where a query string or
-/// fragment was.
+/// `scheme://host/path`, with `?…` where a query string or fragment was. A URL without a host
+/// (`javascript:…`, `data:…`) is all path, any of it a payload: only its scheme is shown.
 pub(crate) fn shown(parts: &Parts) -> String {
     let mut out = if parts.host.is_empty() {
-        [&parts.scheme, ":", &parts.path].concat()
+        return [&parts.scheme, ":…"].concat();
     } else {
         [&parts.scheme, "://", &parts.host, &parts.path].concat()
     };
@@ -255,6 +255,8 @@ mod tests {
             "wss://user:pa/ss@host",
             "wss://user:p#ss@host",
             "ws://[bad?token=secret",
+            "javascript:alert('secret')",
+            "data:text/plain,secret",
         ] {
             let shown = redact_url(url);
             assert!(
@@ -312,7 +314,7 @@ mod tests {
             err,
             Error::InvalidScheme {
                 scheme: "localhost".into(),
-                url: "localhost:8080".into()
+                url: "localhost:…".into()
             }
         );
         // The scheme is the parsed one: nothing before a `://` in the query is taken for it.
