@@ -8,6 +8,15 @@ export function listen(ws, f) {
   ws.onmessage = (e) => { const d = e.data; if (typeof d === 'string') f(d); else f(undefined, e); };
 }
 
+// `new C(url, protocols)`: C is the WebSocket class the JavaScript option `WebSocket` gave (the
+// `ws` package's, say), else the global one. With neither (Node.js before 22), it throws a
+// message without a colon (the caller keeps what comes before one) that names what is missing.
+export function socket(C, url, protocols) {
+  C ??= globalThis.WebSocket;
+  if (typeof C != 'function') throw 'this runtime has no WebSocket class (Node.js before 22?)';
+  return protocols ? new C(url, protocols) : new C(url);
+}
+
 // A task boundary marker (sys::TurnMarker): `mark()` posts to a MessageChannel, whose message
 // task runs `f` once the current browser task (and its burst of socket messages) is over.
 export class Turn {
@@ -34,7 +43,8 @@ export class PageWatch {
   }
   stop() { for (const [t, type, g] of this.l) t.removeEventListener(type, g); this.l = []; }
 }
-export function isOnline() { const w = win(); return !w || w.navigator.onLine; }
+// A runtime whose navigator has no `onLine` (Deno) counts as online.
+export function isOnline() { const w = win(); return !w || w.navigator?.onLine !== false; }
 // `[scheme, hostname, host, path, has query, has fragment]` of `s` as the browser's WHATWG `URL`
 // parses it (`undefined` if it is not an absolute URL): what the socket would connect to.
 export function urlParts(s) {

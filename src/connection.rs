@@ -253,7 +253,14 @@ impl Connection {
                 wakers.into_iter().for_each(Waker::wake);
             }
         };
-        let ws = RawSocket::open(url, &options.protocols, on_open, on_message, on_close)?;
+        let ws = RawSocket::open(
+            &wasm_bindgen::JsValue::UNDEFINED,
+            url,
+            &options.protocols,
+            on_open,
+            on_message,
+            on_close,
+        )?;
         let inner = Rc::new(Conn {
             ws,
             shared,
