@@ -60,6 +60,9 @@ manifest.files = [...new Set([
 ])];
 // The node entry's body loads the wasm: a bundler must keep it.
 manifest.sideEffects = [...(manifest.sideEffects ?? []), './node/resocket.js'];
+// Node.js 20 runs it with a WebSocket class given (the `ws` package's); 22+ has its own.
+manifest.engines = { node: '>=20' };
+manifest.repository = { type: 'git', url: `git+${manifest.repository.url.replace(/(\.git)?$/, '.git')}` };
 manifest.main = 'resocket.js';
 manifest.module = 'resocket.js';
 manifest.types = 'resocket.d.ts';
