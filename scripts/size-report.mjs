@@ -107,14 +107,16 @@ for (const s of sections) {
 // twiggy: items (functions, data segments, ...) by shallow size.
 const items = JSON.parse(execFileSync('twiggy', ['top', '-f', 'json', named], { encoding: 'utf8', maxBuffer: 64 << 20 }));
 console.log(`\n== The ${topN} largest items (twiggy top; gzip estimated at the code section's ratio ${ratio.toFixed(2)})`);
-for (const it of items.slice(0, topN)) {
+for (const it of items.filter((i) => group(i.name)).slice(0, topN)) {
   const name = it.name.length > 110 ? `${it.name.slice(0, 107)}...` : it.name;
   console.log(`${lpad(it.shallow_size, 7)} B ${lpad(`~${Math.round(it.shallow_size * ratio)}`, 6)} gz  ${name}`);
 }
 
 // Grouped by where the code comes from: the crate, and for resocket its module.
 function group(name) {
-  if (/^data\[/.test(name)) return 'data segments';
+  if (/^"/.test(name)) return null; // a custom section's part (names): not shipped
+  if (/^data segment|^data\[/.test(name)) return 'data segments (.rodata: strings, tables)';
+  if (/shim|^__externref|^core_\w+$/.test(name)) return 'wasm-bindgen export and externref shims';
   if (/^(code|elem|type|import|export|table|memory|global)\b|\[\d+\]$/.test(name) && !name.includes('::')) {
     return name.startsWith('import') ? 'imports' : 'wasm-bindgen shims and tables';
   }
@@ -127,6 +129,7 @@ function group(name) {
 const groups = new Map();
 for (const it of items) {
   const g = group(it.name);
+  if (!g) continue;
   const entry = groups.get(g) ?? { bytes: 0, count: 0 };
   entry.bytes += it.shallow_size;
   entry.count += 1;
