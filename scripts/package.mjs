@@ -27,6 +27,22 @@ fs.writeFileSync(path.join(PKG, 'resocket.d.ts'), types);
 fs.writeFileSync(path.join(PKG, 'web', 'resocket.js'), `${entry}\n${webInit}`);
 fs.writeFileSync(path.join(PKG, 'web', 'resocket.d.ts'), `${types}\n${webInit}`
   + "export type { InitInput, InitOutput, SyncInitInput } from './resocket_core.js';\n");
+// The `node` entry (Node.js, and Vitest or an SSR build, which resolve with the `node`
+// condition): Node cannot import a .wasm file without a flag, so it loads the `web` build's
+// wasm from the file beside it, synchronously (no top-level await: `require()` of it works too,
+// in Node.js 22.12 and later). Deno imports .wasm files natively and takes the bundler build.
+fs.mkdirSync(path.join(PKG, 'node'), { recursive: true });
+fs.writeFileSync(path.join(PKG, 'node', 'resocket.js'), [
+  "import { readFileSync } from 'node:fs';",
+  "import { initSync } from '../web/resocket_core.js';",
+  '',
+  "initSync({ module: readFileSync(new URL('../web/resocket_core_bg.wasm', import.meta.url)) });",
+  '',
+  "export { ReSocket } from '../web/resocket.js';",
+  '',
+].join('\n'));
+// The README an npm user reads (the crate's README is about Rust).
+fs.copyFileSync(path.join(ROOT, 'docs', 'npm-README.md'), path.join(PKG, 'README.md'));
 const webFiles = fs.readdirSync(path.join(PKG, 'web'))
   .filter((f) => /\.(js|wasm|d\.ts)$/.test(f))
   .map((f) => `web/${f}`);
@@ -34,16 +50,34 @@ const webFiles = fs.readdirSync(path.join(PKG, 'web'))
 const snippets = ['snippets/', 'web/snippets/'].filter((d) => fs.existsSync(path.join(PKG, d)));
 
 manifest.files = [...new Set([
-  ...manifest.files.filter((f) => !f.startsWith('web/')),
+  ...manifest.files.filter((f) => !f.startsWith('web/') && f !== 'snippets'),
   'resocket.js', 'resocket.d.ts',
   ...webFiles,
+  'node/resocket.js',
   ...snippets,
+  // npm adds LICENSE files by itself, but not these names; wasm-pack copies them into pkg/.
+  ...['LICENSE-MIT', 'LICENSE-APACHE'].filter((f) => fs.existsSync(path.join(PKG, f))),
 ])];
+// The node entry's body loads the wasm: a bundler must keep it.
+manifest.sideEffects = [...(manifest.sideEffects ?? []), './node/resocket.js'];
+// Node.js 20 runs it with a WebSocket class given (the `ws` package's); 22+ has its own.
+manifest.engines = { node: '>=20' };
+manifest.repository = { type: 'git', url: `git+${manifest.repository.url.replace(/(\.git)?$/, '.git')}` };
 manifest.main = 'resocket.js';
 manifest.module = 'resocket.js';
 manifest.types = 'resocket.d.ts';
+// Conditions, first match wins: a browser or worker bundle (webpack, Vite) and Deno take the
+// bundler build (it imports the .wasm file, which Deno 2.1+ does natively); Node.js (and
+// Vitest, SSR builds) the `node` entry; anything else the bundler build.
 manifest.exports = {
-  '.': { types: './resocket.d.ts', default: './resocket.js' },
+  '.': {
+    types: './resocket.d.ts',
+    browser: './resocket.js',
+    worker: './resocket.js',
+    deno: './resocket.js',
+    node: './node/resocket.js',
+    default: './resocket.js',
+  },
   './web': { types: './web/resocket.d.ts', default: './web/resocket.js' },
   './package.json': './package.json',
 };
@@ -74,6 +108,6 @@ let saved = 0;
 for (const file of shipped) saved += await minifyInPlace(path.join(PKG, file));
 
 fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`[package] pkg/package.json: entry points ".", "./web"; ${manifest.files.length} files;`
+console.log(`[package] pkg/package.json: entry points "." (browser, worker, deno, node), "./web"; ${manifest.files.length} files;`
   + ` wasm import/export names shortened (${renamed} bytes saved);`
   + ` ${shipped.length} JS files minified (${saved} bytes saved)`);

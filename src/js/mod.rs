@@ -291,6 +291,9 @@ impl JsCore {
             Ok(f) => url_provider(f, options),
             Err(url) => ReSocket::connect(&url.as_string().unwrap_or_default(), options)?,
         };
+        // The option `WebSocket` (resocket.js checked it is a function), before the first
+        // attempt (the next microtask).
+        socket.set_socket_class(js_sys::Reflect::get(&settings, &"WebSocket".into())?);
         let inner = Rc::new(Engine {
             socket,
             relay: RefCell::new(Some(relay)),

@@ -62,6 +62,11 @@ export interface ReSocketOptions {
   secureOnly?: boolean;
   /** Seed of the jitter random generator, for reproducible delays. */
   jitterSeed?: number;
+  /**
+   * The WebSocket class to connect with (default: the global `WebSocket`). For runtimes
+   * without one (Node.js before 22): `{ WebSocket }` with `import { WebSocket } from 'ws'`.
+   */
+  WebSocket?: new (url: string, protocols?: string | string[]) => unknown;
 }
 
 /** Counters since the socket was created. */

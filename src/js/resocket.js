@@ -145,8 +145,8 @@ class Relay {
     }
     try {
       this.target.dispatchEvent(type === 'open' ? new Event(type)
-        : type === 'close' ? new CloseEvent(type, { code: a, reason: b, wasClean: c })
-          : type === 'error' ? new ErrorEvent(type, { message: a, error: b })
+        : type === 'close' ? domEvent(globalThis.CloseEvent, type, { code: a, reason: b, wasClean: c })
+          : type === 'error' ? domEvent(globalThis.ErrorEvent, type, { message: a, error: b })
             : new CustomEvent(type, { detail: a }));
     } catch {
       // as before: an event that cannot be constructed is not dispatched
@@ -299,6 +299,7 @@ export class ReSocket extends EventTarget {
     // As `WebSocket`, which ignores extra arguments: a third argument is options only if it is
     // an options object.
     const o = settings(protocols, isOptionsObject(options) ? options : undefined);
+    if (typeof (o.WebSocket ?? globalThis.WebSocket) !== 'function') throw noWebSocket();
     // What the engine connects to: the URL, or a function returning a promise of one.
     let source = urlOf(url);
     if (typeof url === 'function') {
@@ -528,6 +529,15 @@ export class ReSocket extends EventTarget {
   }
 }
 
+// `new Class(type, init)`; where the runtime has no such class (CloseEvent and ErrorEvent in
+// Node.js), an Event carrying the same fields.
+const domEvent = (Class, type, init) => (Class ? new Class(type, init) : Object.assign(new Event(type), init));
+
+// Constructing without a WebSocket class to use (Node.js before 22, without the option).
+const noWebSocket = () => withKind(new TypeError('this runtime has no WebSocket class (Node.js before 22?): '
+  + 'pass one as the option "WebSocket", e.g. new ReSocket(url, { WebSocket }) with '
+  + "import { WebSocket } from 'ws'"), 'InvalidArgument');
+
 // As the browser reports a listener's exception (console and the window's `error` event).
 const report = (e) => (globalThis.reportError ?? console.error)(e);
 
@@ -636,7 +646,7 @@ function typeError(key, expected, got) {
 
 const KEYS = 'protocols, binaryType, json, minDelay, maxDelay, factor, jitter, maxRetries, '
   + 'stableAfter, connectTimeout, shouldRetry, outboxMessages, outboxBytes, overflow, heartbeat, '
-  + 'highWaterMark, maxMessageBytes, secureOnly, jitterSeed';
+  + 'highWaterMark, maxMessageBytes, secureOnly, jitterSeed, WebSocket';
 const U32_MAX = 4294967295;
 
 const isOptionsObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -732,6 +742,9 @@ function settings(protocols, options) {
         case 'heartbeat': n = heartbeat(v); break;
         case 'maxMessageBytes': n = v === null ? -1 : integer(k, v, U32_MAX); break;
         case 'jitterSeed': integer(k, v, 9007199254740991); break;
+        case 'WebSocket':
+          if (typeof v !== 'function') throw typeError(k, 'a WebSocket class', v);
+          break;
         default:
           throw withKind(new TypeError(`unknown option "${k}" (known: ${KEYS})`), 'InvalidOption');
       }

@@ -1,0 +1,143 @@
+// `node scripts/size-report.mjs`: where the npm package's gzip bytes go. Measures only.
+//
+// 1. What an app loads from pkg/ (scripts/build.sh must have run): the bundler build's wasm,
+//    its JS glue, the ReSocket class (resocket.js) and the crate's snippet, each gzipped (-9).
+// 2. The same wasm built with names kept (the profile recipe: cargo build --release with
+//    opt-level "z" and the npm features, wasm-bindgen --keep-debug --target bundler, then
+//    wasm-opt -Os -g from the npm `binaryen`), into target/size-report/:
+//    - its sections (raw and gzipped on their own; the custom sections are the kept names and
+//      debug info, which the shipped wasm does not have),
+//    - the largest functions and data (twiggy top), and the code grouped by crate / module.
+// Gzip figures for single functions are estimates: their raw size times the whole code
+// section's gzip ratio (gzip works across function boundaries).
+// Options: --skip-build (reuse target/size-report/), --top N (default 30).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'target', 'size-report');
+const args = process.argv.slice(2);
+const skipBuild = args.includes('--skip-build');
+const topN = Number(args[args.indexOf('--top') + 1]) || 30;
+
+const gz = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
+const kb = (n) => `${(n / 1000).toFixed(2)} KB`;
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
+
+function sh(cmd, argv, env = {}) {
+  console.log(`[size] $ ${cmd} ${argv.join(' ')}`);
+  execFileSync(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+}
+
+// ---------------------------------------------------------------- 1. the shipped package
+const PKG = path.join(ROOT, 'pkg');
+if (!fs.existsSync(path.join(PKG, 'resocket_core_bg.wasm'))) {
+  console.error('pkg/ is not built: run `bash scripts/build.sh` first');
+  process.exit(1);
+}
+const snippet = fs.readdirSync(path.join(PKG, 'snippets'), { recursive: true })
+  .filter((f) => f.endsWith('.js')).map((f) => path.join('snippets', f));
+const shipped = [
+  ['wasm engine', 'resocket_core_bg.wasm'],
+  ['wasm-bindgen glue', 'resocket_core_bg.js'],
+  ['glue entry', 'resocket_core.js'],
+  ['ReSocket class', 'resocket.js'],
+  ...snippet.map((f) => ['crate snippet (browser.js)', f]),
+].map(([what, file]) => {
+  const buf = fs.readFileSync(path.join(PKG, file));
+  return { what, file, raw: buf.length, gzip: gz(buf) };
+});
+const total = shipped.reduce((s, f) => s + f.gzip, 0);
+console.log('\n== What an app loads (pkg/, bundler build), gzip -9 per file');
+for (const f of shipped) {
+  console.log(`${pad(f.what, 28)} ${pad(f.file, 48)} ${lpad(kb(f.raw), 10)} raw ${lpad(kb(f.gzip), 10)} gzip ${lpad((100 * f.gzip / total).toFixed(1), 5)} %`);
+}
+console.log(`${pad('total', 77)} ${lpad(kb(total), 25)} gzip (target: 25 KB)`);
+
+// ---------------------------------------------------------------- 2. the profile build
+const named = path.join(OUT, 'resocket_core_bg.opt.wasm');
+if (!skipBuild) {
+  fs.mkdirSync(OUT, { recursive: true });
+  sh('cargo', ['build', '-q', '--release', '--target', 'wasm32-unknown-unknown', '--no-default-features', '--features', 'npm'],
+    { CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z' });
+  sh('wasm-bindgen', ['--keep-debug', '--target', 'bundler', '--out-dir', OUT, '--out-name', 'resocket_core',
+    path.join(ROOT, 'target', 'wasm32-unknown-unknown', 'release', 'resocket.wasm')]);
+  sh(path.join(ROOT, 'node_modules', '.bin', 'wasm-opt'), ['-Os', '-g', '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
+    path.join(OUT, 'resocket_core_bg.wasm'), '-o', named]);
+}
+const wasm = fs.readFileSync(named);
+
+// Sections: id, LEB128 size, payload; a custom section (id 0) starts with its name.
+const SECTION = ['custom', 'type', 'import', 'function', 'table', 'memory', 'global', 'export', 'start',
+  'element', 'code', 'data', 'data count', 'tag'];
+function leb(buf, pos) {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const b = buf[pos++];
+    value += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (b < 0x80) return [value, pos];
+  }
+}
+const sections = [];
+for (let pos = 8; pos < wasm.length;) {
+  const id = wasm[pos];
+  const [size, start] = leb(wasm, pos + 1);
+  let name = SECTION[id] ?? `id ${id}`;
+  if (id === 0) {
+    const [len, at] = leb(wasm, start);
+    name = `custom "${wasm.subarray(at, at + len).toString()}"`;
+  }
+  const body = wasm.subarray(start, start + size);
+  sections.push({ name, raw: size, gzip: gz(body), custom: id === 0 });
+  pos = start + size;
+}
+const code = sections.find((s) => s.name === 'code');
+const ratio = code.gzip / code.raw;
+console.log('\n== The wasm by section (profile build; custom sections are names/debug info, not shipped)');
+for (const s of sections) {
+  console.log(`${pad(s.name, 34)} ${lpad(kb(s.raw), 10)} raw ${lpad(kb(s.gzip), 10)} gzip alone`);
+}
+
+// twiggy: items (functions, data segments, ...) by shallow size.
+const items = JSON.parse(execFileSync('twiggy', ['top', '-f', 'json', named], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+console.log(`\n== The ${topN} largest items (twiggy top; gzip estimated at the code section's ratio ${ratio.toFixed(2)})`);
+for (const it of items.filter((i) => group(i.name)).slice(0, topN)) {
+  const name = it.name.length > 110 ? `${it.name.slice(0, 107)}...` : it.name;
+  console.log(`${lpad(it.shallow_size, 7)} B ${lpad(`~${Math.round(it.shallow_size * ratio)}`, 6)} gz  ${name}`);
+}
+
+// Grouped by where the code comes from: the crate, and for resocket its module.
+function group(name) {
+  if (/^"/.test(name)) return null; // a custom section's part (names): not shipped
+  if (/^data segment|^data\[/.test(name)) return 'data segments (.rodata: strings, tables)';
+  if (/shim|^__externref|^core_\w+$/.test(name)) return 'wasm-bindgen export and externref shims';
+  if (/^(code|elem|type|import|export|table|memory|global)\b|\[\d+\]$/.test(name) && !name.includes('::')) {
+    return name.startsWith('import') ? 'imports' : 'wasm-bindgen shims and tables';
+  }
+  // The first path in the name: `<a::b::C as d::E>::f` counts for the type's crate (a).
+  const m = name.replace(/^[<&*\s]+|^(dyn|mut|const) /g, '').match(/^([A-Za-z_][\w]*)(?:::([A-Za-z_]\w*))?/);
+  if (!m) return 'other';
+  if (m[1] === 'resocket' && m[2]) return `resocket::${m[2]}`;
+  return m[1];
+}
+const groups = new Map();
+for (const it of items) {
+  const g = group(it.name);
+  if (!g) continue;
+  const entry = groups.get(g) ?? { bytes: 0, count: 0 };
+  entry.bytes += it.shallow_size;
+  entry.count += 1;
+  groups.set(g, entry);
+}
+console.log('\n== Items grouped by crate (resocket by module)');
+for (const [g, { bytes, count }] of [...groups].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 30)) {
+  console.log(`${pad(g, 40)} ${lpad(bytes, 7)} B ${lpad(`~${Math.round(bytes * ratio)}`, 6)} gz  ${lpad(count, 4)} items`);
+}
+fs.writeFileSync(path.join(OUT, 'report.json'), `${JSON.stringify({ shipped, sections, groups: Object.fromEntries(groups), top: items.slice(0, 100) }, null, 2)}\n`);
+console.log(`\n[size] full data: ${path.relative(ROOT, path.join(OUT, 'report.json'))}`);
