@@ -68,6 +68,8 @@ mod machine;
 mod message;
 mod options;
 mod outbox;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod resume;
 #[cfg(test)]
 mod sim;
 mod text;

@@ -134,7 +134,9 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     let what = match e.classify() {
         serde_json::error::Category::Io => "I/O error",
         serde_json::error::Category::Syntax => "not valid JSON",
-        serde_json::error::Category::Data => "not a known control frame (bad or missing `t` or field)",
+        serde_json::error::Category::Data => {
+            "not a known control frame (bad or missing `t` or field)"
+        }
         serde_json::error::Category::Eof => "truncated JSON",
     };
     format!("{what} at column {}", e.column())
@@ -158,7 +160,14 @@ mod tests {
 
     #[test]
     fn app_text_survives_unchanged() {
-        for t in ["", "hello", "\0", "\0\0x", "{\"t\":\"ack\",\"seq\":1}", "héllo \u{1F600}"] {
+        for t in [
+            "",
+            "hello",
+            "\0",
+            "\0\0x",
+            "{\"t\":\"ack\",\"seq\":1}",
+            "héllo \u{1F600}",
+        ] {
             let wire = encode_app_text(t);
             assert_eq!(
                 decode_text(wire).unwrap(),
@@ -173,10 +182,7 @@ mod tests {
     #[test]
     fn control_round_trip() {
         let all = [
-            Control::Hello {
-                sid: None,
-                recv: 0,
-            },
+            Control::Hello { sid: None, recv: 0 },
             Control::Hello {
                 sid: Some("0123456789abcdef0123456789abcdef".into()),
                 recv: 7,
@@ -201,7 +207,10 @@ mod tests {
             assert_eq!(decode_text(wire).unwrap(), Frame::Control(c));
         }
         assert_eq!(Control::Ackreq.encode(), "\0{\"t\":\"ackreq\"}");
-        assert_eq!(Control::From { seq: 1 }.encode(), "\0{\"t\":\"from\",\"seq\":1}");
+        assert_eq!(
+            Control::From { seq: 1 }.encode(),
+            "\0{\"t\":\"from\",\"seq\":1}"
+        );
         // Unknown fields are ignored.
         assert_eq!(
             decode_text("\0{\"t\":\"ack\",\"seq\":2,\"x\":1}".into()).unwrap(),

@@ -45,12 +45,16 @@ mod socket;
 mod wire;
 
 pub use crate::error::{Error, Result};
-pub use crate::frame::{decode_text, encode_app_text, Control, Frame, MAX_CONTROL_BYTES, MAX_SEQ, PROTOCOL};
+pub use crate::frame::{
+    decode_text, encode_app_text, Control, Frame, MAX_CONTROL_BYTES, MAX_SEQ, PROTOCOL,
+};
 pub use crate::message::{Incoming, Message};
 pub use crate::origin::Origins;
 #[cfg(feature = "redis")]
 pub use crate::redis_store::RedisStore;
-pub use crate::session::{BoxFuture, Limits, MemoryStore, Opened, Overflow, SessionId, SessionStore};
+pub use crate::session::{
+    BoxFuture, Limits, MemoryStore, Opened, Overflow, SessionId, SessionStore,
+};
 pub use crate::socket::{Config, Resume, ResumeSocket};
 pub use crate::wire::{Wire, WireMessage};
 

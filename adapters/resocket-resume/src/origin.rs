@@ -87,7 +87,9 @@ fn matches(pattern: &str, origin: &str) -> bool {
                 || origin
                     .strip_prefix(prefix)
                     .and_then(|rest| rest.strip_prefix(':'))
-                    .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+                    .is_some_and(|port| {
+                        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                    })
         }
         None => pattern == origin,
     }

@@ -170,7 +170,11 @@ impl fmt::Debug for RedisStore {
 }
 
 fn store_err(e: redis::RedisError) -> Error {
-    Error::Store(format!("redis: {:?}: {}", e.kind(), e.detail().unwrap_or("")))
+    Error::Store(format!(
+        "redis: {:?}: {}",
+        e.kind(),
+        e.detail().unwrap_or("")
+    ))
 }
 
 impl RedisStore {
@@ -179,10 +183,7 @@ impl RedisStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let client = redis::Client::open(url)
             .map_err(|e| Error::Store(format!("invalid Redis URL: {:?}", e.kind())))?;
-        let con = client
-            .get_connection_manager()
-            .await
-            .map_err(store_err)?;
+        let con = client.get_connection_manager().await.map_err(store_err)?;
         Ok(RedisStore {
             con,
             prefix: "resocket:resume".into(),
@@ -205,12 +206,7 @@ impl RedisStore {
         ]
     }
 
-    async fn run(
-        &self,
-        script: &Script,
-        sid: &SessionId,
-        args: &[&[u8]],
-    ) -> Result<Vec<Value>> {
+    async fn run(&self, script: &Script, sid: &SessionId, args: &[&[u8]]) -> Result<Vec<Value>> {
         let [a, b, c] = self.keys(sid);
         let mut inv = script.key(a);
         inv.key(b).key(c).arg(sid.expose());
@@ -254,7 +250,9 @@ fn status(reply: &[Value], limits: Option<&Limits>, what: &str) -> Result<()> {
         ))),
         -6 => Err(Error::TooLarge {
             size: 0,
-            limit: limits.map_or(0, |l| usize::try_from(l.max_buffered_bytes).unwrap_or(usize::MAX)),
+            limit: limits.map_or(0, |l| {
+                usize::try_from(l.max_buffered_bytes).unwrap_or(usize::MAX)
+            }),
         }),
         n => Err(Error::Store(format!("redis: unexpected script status {n}"))),
     }
@@ -408,7 +406,11 @@ impl SessionStore for RedisStore {
         Box::pin(async move {
             let (epoch, s) = (epoch.to_string(), seq.to_string());
             let reply = self
-                .run(&self.scripts.received, sid, &[epoch.as_bytes(), s.as_bytes()])
+                .run(
+                    &self.scripts.received,
+                    sid,
+                    &[epoch.as_bytes(), s.as_bytes()],
+                )
                 .await?;
             status(&reply, None, "received")
         })

@@ -148,13 +148,21 @@ pub trait SessionStore: Send + Sync + 'static {
     fn ack<'a>(&'a self, sid: &'a SessionId, epoch: u64, seq: u64) -> BoxFuture<'a, Result<()>>;
 
     /// The client message `seq` was received and is being handed to the application.
-    fn received<'a>(&'a self, sid: &'a SessionId, epoch: u64, seq: u64)
-        -> BoxFuture<'a, Result<()>>;
+    fn received<'a>(
+        &'a self,
+        sid: &'a SessionId,
+        epoch: u64,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<()>>;
 
     /// Keeps the session for `ttl` from now (called while attached, and when the connection
     /// ends).
-    fn touch<'a>(&'a self, sid: &'a SessionId, epoch: u64, ttl: Duration)
-        -> BoxFuture<'a, Result<()>>;
+    fn touch<'a>(
+        &'a self,
+        sid: &'a SessionId,
+        epoch: u64,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<()>>;
 
     /// Ends the session (`bye`).
     fn remove<'a>(&'a self, sid: &'a SessionId, epoch: u64) -> BoxFuture<'a, Result<()>>;
@@ -436,7 +444,12 @@ mod tests {
         assert_eq!(a.expose().len(), 32);
         assert_eq!(SessionId::parse(a.expose()).unwrap(), a);
         assert_eq!(format!("{a:?}"), "SessionId(..)");
-        for bad in ["", "ABCDEF0123456789abcdef0123456789", "xyz", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "ABCDEF0123456789abcdef0123456789",
+            "xyz",
+            &"a".repeat(33),
+        ] {
             let e = SessionId::parse(bad).unwrap_err().to_string();
             assert!(!bad.is_empty() && !e.contains(bad) || bad.is_empty(), "{e}");
         }
@@ -481,9 +494,17 @@ mod tests {
         assert!(!other.resumed);
         assert_ne!(other.sid, o.sid);
         let unknown = SessionId::random().unwrap();
-        assert!(!block(store.open(Some(&unknown), "https://a", 0, &l)).unwrap().resumed);
+        assert!(
+            !block(store.open(Some(&unknown), "https://a", 0, &l))
+                .unwrap()
+                .resumed
+        );
         // The original is untouched.
-        assert!(block(store.open(Some(&o.sid), "https://a", 0, &l)).unwrap().resumed);
+        assert!(
+            block(store.open(Some(&o.sid), "https://a", 0, &l))
+                .unwrap()
+                .resumed
+        );
     }
 
     #[test]
@@ -500,7 +521,10 @@ mod tests {
         let big = Message::Binary(vec![0; 11]);
         assert!(matches!(
             block(store.push(&r.sid, r.epoch, &big, &l)),
-            Err(Error::TooLarge { size: 11, limit: 10 })
+            Err(Error::TooLarge {
+                size: 11,
+                limit: 10
+            })
         ));
         let l = limits(2, 100, Overflow::Reject);
         let o = block(store.open(None, "", 0, &l)).unwrap();
@@ -532,7 +556,10 @@ mod tests {
             Error::TooManySessions { limit: 2 }
         );
         std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(block(store.ack(&a.sid, a.epoch, 0)), Err(Error::SessionGone));
+        assert_eq!(
+            block(store.ack(&a.sid, a.epoch, 0)),
+            Err(Error::SessionGone)
+        );
         assert!(!block(store.open(Some(&a.sid), "", 0, &l)).unwrap().resumed);
         block(store.open(None, "", 0, &l)).unwrap();
         assert_eq!(store.len(), 2);

@@ -133,7 +133,12 @@ impl Resume {
         let (sid, client_recv) = hello;
         let opened = match self
             .store
-            .open(sid.as_ref(), origin.unwrap_or(""), client_recv, &config.limits)
+            .open(
+                sid.as_ref(),
+                origin.unwrap_or(""),
+                client_recv,
+                &config.limits,
+            )
             .await
         {
             Ok(o) => o,
@@ -325,10 +330,9 @@ where
                         let sid = sid.as_deref().map(SessionId::parse).transpose()?;
                         Ok((sid, recv))
                     }
-                    Frame::Control(c) => Err(Error::Protocol(format!(
-                        "expected hello, got {}",
-                        c.name()
-                    ))),
+                    Frame::Control(c) => {
+                        Err(Error::Protocol(format!("expected hello, got {}", c.name())))
+                    }
                     Frame::App(_) => Err(Error::Protocol(
                         "expected hello, got a text app message".into(),
                     )),
@@ -530,7 +534,12 @@ where
         let half = self.config.limits.max_buffered_messages / 2;
         if !self.asked_ack && self.sent - self.acked > half.max(1) {
             self.asked_ack = true;
-            if self.ws.send(M::text(Control::Ackreq.encode())).await.is_err() {
+            if self
+                .ws
+                .send(M::text(Control::Ackreq.encode()))
+                .await
+                .is_err()
+            {
                 return Err(Error::Disconnected);
             }
         }
