@@ -100,7 +100,7 @@ pub use codec::Json;
 pub use error::{Error, Result};
 pub use events::{Event, State, Stats};
 pub use message::{CloseEvent, Message, ReadyState};
-pub use options::{Heartbeat, Options, RetryPredicate, UrlFuture};
+pub use options::{Fallback, Heartbeat, OnReconnect, Options, Resume, RetryPredicate, UrlFuture};
 pub use outbox::Overflow;
 pub use typed::Typed;
 pub use url::{redact_url, validate_url};
