@@ -521,16 +521,19 @@ impl Session {
     }
 
     /// The last server seq delivered in order.
+    #[cfg(test)]
     pub(crate) fn recv(&self) -> u64 {
         self.recv
     }
 
     /// The last seq given to a message of ours.
+    #[cfg(test)]
     pub(crate) fn sent(&self) -> u64 {
         self.sent
     }
 
     /// The last seq of ours the server acknowledged.
+    #[cfg(test)]
     pub(crate) fn acked(&self) -> u64 {
         self.acked
     }
@@ -538,11 +541,6 @@ impl Session {
     /// Messages held until acknowledged.
     pub(crate) fn buffered(&self) -> usize {
         self.buffer.len()
-    }
-
-    /// Whether a session id is held.
-    pub(crate) fn has_session(&self) -> bool {
-        self.sid.is_some()
     }
 
     /// The `hello` that opens every connection; the connection's receive state starts over.
