@@ -5,6 +5,7 @@
 #   download it (machines without access to static.rust-lang.org), the Debian fallback from
 #   TOOLCHAIN.md: rustc-web + a wasm32 std sysroot built once with -Zbuild-std.
 # - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock, and wasm-pack.
+# - redis-server (the Debian package when missing) for the resume adapters' Redis tests.
 # - Chromium and chromedriver (Debian packages when missing), npm dependencies (incl. wasm-opt
 #   from the npm `binaryen` package; Debian's binaryen 108 breaks current wasm-bindgen output).
 #
@@ -109,6 +110,18 @@ if [ -z "$CHROME_BIN" ] || [ -z "$CHROMEDRIVER_BIN" ]; then
 fi
 done_step "$("$CHROME_BIN" --version 2>/dev/null | head -1)"
 
+# ---------------------------------------------------------------- redis-server
+# The resume adapters' Redis store is tested against a real redis-server, which the tests start
+# themselves on a free 127.0.0.1 port with a temporary directory (never the system service).
+step "redis-server"
+REDIS_BIN="${REDIS_SERVER:-$(find_bin redis-server || true)}"
+if [ -z "$REDIS_BIN" ]; then
+  apt_install redis-server
+  REDIS_BIN=/usr/bin/redis-server
+  # Debian's package may start a system-wide service on 6379; the tests do not use it.
+fi
+done_step "$("$REDIS_BIN" --version | awk '{print $1, $2, $3}')"
+
 # ---------------------------------------------------------------- wasm-bindgen-cli, wasm-pack
 WB_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
 step "wasm-bindgen-cli $WB_VERSION"
@@ -147,6 +160,7 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:\$PATH"
 ${TOOLCHAIN_ENV:+export RUSTUP_TOOLCHAIN=$TOOLCHAIN_ENV}
 export CHROME_BIN="$CHROME_BIN"
 export CHROMEDRIVER="$CHROMEDRIVER_BIN"
+export REDIS_SERVER="$REDIS_BIN"
 export WASM_BINDGEN_TEST_TIMEOUT=\${WASM_BINDGEN_TEST_TIMEOUT:-300}
 ENVEOF
 printf '[setup] ready in %ss (toolchain: %s)\n' "$(( $(date +%s) - SETUP_START ))" "${TOOLCHAIN_ENV:-rustup default}"

@@ -47,10 +47,16 @@ layer clippy-wasm32-minimal cargo clippy -q -p resocket --target wasm32-unknown-
 # crate's own panic handler.
 layer clippy-wasm32-npm cargo clippy -q --release -p resocket --target wasm32-unknown-unknown --no-default-features --features npm -- -D warnings
 # The simulator gets a layer of its own, which prints its seeds, steps and steps per second.
-layer native-tests cargo test -q --workspace -- --skip sim::
+layer native-tests cargo test -q --workspace --exclude resocket-resume -- --skip sim::
+# The resume adapters (docs/PROTOCOL.md): Rust (axum/tokio-tungstenite, in-memory and a real
+# redis-server the tests start and stop) and Node (`ws`).
+layer resume-adapter-rust cargo test -q -p resocket-resume
+layer resume-adapter-node node --test "$ROOT"/adapters/resocket-resume-ws/test/*.test.mjs
 layer simulation cargo test -q -p resocket --lib sim::tests::bounded_seeds -- --nocapture
 
-if start_server 0; then
+# The browser tests' page is served by wasm-bindgen-test-runner on another loopback port, and
+# calls /control from there: allow loopback pages on any port (the default is same-origin only).
+if start_server 0 --allow-origin 'http://127.0.0.1:*'; then
   echo "[server] listening on 127.0.0.1:$SERVER_PORT"
   export RESOCKET_TEST_SERVER="ws://127.0.0.1:$SERVER_PORT"
   # `--test '*'`: the browser tests in tests/*.rs (the doctests already ran natively).

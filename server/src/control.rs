@@ -168,6 +168,70 @@ pub async fn stats(AxState(state): AxState<Arc<State>>, q: Q) -> Response {
     }
 }
 
+/// The origin rule of `/control/*` (cross-site request forgery: any page the user visits could
+/// otherwise drop or silence the server's connections). A request with an `Origin` header must
+/// come from one of the server's own origins or an `--allow-origin` one, and its answer allows
+/// only that origin; one without (non-browser clients, same-origin `GET`s) is refused when
+/// `Sec-Fetch-Site` says another origin sent it (`<img src>`, forms). Other paths pass through.
+pub async fn same_origin_only(
+    AxState(state): AxState<Arc<State>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !req.uri().path().starts_with("/control/") {
+        return next.run(req).await;
+    }
+    let origin = header(&req, "origin");
+    let site = header(&req, "sec-fetch-site");
+    let verbose = state.verbose;
+    let refuse = move |why: String| -> Response {
+        if verbose {
+            eprintln!("[resocket-server] control refused: {why}");
+        }
+        ApiError(StatusCode::FORBIDDEN, why).into_response()
+    };
+    match origin {
+        Some(o) => {
+            if state.origins.check(Some(&o)).is_err() {
+                return refuse(format!(
+                    "cross-site request refused: origin {} is not one of the server's origins (see --allow-origin)",
+                    shorten(&o)
+                ));
+            }
+            let mut response = next.run(req).await;
+            if let Ok(v) = axum::http::HeaderValue::from_str(&o) {
+                let h = response.headers_mut();
+                h.insert(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+                h.insert(
+                    axum::http::header::VARY,
+                    axum::http::HeaderValue::from_static("Origin"),
+                );
+            }
+            response
+        }
+        None => match site.as_deref() {
+            None | Some("same-origin" | "none") => {
+                let mut response = next.run(req).await;
+                // No other origin may read it (the inner layer set `*` on every answer).
+                response
+                    .headers_mut()
+                    .remove(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN);
+                response
+            }
+            Some(other) => refuse(format!(
+                "cross-site request refused: Sec-Fetch-Site {} without an allowed Origin",
+                shorten(other)
+            )),
+        },
+    }
+}
+
+fn header(req: &axum::extract::Request, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap_or("(not ASCII)").to_owned())
+}
+
 /// `GET /health`.
 pub async fn health() -> &'static str {
     "ok"

@@ -19,6 +19,7 @@ mod chat;
 mod conn;
 mod control;
 mod params;
+mod resume;
 mod state;
 mod statics;
 mod ticker;
@@ -62,6 +63,10 @@ pub struct Config {
     /// Log connections and control actions to stderr (never query strings
     /// or tokens).
     pub verbose: bool,
+    /// Origins, besides the server's own (`http://127.0.0.1:PORT`,
+    /// `http://localhost:PORT`, `http://[::1]:PORT`), whose pages may call
+    /// `/control/*` and open `/ws/resume`; `http://host:*` allows any port.
+    pub allow_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -71,6 +76,7 @@ impl Default for Config {
             port: 0,
             static_mounts: Vec::new(),
             verbose: false,
+            allow_origins: Vec::new(),
         }
     }
 }
@@ -138,6 +144,7 @@ fn router(state: Arc<State>, mounts: Arc<Vec<statics::Mount>>) -> Router {
             "/control/{verb}",
             get(control::control).post(control::control),
         )
+        .route("/ws/resume", get(resume::resume))
         .route("/ws/echo", get(ws::echo))
         .route("/ws/ticker", get(ws::ticker))
         .route("/ws/chat", get(ws::chat))
@@ -146,17 +153,36 @@ fn router(state: Arc<State>, mounts: Arc<Vec<statics::Mount>>) -> Router {
         .route("/ws/wpt/echo", get(wpt::echo))
         .fallback(move |req| statics::serve(mounts.clone(), req))
         .layer(axum::middleware::map_response(allow_any_origin))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            control::same_origin_only,
+        ))
         .with_state(state)
 }
 
-/// Browser tests run on the test runner's own origin and read `/stats` and `/control` with
-/// `fetch`, so every response allows any origin (the server only listens on loopback).
+/// Browser tests run on the test runner's own origin and read `/stats` with `fetch`, so
+/// responses allow any origin (the server only listens on loopback) - except `/control/*`,
+/// whose answers [`control::same_origin_only`] (the outer layer) allows for the requesting
+/// origin only.
 async fn allow_any_origin(mut response: axum::response::Response) -> axum::response::Response {
     response.headers_mut().insert(
         axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
         axum::http::HeaderValue::from_static("*"),
     );
     response
+}
+
+/// The server's own origins on `port` plus the configured ones.
+fn origins(port: u16, extra: &[String]) -> resocket_resume::Origins {
+    let own = [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+        format!("http://[::1]:{port}"),
+    ];
+    own.into_iter().chain(extra.iter().cloned()).fold(
+        resocket_resume::Origins::new(Vec::<String>::new()),
+        |o, a| o.with(&a),
+    )
 }
 
 /// Binds (with `SO_REUSEADDR`, so a restart can reuse the port at once)
@@ -177,7 +203,10 @@ pub async fn start(config: Config) -> io::Result<Running> {
         let _ = tcp.set_nodelay(true);
     });
 
-    let state = Arc::new(State::new(config.verbose));
+    let state = Arc::new(State::new(
+        config.verbose,
+        origins(addr.port(), &config.allow_origins),
+    ));
     let app = router(state.clone(), mounts);
     let (tx, rx) = watch::channel(false);
     let mut rx2 = rx.clone();

@@ -20,11 +20,15 @@ OPTIONS:
     --static PREFIX=DIR   serve DIR under PREFIX (repeatable), e.g.
                           --static /=www/dist --static /pkg=pkg
     --port-file PATH      write the bound port number to PATH after binding
+    --allow-origin O      also let pages from origin O (e.g. http://127.0.0.1:8000, or
+                          http://127.0.0.1:* for any port) call /control/* and open
+                          /ws/resume (repeatable; default: only the server's own origins;
+                          also $RESOCKET_ALLOW_ORIGINS, comma-separated)
     --verbose             log connections and control actions to stderr
     -h, --help            print this help
 
 On start it prints one line: `resocket-server listening on http://HOST:PORT`.
-Endpoints: /ws/echo /ws/ticker /ws/chat /ws/flood /ws/slow /control/* /stats /health
+Endpoints: /ws/echo /ws/ticker /ws/chat /ws/flood /ws/slow /ws/resume /control/* /stats /health
 (see server/README.md).
 ";
 
@@ -43,6 +47,7 @@ struct Options {
     statics: Vec<(String, PathBuf)>,
     port_file: Option<PathBuf>,
     verbose: bool,
+    allow_origins: Vec<String>,
 }
 
 fn parse_port(v: &str, what: &str) -> Result<u16, String> {
@@ -84,6 +89,15 @@ where
     let mut statics = Vec::new();
     let mut port_file = None;
     let mut verbose = false;
+    let mut allow_origins: Vec<String> = env("RESOCKET_ALLOW_ORIGINS")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -103,6 +117,15 @@ where
             "--static" => statics.push(parse_static(&value("--static")?)?),
             "--port-file" => port_file = Some(PathBuf::from(value("--port-file")?)),
             "--verbose" | "-v" if inline.is_none() => verbose = true,
+            "--allow-origin" => {
+                let o = value("--allow-origin")?;
+                if !(o.starts_with("http://") || o.starts_with("https://")) {
+                    return Err(format!(
+                        "invalid --allow-origin value {o:?}: expected http://HOST[:PORT] or https://..."
+                    ));
+                }
+                allow_origins.push(o);
+            }
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
@@ -120,6 +143,7 @@ where
         statics,
         port_file,
         verbose,
+        allow_origins,
     }))
 }
 
@@ -199,6 +223,7 @@ async fn main() -> ExitCode {
         port: opts.port,
         static_mounts: opts.statics,
         verbose: opts.verbose,
+        allow_origins: opts.allow_origins,
     };
     let mut signals = match Signals::install() {
         Ok(s) => s,
@@ -315,6 +340,14 @@ mod tests {
         assert_eq!(o.port_file, Some(PathBuf::from("p.txt")));
         assert!(o.verbose);
         assert_eq!(parse(&["--help"], &[]), Ok(Cli::Help));
+        let o = opts(
+            &["--allow-origin", "http://127.0.0.1:*"],
+            &[("RESOCKET_ALLOW_ORIGINS", "http://a.test, https://b.test")],
+        );
+        assert_eq!(
+            o.allow_origins,
+            ["http://a.test", "https://b.test", "http://127.0.0.1:*"]
+        );
     }
 
     #[test]
@@ -325,6 +358,7 @@ mod tests {
             (&["--host", "nope"][..], "--host"),
             (&["--static", "pkg"][..], "--static"),
             (&["--bogus"][..], "--bogus"),
+            (&["--allow-origin", "evil.example"][..], "--allow-origin"),
         ] {
             let e = parse(args, &[]).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");

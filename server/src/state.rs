@@ -224,6 +224,11 @@ pub struct State {
     pub verbose: bool,
     /// Fires when the last connection leaves the registry.
     conns_empty: watch::Sender<usize>,
+    /// The origins that may call `/control/*` and open `/ws/resume` (the server's own, plus
+    /// `--allow-origin`).
+    pub origins: resocket_resume::Origins,
+    /// The resume layer of `/ws/resume` (in-memory sessions).
+    pub resume: resocket_resume::Resume,
 }
 
 /// The result of an upgrade attempt check.
@@ -236,8 +241,14 @@ pub enum Admission {
 
 impl State {
     /// A fresh state; the server clock starts now.
-    pub fn new(verbose: bool) -> Self {
+    pub fn new(verbose: bool, origins: resocket_resume::Origins) -> Self {
+        let resume = resocket_resume::Resume::memory(resocket_resume::Config {
+            origins: origins.clone(),
+            ..resocket_resume::Config::default()
+        });
         State {
+            origins,
+            resume,
             start: Instant::now(),
             stats: Mutex::default(),
             conns: Mutex::default(),

@@ -7,6 +7,7 @@
 //! through channels, so `recv` is cancel-safe (use it in `select!`).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -173,6 +174,7 @@ impl Resume {
         }
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (in_tx, in_rx) = mpsc::channel(INBOX);
+        let delivered = Arc::new(AtomicU64::new(recv));
         let driver = Driver {
             ws,
             store: self.store.clone(),
@@ -189,6 +191,8 @@ impl Resume {
             asked_ack: false,
             pending: None,
             in_tx,
+            delivered: delivered.clone(),
+            acked_in: recv,
             cmd_rx,
             _marker: std::marker::PhantomData,
         };
@@ -196,6 +200,8 @@ impl Resume {
         Ok(ResumeSocket {
             cmd_tx,
             in_rx,
+            taken: None,
+            delivered,
             store: self.store.clone(),
             config,
             sid,
@@ -211,7 +217,10 @@ impl Resume {
 /// the raw WebSocket.
 pub struct ResumeSocket {
     cmd_tx: mpsc::Sender<Cmd>,
-    in_rx: mpsc::Receiver<Incoming>,
+    in_rx: mpsc::Receiver<(u64, Incoming)>,
+    /// An item taken off the channel whose `received` is not yet stored (a cancelled `recv`).
+    taken: Option<(u64, Incoming)>,
+    delivered: Arc<AtomicU64>,
     store: Arc<dyn SessionStore>,
     config: Arc<Config>,
     sid: SessionId,
@@ -252,13 +261,32 @@ impl ResumeSocket {
     /// report; `None` once this connection has ended (the session stays resumable for its ttl).
     /// Cancel-safe.
     pub async fn recv(&mut self) -> Option<Incoming> {
-        self.in_rx.recv().await
+        if self.taken.is_none() {
+            self.taken = Some(self.in_rx.recv().await?);
+        }
+        let seq = self.taken.as_ref().map_or(0, |(seq, _)| *seq);
+        // Received means handed to the handler: recorded first, so a message the handler never
+        // took is re-sent by the client after a resume, and one it took never is.
+        match self.store.received(&self.sid, self.epoch, seq).await {
+            Ok(()) => {
+                self.delivered.fetch_max(seq, Ordering::Release);
+                self.taken.take().map(|(_, item)| item)
+            }
+            // Another connection has the session (it gets this message again) or it is gone.
+            Err(_) => {
+                self.taken = None;
+                self.in_rx.close();
+                None
+            }
+        }
     }
 
     /// Sends a message: numbered, kept until the client acknowledges it, re-sent after a
-    /// resume. Returns its seq. [`Error::Disconnected`]: the connection is gone but the message
-    /// is kept for the resume; [`Error::Superseded`]: another connection took the session over
-    /// (the message is not kept here: that connection's handler sends now).
+    /// resume. `Ok(seq)` once it is in the session, whether or not this connection is still up
+    /// (the end of the connection shows as `recv` returning `None`). Errors: the message is not
+    /// in the session: [`Error::Superseded`] (another connection took the session over: its
+    /// handler sends from now on), [`Error::SessionGone`], [`Error::BufferFull`],
+    /// [`Error::TooLarge`], [`Error::Store`].
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<u64> {
         let message = message.into();
         let (tx, rx) = oneshot::channel();
@@ -276,7 +304,7 @@ impl ResumeSocket {
                     .push(&self.sid, self.epoch, &message, &self.config.limits)
                     .await?;
                 self.last_sent = seq;
-                Err(Error::Disconnected)
+                Ok(seq)
             }
             Err(_) => Err(Error::Disconnected),
         }
@@ -400,8 +428,12 @@ struct Driver<W, M> {
     sent: u64,
     acked: u64,
     asked_ack: bool,
-    pending: Option<Incoming>,
-    in_tx: mpsc::Sender<Incoming>,
+    pending: Option<(u64, Incoming)>,
+    in_tx: mpsc::Sender<(u64, Incoming)>,
+    /// The last client seq the handler has taken (what acks may cover).
+    delivered: Arc<AtomicU64>,
+    /// The last seq acknowledged to the client.
+    acked_in: u64,
     cmd_rx: mpsc::Receiver<Cmd>,
     _marker: std::marker::PhantomData<fn() -> M>,
 }
@@ -431,15 +463,18 @@ where
                 biased;
                 cmd = self.cmd_rx.recv() => match cmd {
                     Some(Cmd::Send(m, reply)) => {
-                        let r = self.send_app(m).await;
+                        let (r, link_ok) = match self.send_app(m).await {
+                            Ok((seq, ok)) => (Ok(seq), ok),
+                            Err(e) => (Err(e), true),
+                        };
                         let stop = match &r {
-                            Err(Error::Disconnected) => Some(Stop::Detach),
                             Err(e @ (Error::Superseded | Error::SessionGone | Error::Store(_))) => {
                                 Some(Stop::Fail(e.clone()))
                             }
                             _ => None,
                         };
                         let _ = reply.send(r);
+                        let stop = stop.or((!link_ok).then_some(Stop::Detach));
                         match stop {
                             Some(s) => Err(s),
                             None => Ok(()),
@@ -509,7 +544,7 @@ where
                         .store
                         .push(&self.sid, self.epoch, &m, &self.config.limits)
                         .await;
-                    let _ = reply.send(r.and(Err(Error::Disconnected)));
+                    let _ = reply.send(r);
                 }
                 Cmd::Close(reply) => {
                     let _ = reply.send(self.store.remove(&self.sid, self.epoch).await);
@@ -522,14 +557,15 @@ where
         self.ws.send(m).await.map_err(|_| Stop::Detach)
     }
 
-    async fn send_app(&mut self, m: Message) -> Result<u64> {
+    /// Buffers and writes one message: its seq, and whether the connection is still up.
+    async fn send_app(&mut self, m: Message) -> Result<(u64, bool)> {
         let seq = self
             .store
             .push(&self.sid, self.epoch, &m, &self.config.limits)
             .await?;
         self.sent = seq;
         if self.ws.send(to_wire::<M>(m)).await.is_err() {
-            return Err(Error::Disconnected);
+            return Ok((seq, false));
         }
         let half = self.config.limits.max_buffered_messages / 2;
         if !self.asked_ack && self.sent - self.acked > half.max(1) {
@@ -540,16 +576,21 @@ where
                 .await
                 .is_err()
             {
-                return Err(Error::Disconnected);
+                return Ok((seq, false));
             }
         }
-        Ok(seq)
+        Ok((seq, true))
     }
 
+    /// Acknowledges what the handler has taken; re-arms the timer for the rest.
     async fn send_ack(&mut self) -> std::result::Result<(), Stop> {
-        self.ack_due = None;
         self.unacked_in = 0;
-        let seq = self.expect - 1;
+        let seq = self.delivered.load(Ordering::Acquire);
+        self.ack_due = (seq + 1 < self.expect).then(|| Instant::now() + self.config.ack_delay);
+        if seq <= self.acked_in {
+            return Ok(());
+        }
+        self.acked_in = seq;
         self.write(M::text(Control::Ack { seq }.encode())).await
     }
 
@@ -583,12 +624,8 @@ where
             return Ok(());
         }
         let seq = self.expect;
-        self.store
-            .received(&self.sid, self.epoch, seq)
-            .await
-            .map_err(Stop::Fail)?;
         self.expect += 1;
-        self.deliver(Incoming::Message(m));
+        self.deliver(seq, Incoming::Message(m));
         self.unacked_in += 1;
         if self.unacked_in >= self.config.ack_every {
             self.send_ack().await?;
@@ -598,8 +635,8 @@ where
         Ok(())
     }
 
-    fn deliver(&mut self, item: Incoming) {
-        if let Err(mpsc::error::TrySendError::Full(item)) = self.in_tx.try_send(item) {
+    fn deliver(&mut self, seq: u64, item: Incoming) {
+        if let Err(mpsc::error::TrySendError::Full(item)) = self.in_tx.try_send((seq, item)) {
             self.pending = Some(item);
         }
     }
@@ -623,12 +660,8 @@ where
                         from: self.expect,
                         to: seq - 1,
                     };
-                    self.store
-                        .received(&self.sid, self.epoch, seq - 1)
-                        .await
-                        .map_err(Stop::Fail)?;
                     self.expect = seq;
-                    self.deliver(gap);
+                    self.deliver(seq - 1, gap);
                 } else {
                     self.skip = self.expect - seq;
                 }
@@ -645,7 +678,13 @@ where
                 }
                 Ok(())
             }
-            Control::Ackreq => self.send_ack().await,
+            Control::Ackreq => {
+                // At once, even when nothing new was taken since the last ack.
+                self.acked_in = self
+                    .acked_in
+                    .min(self.delivered.load(Ordering::Acquire).saturating_sub(1));
+                self.send_ack().await
+            }
             Control::Ping => self.write(M::text(Control::Pong.encode())).await,
             Control::Pong => Ok(()),
             Control::Bye => Err(Stop::Bye),
