@@ -2546,6 +2546,8 @@ fn report(label: &str, k: &Counters, secs: f64) {
     println!("sim {label}: events by kind: {}", kinds.join(", "));
 }
 
+mod resume;
+
 #[cfg(test)]
 mod tests {
     use super::*;
