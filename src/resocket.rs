@@ -338,7 +338,9 @@ impl Driver {
         let unescaped = match take {
             Take::Drop => return,
             Take::Deliver => None,
-            Take::Unescape => text.as_deref().map(|t| String::from(&t[1..])),
+            Take::Unescape => text
+                .as_deref()
+                .map(|t| String::from(t.strip_prefix('\0').unwrap_or(t))),
         };
         let hook = self.message_hook.borrow().clone();
         match (event, hook) {

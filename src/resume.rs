@@ -286,7 +286,7 @@ impl<'a> Reader<'a> {
                 ) {
                     self.i += 1;
                 }
-                let raw = &self.s[start..self.i];
+                let raw = self.s.get(start..self.i)?;
                 let integer = raw.iter().all(u8::is_ascii_digit)
                     && (raw.len() == 1 || raw[0] != b'0')
                     && raw.len() <= 16;
@@ -734,7 +734,9 @@ impl Session {
 /// A buffered message back in its app form.
 fn unescape(wire: Message) -> Message {
     match wire {
-        Message::Text(t) if t.starts_with("\0\0") => Message::Text(String::from(&t[1..])),
+        Message::Text(t) if t.starts_with("\0\0") => {
+            Message::Text(String::from(t.strip_prefix('\0').unwrap_or(&t)))
+        }
         other => other,
     }
 }

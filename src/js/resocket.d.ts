@@ -41,8 +41,8 @@ export interface ReSocketResume {
 
 /** `send()`'s second argument: what happens to a message that has not gone out when a connection is lost. */
 export type ReSocketSendOptions =
-  | { readonly onReconnect?: "replay" | "drop" }
-  | { readonly ttl: number };
+  | { readonly onReconnect?: "replay" | "drop"; readonly ttl?: never }
+  | { readonly ttl: number; readonly onReconnect?: never };
 
 /** Options of a `ReSocket`. A wrong key, type or value throws a `TypeError` naming it. */
 export interface ReSocketOptions {
