@@ -58,7 +58,8 @@ layer native-tests cargo test -q --workspace --exclude resocket-resume -- --skip
 # redis-server the tests start and stop) and Node (`ws`).
 layer resume-adapter-rust cargo test -q -p resocket-resume
 layer resume-adapter-node node --test "$ROOT"/adapters/resocket-resume-ws/test/*.test.mjs
-layer simulation cargo test -q -p resocket --lib sim::tests::bounded_seeds -- --nocapture
+# Both simulators (the reconnect machine; the resume protocol's client side), bounded.
+layer simulation cargo test -q -p resocket --lib sim:: -- --nocapture
 
 # The browser tests' page is served by wasm-bindgen-test-runner on another loopback port, and
 # calls /control from there: allow loopback pages on any port (the default is same-origin only).

@@ -136,6 +136,12 @@ pub enum Error {
         /// How many messages were dropped.
         dropped: u64,
     },
+    /// Resume mode: the server broke the resume protocol, or does not speak it. The reason
+    /// names the frame type or what the server selected, never a payload or a session id.
+    Resume {
+        /// What went wrong.
+        reason: String,
+    },
     /// An unexpected JavaScript exception, with its message.
     Js {
         /// The exception's message.
@@ -259,6 +265,7 @@ impl Error {
                 N(*dropped),
                 S(" received messages were dropped (inbox full)"),
             ]),
+            Error::Resume { reason } => text(&[S("resume protocol: "), S(reason)]),
             Error::Js { message } => text(&[S("JavaScript error: "), S(message)]),
         }
     }
@@ -313,6 +320,7 @@ impl Error {
             Error::InvalidOption { .. } => "InvalidOption",
             Error::Failed { .. } => "Failed",
             Error::Lagged { .. } => "Lagged",
+            Error::Resume { .. } => "Resume",
             Error::Js { .. } => "Js",
         }
     }

@@ -145,6 +145,45 @@ pub enum Event {
     },
     /// A non-fatal error, e.g. an inbound message over `max_message_bytes`.
     Error(Error),
+    /// Resume mode: the session handshake completed on a new connection (right after its
+    /// `Open`).
+    Resumed {
+        /// Whether the server resumed the session presented (false for a new session).
+        resumed: bool,
+        /// How many sent but unacknowledged messages were sent again, ahead of the outbox.
+        resent: u64,
+        /// How many server messages the client had not received yet: replayed now, or
+        /// reported by a `Gap` where the server no longer holds them.
+        replayed: u64,
+    },
+    /// Resume mode: server messages `from ..= to` will never arrive (the server no longer
+    /// held them). Messages after them arrive as usual.
+    Gap {
+        /// The first missing server sequence number.
+        from: u64,
+        /// The last missing one.
+        to: u64,
+    },
+    /// Resume mode: the server lost the session (restart, expiry, bounds) or ended it (`bye`).
+    /// Server messages from `missed_from` on may never arrive (how many is unknown); the
+    /// client's own messages `unconfirmed.0 ..= unconfirmed.1` (none when `.0 > .1`) may or
+    /// may not have been received: they are sent again as new messages, or dropped and
+    /// reported by `Discarded`, as `Resume::requeue_on_reset` says. A new session starts.
+    Reset {
+        /// The first server sequence number that may be lost.
+        missed_from: u64,
+        /// The client's sequence numbers that were not confirmed (inclusive range).
+        unconfirmed: (u64, u64),
+    },
+    /// Messages were dropped instead of sent: `dropped` by `OnReconnect::Drop` after a lost
+    /// connection (or by a reset with `requeue_on_reset(false)`), `expired` by
+    /// `OnReconnect::Expire`.
+    Discarded {
+        /// Dropped on reconnect.
+        dropped: usize,
+        /// Expired.
+        expired: usize,
+    },
 }
 
 impl Event {
@@ -166,6 +205,10 @@ impl Event {
             Event::OutboxOverflow { .. } => "outboxoverflow",
             Event::HeartbeatTimeout { .. } => "heartbeattimeout",
             Event::Error(_) => "error",
+            Event::Resumed { .. } => "resumed",
+            Event::Gap { .. } => "gap",
+            Event::Reset { .. } => "reset",
+            Event::Discarded { .. } => "discarded",
         }
     }
 }
@@ -201,4 +244,8 @@ pub struct Stats {
     pub in_flight: usize,
     /// Payload bytes now waiting in the outbox.
     pub outbox_bytes: usize,
+    /// Resume mode: sent messages kept until the server acknowledges them (its resend buffer).
+    pub unacked: usize,
+    /// Resume mode: received messages discarded as duplicates.
+    pub duplicates: u64,
 }

@@ -68,6 +68,8 @@ mod machine;
 mod message;
 mod options;
 mod outbox;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod resume;
 #[cfg(test)]
 mod sim;
 mod text;
@@ -98,7 +100,7 @@ pub use codec::Json;
 pub use error::{Error, Result};
 pub use events::{Event, State, Stats};
 pub use message::{CloseEvent, Message, ReadyState};
-pub use options::{Heartbeat, Options, RetryPredicate, UrlFuture};
+pub use options::{Fallback, Heartbeat, OnReconnect, Options, Resume, RetryPredicate, UrlFuture};
 pub use outbox::Overflow;
 pub use typed::Typed;
 pub use url::{redact_url, validate_url};

@@ -31,8 +31,9 @@ use crate::error::{Error, Result};
 use crate::events::{Event, State, Stats};
 use crate::heartbeat::{heartbeat_action, HeartbeatAction};
 use crate::message::{CloseEvent, Message};
-use crate::options::{Heartbeat, Options};
-use crate::outbox::{Outbox, Pushed};
+use crate::options::{Fallback, Heartbeat, OnReconnect, Options};
+use crate::outbox::{Keep, Outbox, Pushed};
+use crate::resume::{self, Bounds, Control, Frame, Inbound, Session, PROTOCOL};
 use crate::text::{text, Piece::N, Piece::S};
 use crate::url::Target;
 
@@ -52,16 +53,20 @@ pub(crate) enum Timer {
     Heartbeat,
     /// How long a socket we closed ourselves may take to report its close.
     Settle,
+    /// Resume mode: acknowledge what was received ([`resume::ACK_DELAY_MS`] after the first
+    /// message not yet acknowledged).
+    Ack,
 }
 
 impl Timer {
     /// Every timer, in [`Timer::index`] order.
-    pub(crate) const ALL: [Timer; 5] = [
+    pub(crate) const ALL: [Timer; 6] = [
         Timer::Connect,
         Timer::Retry,
         Timer::Stable,
         Timer::Heartbeat,
         Timer::Settle,
+        Timer::Ack,
     ];
 
     /// A dense index, for tables of timers.
@@ -201,6 +206,15 @@ pub(crate) struct Config {
     pub(crate) overflow: crate::outbox::Overflow,
     pub(crate) heartbeat: Option<Heartbeat>,
     pub(crate) max_message_bytes: Option<usize>,
+    pub(crate) resume: Option<ResumeConfig>,
+}
+
+/// The machine's part of the resume options.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResumeConfig {
+    pub(crate) bounds: Bounds,
+    pub(crate) fallback: Fallback,
+    pub(crate) requeue_on_reset: bool,
 }
 
 impl Config {
@@ -222,6 +236,15 @@ impl Config {
                 hb
             }),
             max_message_bytes: options.max_message_bytes,
+            resume: options.resume.as_ref().map(|r| ResumeConfig {
+                bounds: Bounds {
+                    messages: r.max_buffered.max(1),
+                    bytes: r.max_buffered_bytes,
+                    drop_oldest: r.drop_oldest,
+                },
+                fallback: r.fallback,
+                requeue_on_reset: r.requeue_on_reset,
+            }),
         }
     }
 }
@@ -265,12 +288,21 @@ enum Phase {
     Resolving { id: SocketId, attempt: u32 },
     /// Socket `id` is connecting.
     Connecting { id: SocketId, attempt: u32 },
+    /// Resume mode: socket `id` opened with the protocol and sent `hello`; the state stays
+    /// `Connecting` until `welcome` (under the connect timeout), nothing else goes out.
+    Greeting {
+        id: SocketId,
+        attempt: u32,
+        protocol: String,
+    },
     /// Socket `id` is open; `greeted` once the `open` event reached every listener (until then
-    /// sends go straight to the socket, ahead of the outbox: authentication first).
+    /// sends go straight to the socket, ahead of the outbox: authentication first); `resume`
+    /// when it speaks the resume protocol (its session handshake done).
     Open {
         id: SocketId,
         protocol: String,
         greeted: bool,
+        resume: bool,
     },
     /// We closed socket `id` ourselves and wait for its `close` event (or [`SETTLE_MS`]) to
     /// learn what it never sent; new sends wait in the outbox.
@@ -278,6 +310,7 @@ enum Phase {
         id: SocketId,
         protocol: String,
         cause: Cause,
+        resume: bool,
     },
     /// Waiting `delay` before attempt `attempt`.
     Waiting { attempt: u32, delay: Duration },
@@ -297,6 +330,28 @@ struct Sent {
     size: usize,
     /// `None` for a heartbeat ping (counted in `bufferedAmount`, never resent).
     message: Option<Message>,
+    keep: Keep,
+}
+
+/// What to do with a received message in resume mode (see [`Machine::received_frame`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Take {
+    /// Nothing: a control frame, a duplicate, a stale socket, or over the size limit.
+    Drop,
+    /// Deliver it as it is.
+    Deliver,
+    /// Deliver it without its first character (escaped app text).
+    Unescape,
+}
+
+/// A received message as the resume path needs it: a text message's text, or a binary
+/// message's size (always an app message; its payload need not be read).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Received<'a> {
+    /// A text message.
+    Text(&'a str),
+    /// A binary message of this many bytes.
+    Binary(usize),
 }
 
 /// The reconnect machine (see the module docs).
@@ -322,8 +377,15 @@ pub(crate) struct Machine {
     url: String,
     stats: Stats,
     rng: Rng,
-    armed: [bool; 5],
+    armed: [bool; 6],
     out: VecDeque<Output>,
+    /// Resume mode: the session (kept across connections).
+    session: Option<Session>,
+    /// Open connections lost so far (for `OnReconnect::Drop`).
+    epoch: u32,
+    /// The user's subprotocols of the current attempt (to name the one a server selected by
+    /// its place, never by its value).
+    offered: Vec<String>,
 }
 
 impl Machine {
@@ -336,6 +398,7 @@ impl Machine {
             .unwrap_or_default();
         Machine {
             outbox: Outbox::new(config.outbox_messages, config.outbox_bytes, config.overflow),
+            session: config.resume.map(|r| Session::new(r.bounds)),
             config,
             fixed,
             phase: Phase::Idle,
@@ -350,8 +413,10 @@ impl Machine {
             url,
             stats: Stats::default(),
             rng: Rng::new(seed),
-            armed: [false; 5],
+            armed: [false; 6],
             out: VecDeque::new(),
+            epoch: 0,
+            offered: Vec::new(),
         }
     }
 
@@ -361,9 +426,9 @@ impl Machine {
     pub(crate) fn state(&self) -> State {
         match &self.phase {
             Phase::Idle => State::Connecting { attempt: 0 },
-            Phase::Resolving { attempt, .. } | Phase::Connecting { attempt, .. } => {
-                State::Connecting { attempt: *attempt }
-            }
+            Phase::Resolving { attempt, .. }
+            | Phase::Connecting { attempt, .. }
+            | Phase::Greeting { attempt, .. } => State::Connecting { attempt: *attempt },
             Phase::Draining {
                 cause: Cause::Park | Cause::Resume,
                 ..
@@ -418,9 +483,10 @@ impl Machine {
     /// The socket the machine is using (connecting, open or draining), if any.
     pub(crate) fn socket(&self) -> Option<SocketId> {
         match self.phase {
-            Phase::Connecting { id, .. } | Phase::Open { id, .. } | Phase::Draining { id, .. } => {
-                Some(id)
-            }
+            Phase::Connecting { id, .. }
+            | Phase::Greeting { id, .. }
+            | Phase::Open { id, .. }
+            | Phase::Draining { id, .. } => Some(id),
             _ => None,
         }
     }
@@ -457,6 +523,8 @@ impl Machine {
             outbox_len: self.outbox.len(),
             outbox_bytes: self.outbox.bytes(),
             in_flight: self.in_flight.len(),
+            unacked: self.session.as_ref().map_or(0, Session::buffered),
+            duplicates: self.session.as_ref().map_or(0, |s| s.duplicates),
             ..self.stats.clone()
         }
     }
@@ -469,13 +537,13 @@ impl Machine {
     /// Whether the close of socket `id` is a decision the user's retry predicate makes (it is
     /// the current socket and we did not close it ourselves).
     pub(crate) fn asks_retry(&self, id: SocketId) -> bool {
-        matches!(self.phase, Phase::Connecting { id: i, .. } | Phase::Open { id: i, .. } if i == id)
+        matches!(self.phase, Phase::Connecting { id: i, .. } | Phase::Greeting { id: i, .. } | Phase::Open { id: i, .. } if i == id)
     }
 
     /// Which timers the machine considers armed (for the simulator's checks).
     #[cfg(test)]
     #[allow(dead_code)] // the simulator's (native only)
-    pub(crate) fn armed(&self) -> [bool; 5] {
+    pub(crate) fn armed(&self) -> [bool; 6] {
         self.armed
     }
 
@@ -510,16 +578,43 @@ impl Machine {
     /// `send`: straight to the socket when open (and nothing queued is waiting ahead of it),
     /// else into the outbox. Errors: the socket is over, the outbox refuses it.
     pub(crate) fn send(&mut self, link: Link, message: Message) -> Result<()> {
+        self.send_with(0.0, link, message, OnReconnect::Replay)
+    }
+
+    /// `send` with a reconnect policy for the message (`now` matters for `Expire` only). In
+    /// resume mode a message goes out with the next seq, or waits while the resend buffer is
+    /// full and holds back.
+    pub(crate) fn send_with(
+        &mut self,
+        now: f64,
+        link: Link,
+        message: Message,
+        on: OnReconnect,
+    ) -> Result<()> {
         if let Some(error) = self.over_error() {
             return Err(error);
         }
-        if let Phase::Open { id, greeted, .. } = self.phase {
-            if link.writable && (!greeted || self.outbox.is_empty()) {
-                self.transmit(id, link, message);
+        let keep = match on {
+            OnReconnect::Replay => Keep::Always,
+            OnReconnect::Drop => Keep::Epoch(self.epoch),
+            OnReconnect::Expire(ttl) => Keep::Until(now + ttl.as_secs_f64() * 1000.0),
+        };
+        if let Phase::Open {
+            id,
+            greeted,
+            resume,
+            ..
+        } = self.phase
+        {
+            if link.writable
+                && (!greeted || self.outbox.is_empty())
+                && self.has_room(resume, message.len())
+            {
+                self.transmit(id, link, message, keep, resume);
                 return Ok(());
             }
         }
-        match self.outbox.push(message)? {
+        match self.outbox.push(message, keep)? {
             Pushed::Queued => {}
             Pushed::DroppedOldest(dropped) => self.emit(Event::OutboxOverflow {
                 dropped: dropped.len(),
@@ -545,7 +640,11 @@ impl Machine {
         }
         self.interrupt(false);
         match self.phase {
-            Phase::Connecting { id, .. } | Phase::Open { id, .. } => {
+            Phase::Connecting { id, .. } | Phase::Greeting { id, .. } | Phase::Open { id, .. } => {
+                if let Phase::Open { resume: true, .. } = self.phase {
+                    // The session ends on purpose: the server forgets it at once.
+                    self.push_send(id, resume::control(Control::Bye));
+                }
                 self.push(Output::Close {
                     id,
                     code,
@@ -558,6 +657,9 @@ impl Machine {
         }
         self.cancel_all();
         self.forget_in_flight();
+        if let Some(session) = &mut self.session {
+            session.forget();
+        }
         let unsent = self.outbox.drain();
         // What was asked for: a close without a code sends a frame without one, which the
         // standard reports as 1005 (no status).
@@ -601,6 +703,224 @@ impl Machine {
         }
     }
 
+    /// Resume mode (the driver calls this instead of [`Machine::received`] for every message
+    /// when the resume option is on): a received frame on socket `id`. Control frames are
+    /// acted on, duplicates discarded, app messages counted and acknowledged in time; a
+    /// connection that does not speak the protocol (fallback) is judged as in plain mode.
+    pub(crate) fn received_frame(&mut self, now: f64, id: SocketId, frame: Received<'_>) -> Take {
+        let resume = match &self.phase {
+            Phase::Greeting { id: i, .. } => *i == id,
+            Phase::Open { id: i, resume, .. } | Phase::Draining { id: i, resume, .. } => {
+                *i == id && *resume
+            }
+            _ => false,
+        };
+        if !resume {
+            let len = match frame {
+                Received::Text(text) => text.len(),
+                Received::Binary(len) => len,
+            };
+            return if self.received(now, id, len, false) {
+                Take::Deliver
+            } else {
+                Take::Drop
+            };
+        }
+        if self.config.heartbeat.is_some() {
+            if let Some(sent) = self.ping_sent_at.take() {
+                self.stats.last_heartbeat_rtt_ms = Some(now - sent);
+            }
+            self.last_inbound = now;
+        }
+        match frame {
+            Received::Text(text) => match resume::decode(text) {
+                Err(fault) => {
+                    self.protocol_error(fault);
+                    Take::Drop
+                }
+                Ok(Frame::Control(control)) => {
+                    self.control(now, id, control);
+                    Take::Drop
+                }
+                Ok(Frame::App) => self.app(id, text.len(), Take::Deliver),
+                Ok(Frame::Unescaped(app)) => self.app(id, app.len(), Take::Unescape),
+            },
+            Received::Binary(len) => self.app(id, len, Take::Deliver),
+        }
+    }
+
+    /// An app message in resume mode (`take`: how to deliver it if it is new).
+    fn app(&mut self, id: SocketId, len: usize, take: Take) -> Take {
+        if matches!(self.phase, Phase::Greeting { .. }) {
+            self.protocol_error("app message before welcome");
+            return Take::Drop;
+        }
+        let live = matches!(self.phase, Phase::Open { .. });
+        let Some(session) = &mut self.session else {
+            return Take::Drop;
+        };
+        let unacked = match session.inbound() {
+            Err(fault) => {
+                self.protocol_error(fault);
+                return Take::Drop;
+            }
+            Ok(Inbound::Duplicate) => return Take::Drop,
+            Ok(Inbound::Deliver) => session.unacked(),
+        };
+        let ack = (live && unacked >= resume::ACK_EVERY).then(|| session.ack());
+        self.stats.messages_in += 1;
+        self.stats.bytes_in += len as u64;
+        if let Some(ack) = ack {
+            self.cancel(Timer::Ack);
+            self.push_send(id, ack);
+        } else if live && unacked == 1 {
+            self.arm(Timer::Ack, resume::ACK_DELAY_MS);
+        }
+        match self.config.max_message_bytes {
+            // Counted as received (the session moved past it), reported, not delivered.
+            Some(limit) if len > limit => {
+                self.emit(Event::Error(Error::MessageTooLarge { size: len, limit }));
+                Take::Drop
+            }
+            _ => take,
+        }
+    }
+
+    /// A control frame in resume mode.
+    fn control(&mut self, now: f64, id: SocketId, control: Control) {
+        let greeting = matches!(self.phase, Phase::Greeting { .. });
+        let live = matches!(self.phase, Phase::Open { .. });
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        let mut reply = None;
+        match control {
+            Control::Welcome {
+                sid,
+                resumed,
+                recv,
+                sent,
+            } if greeting => return self.welcomed(now, id, sid, resumed, recv, sent),
+            Control::Welcome { .. } => return self.protocol_error("unexpected welcome"),
+            Control::Hello { .. } => return self.protocol_error("unexpected hello"),
+            _ if greeting => return self.protocol_error("control frame before welcome"),
+            Control::From { seq } => match session.from(seq) {
+                Err(fault) => return self.protocol_error(fault),
+                Ok(Some((from, to))) => self.emit(Event::Gap { from, to }),
+                Ok(None) => {}
+            },
+            Control::Ack { seq } => {
+                if let Err(fault) = session.acked_by_server(seq) {
+                    return self.protocol_error(fault);
+                }
+                // A resend buffer that held messages back has room again.
+                if let Phase::Open {
+                    greeted: true,
+                    resume: true,
+                    ..
+                } = self.phase
+                {
+                    if !self.outbox.is_empty() {
+                        self.pour(now, id, Link::default(), true);
+                    }
+                }
+            }
+            Control::Ackreq => reply = live.then(|| (session.ack(), true)),
+            Control::Ping => reply = live.then(|| (resume::control(Control::Pong), false)),
+            Control::Pong => {}
+            Control::Bye => {
+                let reset = session.forget();
+                if reset.unconfirmed.0 <= reset.unconfirmed.1 {
+                    self.report_reset(reset);
+                }
+            }
+        }
+        if let Some((reply, ack)) = reply {
+            if ack {
+                self.cancel(Timer::Ack);
+            }
+            self.push_send(id, reply);
+        }
+    }
+
+    /// `welcome` arrived: the connection is open. Resets are reported first, then our `from`
+    /// and the re-sent messages go out, then `Open` and `Resumed` (and the outbox, once
+    /// `Open` has reached everyone).
+    fn welcomed(
+        &mut self,
+        now: f64,
+        id: SocketId,
+        sid: String,
+        resumed: bool,
+        recv: u64,
+        sent: u64,
+    ) {
+        let Phase::Greeting { protocol, .. } = &self.phase else {
+            return;
+        };
+        let protocol = protocol.clone();
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        let welcomed = match session.welcome(sid, resumed, recv, sent) {
+            Ok(welcomed) => welcomed,
+            Err(fault) => return self.protocol_error(fault),
+        };
+        if let Some(reset) = welcomed.reset {
+            self.report_reset(reset);
+        }
+        self.cancel(Timer::Connect);
+        self.count_connect(now);
+        self.phase = Phase::Open {
+            id,
+            protocol: protocol.clone(),
+            greeted: false,
+            resume: true,
+        };
+        self.arm_open_timers();
+        for frame in welcomed.frames {
+            self.push_send(id, frame);
+        }
+        self.stats.messages_out += welcomed.resent;
+        self.emit(Event::Open { protocol });
+        self.emit(Event::Resumed {
+            resumed: welcomed.resumed,
+            resent: welcomed.resent,
+            replayed: welcomed.replayed,
+        });
+    }
+
+    /// A reset (the server lost or ended the session): reported, and the unconfirmed
+    /// messages re-queued ahead of the outbox or dropped, as the options say.
+    fn report_reset(&mut self, reset: resume::Reset) {
+        self.emit(Event::Reset {
+            missed_from: reset.missed_from,
+            unconfirmed: reset.unconfirmed,
+        });
+        let requeue = self.config.resume.is_some_and(|r| r.requeue_on_reset);
+        let dropped = reset.messages.len();
+        if requeue {
+            for message in reset.messages.into_iter().rev() {
+                self.outbox.requeue_front(message, Keep::Always);
+            }
+        } else if dropped > 0 {
+            self.emit(Event::Discarded {
+                dropped,
+                expired: 0,
+            });
+        }
+    }
+
+    /// The server broke the protocol (or a frame could not be read): reported, and the socket
+    /// stops for good (a server that answers so would answer so again).
+    fn protocol_error(&mut self, fault: resume::Fault) {
+        let error = Error::Resume {
+            reason: String::from(fault),
+        };
+        self.emit(Event::Error(error.clone()));
+        self.fail(error.message());
+    }
+
     /// Adds counts the JavaScript layer kept (it counts messages without entering wasm).
     pub(crate) fn add_received(&mut self, messages: u64, bytes: u64) {
         self.stats.messages_in += messages;
@@ -628,7 +948,7 @@ impl Machine {
                 }
             }
             Input::Opened { id, protocol } => self.opened(now, id, protocol),
-            Input::OpenDelivered => self.flush(link),
+            Input::OpenDelivered => self.flush(now, link),
             Input::Closed { id, close, retry } => self.closed(link, id, close, retry),
             Input::Fired(timer) => self.fired(now, link, timer),
             Input::Online(online) => {
@@ -679,7 +999,7 @@ impl Machine {
                     self.arm(Timer::Settle, SETTLE_MS);
                 }
             }
-            Phase::Connecting { id, .. } => {
+            Phase::Connecting { id, .. } | Phase::Greeting { id, .. } => {
                 let id = *id;
                 self.cancel(Timer::Connect);
                 self.push(Output::Release { id });
@@ -718,6 +1038,7 @@ impl Machine {
                 protocols,
             }) => {
                 self.url = shown;
+                let protocols = self.offer(protocols);
                 self.phase = Phase::Connecting { id, attempt };
                 self.push(Output::Open { id, url, protocols });
             }
@@ -736,50 +1057,151 @@ impl Machine {
     }
 
     fn opened(&mut self, now: f64, id: SocketId, protocol: String) {
-        if !matches!(self.phase, Phase::Connecting { id: i, .. } if i == id) {
+        let Phase::Connecting { id: i, attempt } = self.phase else {
+            return;
+        };
+        if i != id {
             return;
         }
+        if let Some(resume) = self.config.resume {
+            if protocol == PROTOCOL {
+                // Nothing but `hello` until `welcome`: the state stays `Connecting`.
+                if let Some(session) = &mut self.session {
+                    let hello = session.hello();
+                    self.push_send(id, hello);
+                }
+                self.phase = Phase::Greeting {
+                    id,
+                    attempt,
+                    protocol,
+                };
+                return;
+            }
+            if resume.fallback == Fallback::Fail {
+                let error = Error::Resume {
+                    reason: self.not_selected(&protocol),
+                };
+                self.emit(Event::Error(error.clone()));
+                self.fail(error.message());
+                return;
+            }
+        }
         self.cancel(Timer::Connect);
+        self.count_connect(now);
+        self.phase = Phase::Open {
+            id,
+            protocol: protocol.clone(),
+            greeted: false,
+            resume: false,
+        };
+        self.arm_open_timers();
+        self.emit(Event::Open { protocol });
+    }
+
+    /// A connection opened (for the application): counted, the heartbeat starts over.
+    fn count_connect(&mut self, now: f64) {
         self.stats.connects += 1;
         if self.stats.connects > 1 {
             self.stats.reconnects += 1;
         }
         self.last_inbound = now;
         self.ping_sent_at = None;
-        self.phase = Phase::Open {
-            id,
-            protocol: protocol.clone(),
-            greeted: false,
-        };
+    }
+
+    fn arm_open_timers(&mut self) {
         self.arm(Timer::Stable, self.config.stable_after_ms);
         if let Some(hb) = &self.config.heartbeat {
             let ms = duration_ms(hb.interval);
             self.arm(Timer::Heartbeat, ms);
         }
-        self.emit(Event::Open { protocol });
+    }
+
+    /// Why a resume-mode connection is refused: what the server selected, named by its place
+    /// among the application's subprotocols (they may carry tokens), never by its value.
+    fn not_selected(&self, protocol: &str) -> String {
+        const NOT: &str =
+            ", not resocket.resume.v1 (the server does not speak the resume protocol)";
+        if protocol.is_empty() {
+            return text(&[S("the server selected no subprotocol"), S(NOT)]);
+        }
+        match self.offered.iter().position(|p| p == protocol) {
+            Some(i) => text(&[
+                S("the server selected subprotocol number "),
+                N(i as u64 + 1),
+                S(" of the list"),
+                S(NOT),
+            ]),
+            None => text(&[S("the server selected another subprotocol"), S(NOT)]),
+        }
+    }
+
+    /// The subprotocols to offer: in resume mode, `resocket.resume.v1` first.
+    fn offer(&mut self, protocols: Vec<String>) -> Vec<String> {
+        if self.config.resume.is_none() {
+            return protocols;
+        }
+        self.offered = protocols;
+        let mut all = Vec::with_capacity(self.offered.len() + 1);
+        all.push(String::from(PROTOCOL));
+        all.extend(self.offered.iter().filter(|p| *p != PROTOCOL).cloned());
+        all
     }
 
     /// After the `open` event: the outbox goes out in order, behind what `open` listeners sent.
-    fn flush(&mut self, link: Link) {
-        let Phase::Open { id, greeted, .. } = &mut self.phase else {
+    fn flush(&mut self, now: f64, link: Link) {
+        let Phase::Open {
+            id,
+            greeted,
+            resume,
+            ..
+        } = &mut self.phase
+        else {
             return;
         };
         if *greeted {
             return;
         }
         *greeted = true;
-        let id = *id;
+        let (id, resume) = (*id, *resume);
         if !link.writable {
             return;
         }
-        while let Some(message) = self.outbox.pop() {
-            self.transmit(id, link, message);
+        self.pour(now, id, link, resume);
+    }
+
+    /// Sends the outbox in order. Messages no longer wanted (`OnReconnect::Drop` after a lost
+    /// connection, `Expire` past their time) are dropped and reported; in resume mode a full
+    /// resend buffer that holds back stops it (an ack pours again).
+    fn pour(&mut self, now: f64, id: SocketId, link: Link, resume: bool) {
+        let (mut dropped, mut expired) = (0, 0);
+        while let Some((message, keep)) = self.outbox.pop() {
+            match keep {
+                Keep::Epoch(epoch) if epoch != self.epoch => dropped += 1,
+                Keep::Until(until) if now > until => expired += 1,
+                _ if !self.has_room(resume, message.len()) => {
+                    self.outbox.requeue_front(message, keep);
+                    break;
+                }
+                _ => self.transmit(id, link, message, keep, resume),
+            }
         }
+        if dropped + expired > 0 {
+            self.emit(Event::Discarded { dropped, expired });
+        }
+    }
+
+    /// Whether a message of `size` bytes may go out now (resume mode: the resend buffer).
+    fn has_room(&self, resume: bool, size: usize) -> bool {
+        !resume || self.session.as_ref().is_none_or(|s| s.has_room(size))
     }
 
     fn closed(&mut self, link: Link, id: SocketId, close: CloseEvent, retry: Option<bool>) {
         match self.phase {
-            Phase::Connecting { id: i, .. } | Phase::Open { id: i, .. } if i == id => {
+            Phase::Connecting { id: i, .. }
+            | Phase::Greeting { id: i, .. }
+            | Phase::Open { id: i, .. }
+                if i == id =>
+            {
                 self.teardown(id, link);
                 let retry = retry.unwrap_or_else(|| default_should_retry(close.code));
                 let code = close.code;
@@ -823,7 +1245,7 @@ impl Machine {
                 self.emit(self.timeout_error());
                 self.attempt_failed();
             }
-            (Timer::Connect, &Phase::Connecting { id, .. }) => {
+            (Timer::Connect, &Phase::Connecting { id, .. } | &Phase::Greeting { id, .. }) => {
                 self.push(Output::Release { id });
                 self.forget_in_flight();
                 self.emit(self.timeout_error());
@@ -837,6 +1259,14 @@ impl Machine {
             (Timer::Retry, Phase::Waiting { .. }) => self.connect(),
             (Timer::Stable, Phase::Open { .. }) => self.failures = 0,
             (Timer::Heartbeat, &Phase::Open { id, .. }) => self.heartbeat(now, link, id),
+            (Timer::Ack, &Phase::Open { id, .. }) => {
+                if let Some(session) = &mut self.session {
+                    if session.unacked() > 0 {
+                        let ack = session.ack();
+                        self.push_send(id, ack);
+                    }
+                }
+            }
             (Timer::Settle, Phase::Draining { .. }) => self.settled(link),
             _ => {}
         }
@@ -886,7 +1316,7 @@ impl Machine {
                 self.drain(Cause::Park);
                 self.announce_park();
             }
-            Phase::Connecting { id, .. } => {
+            Phase::Connecting { id, .. } | Phase::Greeting { id, .. } => {
                 self.cancel(Timer::Connect);
                 self.push(Output::Release { id });
                 self.forget_in_flight();
@@ -943,6 +1373,7 @@ impl Machine {
         match &self.fixed {
             Some(target) => {
                 let (url, protocols) = (target.url.clone(), target.protocols.clone());
+                let protocols = self.offer(protocols);
                 self.phase = Phase::Connecting { id, attempt };
                 self.push(Output::Open { id, url, protocols });
             }
@@ -956,10 +1387,16 @@ impl Machine {
 
     /// Closes the open socket ourselves and waits for it to settle (see [`Phase::Draining`]).
     fn drain(&mut self, cause: Cause) {
-        let Phase::Open { id, protocol, .. } = &self.phase else {
+        let Phase::Open {
+            id,
+            protocol,
+            resume,
+            ..
+        } = &self.phase
+        else {
             return;
         };
-        let (id, protocol) = (*id, protocol.clone());
+        let (id, protocol, resume) = (*id, protocol.clone(), *resume);
         let reason = match cause {
             Cause::Dead => "heartbeat timeout",
             Cause::Reconnect => "reconnect",
@@ -977,6 +1414,7 @@ impl Machine {
             id,
             protocol,
             cause,
+            resume,
         };
     }
 
@@ -1023,12 +1461,16 @@ impl Machine {
     /// The one teardown of a socket: it is released, its timers cancelled, and the messages it
     /// never sent (its `bufferedAmount` now) go back to the front of the outbox.
     fn teardown(&mut self, id: SocketId, link: Link) {
+        if matches!(self.phase, Phase::Open { .. } | Phase::Draining { .. }) {
+            self.epoch = self.epoch.wrapping_add(1);
+        }
         self.push(Output::Release { id });
         for timer in [
             Timer::Connect,
             Timer::Stable,
             Timer::Heartbeat,
             Timer::Settle,
+            Timer::Ack,
         ] {
             self.cancel(timer);
         }
@@ -1038,7 +1480,7 @@ impl Machine {
         while let Some(sent) = self.in_flight.pop_back() {
             if let Some(message) = sent.message {
                 self.stats.requeued += 1;
-                self.outbox.requeue_front(message);
+                self.outbox.requeue_front(message, sent.keep);
             }
         }
     }
@@ -1175,15 +1617,28 @@ impl Machine {
     }
 
     /// Hands a message to socket `id` and records it as in flight.
-    fn transmit(&mut self, id: SocketId, link: Link, message: Message) {
-        self.trim_in_flight(id, link.buffered);
+    /// In resume mode the message gets its seq and stays in the session's resend buffer
+    /// until acknowledged instead (with an `ackreq` when the buffer passes half its bound).
+    fn transmit(&mut self, id: SocketId, link: Link, message: Message, keep: Keep, resume: bool) {
         let size = message.len();
         self.stats.messages_out += 1;
         self.stats.bytes_out += size as u64;
+        if resume {
+            if let Some(session) = &mut self.session {
+                let (wire, ackreq) = session.push(&message);
+                self.push_send(id, wire);
+                if let Some(ackreq) = ackreq {
+                    self.push_send(id, ackreq);
+                }
+            }
+            return;
+        }
+        self.trim_in_flight(id, link.buffered);
         self.in_flight_bytes += size as u64;
         self.in_flight.push_back(Sent {
             size,
             message: Some(message.clone()),
+            keep,
         });
         self.push_send(id, message);
     }
@@ -1191,6 +1646,11 @@ impl Machine {
     /// Sends the heartbeat ping: in flight too (its bytes count in `bufferedAmount`), but never
     /// resent.
     fn push_ping(&mut self, id: SocketId, link: Link) {
+        if let Phase::Open { resume: true, .. } = self.phase {
+            // A control frame: never an app message (that would take a seq).
+            self.push_send(id, resume::control(Control::Ping));
+            return;
+        }
         let Some(hb) = &self.config.heartbeat else {
             return;
         };
@@ -1201,6 +1661,7 @@ impl Machine {
         self.in_flight.push_back(Sent {
             size,
             message: None,
+            keep: Keep::Always,
         });
         self.push_send(id, message);
     }
@@ -1569,7 +2030,7 @@ mod tests {
         let out = outputs(&mut m);
         assert!(matches!(m.state(), State::Failed { .. }), "{out:?}");
         assert!(matches!(events(&out).last(), Some(Event::Failed { .. })));
-        assert_eq!(m.armed(), [false; 5]);
+        assert_eq!(m.armed(), [false; 6]);
         assert!(matches!(
             m.send(Link::default(), msg("c")),
             Err(Error::Failed { .. })
@@ -1625,7 +2086,7 @@ mod tests {
         }
         assert_eq!(delays, vec![100, 200], "the backoff grows");
         assert!(matches!(m.state(), State::Failed { .. }));
-        assert_eq!(m.armed(), [false; 5]);
+        assert_eq!(m.armed(), [false; 6]);
     }
 
     #[test]
@@ -1769,7 +2230,7 @@ mod tests {
             !rest.iter().any(|o| matches!(o, Output::Arm { .. })),
             "{rest:?}"
         );
-        assert_eq!(m.armed(), [false; 5]);
+        assert_eq!(m.armed(), [false; 6]);
         assert_eq!(
             m.state(),
             State::Closed {
@@ -1897,7 +2358,7 @@ mod tests {
         let out = outputs(&mut m);
         assert!(events(&out).is_empty(), "{out:?}");
         assert_eq!(m.state(), State::Parked);
-        assert_eq!(m.armed(), [false; 5], "nothing runs in the cache");
+        assert_eq!(m.armed(), [false; 6], "nothing runs in the cache");
         // Online/visibility changes while cached change nothing.
         m.handle(7.0, Link::default(), Input::Online(true));
         m.handle(7.0, Link::default(), Input::Visible(true));
@@ -1927,6 +2388,435 @@ mod tests {
         let out = outputs(&mut m);
         assert!(out.contains(&Output::Release { id }));
         assert_eq!(m.state(), State::Parked);
-        assert_eq!(m.armed(), [false; 5]);
+        assert_eq!(m.armed(), [false; 6]);
+    }
+
+    // ----------------------------------------------------------------------- resume mode
+
+    const SID: &str = "0123456789abcdef0123456789abcdef";
+
+    fn resumable(edit: impl FnOnce(crate::Resume) -> crate::Resume) -> Machine {
+        let target = crate::url::target(String::from(URL), vec![String::from("app.v1")], false);
+        Machine::new(
+            config(|o| o.resume(edit(crate::Resume::default()))),
+            target.ok(),
+            7,
+        )
+    }
+
+    /// After a failure: the next socket asked for (firing the retry timer if it waits).
+    fn next_socket(m: &mut Machine, now: f64) -> SocketId {
+        let out = outputs(m);
+        if out.iter().any(|o| matches!(o, Output::Open { .. })) {
+            return opened_id(&out);
+        }
+        m.handle(now, Link::default(), Input::Fired(Timer::Retry));
+        opened_id(&outputs(m))
+    }
+
+    fn text_of(m: &Message) -> &str {
+        match m {
+            Message::Text(t) => t,
+            Message::Binary(_) => "<binary>",
+        }
+    }
+
+    fn wire(outputs: &[Output]) -> Vec<String> {
+        sends(outputs)
+            .iter()
+            .map(|m| String::from(text_of(m)))
+            .collect()
+    }
+
+    fn frame(m: &mut Machine, now: f64, id: SocketId, text: &str) -> Take {
+        m.received_frame(now, id, Received::Text(text))
+    }
+
+    fn welcome(resumed: bool, recv: u64, sent: u64) -> String {
+        Control::Welcome {
+            sid: SID.into(),
+            resumed,
+            recv,
+            sent,
+        }
+        .encode()
+    }
+
+    /// Connects and opens socket the next socket with the protocol selected: its id, and
+    /// the outputs up to `hello`.
+    fn greet(m: &mut Machine, now: f64) -> (SocketId, Vec<Output>) {
+        m.handle(now, Link::default(), Input::Start { online: true });
+        let out = outputs(m);
+        let id = opened_id(&out);
+        reopen(m, now, id)
+    }
+
+    fn reopen(m: &mut Machine, now: f64, id: SocketId) -> (SocketId, Vec<Output>) {
+        m.handle(
+            now,
+            open_link(0),
+            Input::Opened {
+                id,
+                protocol: PROTOCOL.into(),
+            },
+        );
+        (id, outputs(m))
+    }
+
+    #[test]
+    fn resume_offers_the_protocol_first_and_says_hello_before_anything() {
+        let mut m = resumable(|r| r);
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        let out = outputs(&mut m);
+        let protocols = out.iter().find_map(|o| match o {
+            Output::Open { protocols, .. } => Some(protocols.clone()),
+            _ => None,
+        });
+        assert_eq!(protocols, Some(vec![PROTOCOL.into(), "app.v1".into()]));
+        // Queued before the socket opens: it waits for `welcome`.
+        m.send(Link::default(), msg("early")).unwrap();
+        let (id, out) = reopen(&mut m, 1.0, opened_id(&out));
+        assert_eq!(
+            wire(&out),
+            vec!["\0{\"t\":\"hello\",\"sid\":null,\"recv\":0}"]
+        );
+        assert!(events(&out).is_empty(), "no Open before welcome: {out:?}");
+        assert_eq!(m.state(), State::Connecting { attempt: 0 });
+        // Sends while greeting wait too.
+        m.send(open_link(0), msg("\0also")).unwrap();
+        assert!(outputs(&mut m).is_empty());
+        assert_eq!(frame(&mut m, 2.0, id, &welcome(false, 0, 0)), Take::Drop);
+        let out = outputs(&mut m);
+        assert!(out.contains(&Output::Cancel(Timer::Connect)));
+        assert_eq!(
+            events(&out),
+            vec![
+                Event::Open {
+                    protocol: PROTOCOL.into()
+                },
+                Event::Resumed {
+                    resumed: false,
+                    resent: 0,
+                    replayed: 0
+                }
+            ]
+        );
+        assert_eq!(wire(&out), vec!["\0{\"t\":\"from\",\"seq\":1}"]);
+        m.handle(2.0, open_link(0), Input::OpenDelivered);
+        // The outbox, in order, the app text starting with U+0000 escaped.
+        assert_eq!(wire(&outputs(&mut m)), vec!["early", "\0\0also"]);
+        assert_eq!(m.state(), State::Open);
+    }
+
+    #[test]
+    fn a_server_without_the_protocol_fails_clearly_or_falls_back() {
+        for (selected, expected) in [
+            (
+                "",
+                "the server selected no subprotocol, not resocket.resume.v1",
+            ),
+            (
+                "app.v1",
+                "the server selected subprotocol number 1 of the list",
+            ),
+        ] {
+            let mut m = resumable(|r| r);
+            m.handle(0.0, Link::default(), Input::Start { online: true });
+            let id = opened_id(&outputs(&mut m));
+            m.handle(
+                1.0,
+                open_link(0),
+                Input::Opened {
+                    id,
+                    protocol: selected.into(),
+                },
+            );
+            let out = outputs(&mut m);
+            assert!(sends(&out).is_empty(), "no hello: {out:?}");
+            assert!(out.contains(&Output::Release { id }));
+            let State::Failed { reason } = m.state() else {
+                panic!("{:?}", m.state())
+            };
+            assert!(reason.contains(expected), "{reason}");
+            assert!(!reason.contains("app.v1"), "named by place: {reason}");
+            assert_eq!(m.armed(), [false; 6], "no reconnect loop");
+        }
+        // Fallback: plain mode for that connection.
+        let mut m = resumable(|r| r.fallback(Fallback::Plain));
+        m.handle(0.0, Link::default(), Input::Start { online: true });
+        let id = opened_id(&outputs(&mut m));
+        m.handle(
+            1.0,
+            open_link(0),
+            Input::Opened {
+                id,
+                protocol: String::new(),
+            },
+        );
+        assert_eq!(
+            events(&outputs(&mut m)),
+            vec![Event::Open {
+                protocol: String::new()
+            }]
+        );
+        m.handle(1.0, open_link(0), Input::OpenDelivered);
+        m.send(open_link(0), msg("\0raw")).unwrap();
+        assert_eq!(
+            wire(&outputs(&mut m)),
+            vec!["\0raw"],
+            "no escaping in plain mode"
+        );
+        assert_eq!(frame(&mut m, 2.0, id, "\0{\"t\":\"ping\"}"), Take::Deliver);
+    }
+
+    #[test]
+    fn resume_exactly_once_across_a_drop_with_replay_gap_and_acks() {
+        let mut m = resumable(|r| r);
+        let (id, _) = greet(&mut m, 0.0);
+        frame(&mut m, 1.0, id, &welcome(false, 0, 0));
+        outputs(&mut m);
+        m.handle(1.0, open_link(0), Input::OpenDelivered);
+        assert_eq!(
+            frame(&mut m, 1.0, id, "\0{\"t\":\"from\",\"seq\":1}"),
+            Take::Drop
+        );
+        assert_eq!(frame(&mut m, 2.0, id, "tick 1"), Take::Deliver);
+        assert_eq!(
+            m.received_frame(2.0, id, Received::Binary(3)),
+            Take::Deliver,
+            "binary is an app message too"
+        );
+        assert_eq!(frame(&mut m, 2.0, id, "\0\0x"), Take::Unescape);
+        let out = outputs(&mut m);
+        assert!(out.contains(&Output::Arm {
+            timer: Timer::Ack,
+            ms: resume::ACK_DELAY_MS
+        }));
+        m.handle(202.0, open_link(0), Input::Fired(Timer::Ack));
+        assert_eq!(wire(&outputs(&mut m)), vec!["\0{\"t\":\"ack\",\"seq\":3}"]);
+        for s in ["a", "b", "c"] {
+            m.send(open_link(0), msg(s)).unwrap();
+        }
+        assert_eq!(wire(&outputs(&mut m)), vec!["a", "b", "c"]);
+        frame(&mut m, 203.0, id, "\0{\"t\":\"ack\",\"seq\":1}");
+        assert_eq!(m.stats().unacked, 2);
+        assert_eq!(m.stats().in_flight, 0, "no bufferedAmount accounting");
+        // The link dies: nothing requeued (the session holds b and c).
+        m.handle(
+            300.0,
+            open_link(9),
+            Input::Closed {
+                id,
+                close: closed(1006),
+                retry: None,
+            },
+        );
+        assert_eq!(m.stats().requeued, 0);
+        let next = next_socket(&mut m, 350.0);
+        m.send(Link::default(), msg("d")).unwrap();
+        let (_, out) = reopen(&mut m, 400.0, next);
+        assert_eq!(
+            wire(&out),
+            vec![format!(
+                "\0{{\"t\":\"hello\",\"sid\":\"{SID}\",\"recv\":3}}"
+            )]
+        );
+        // The server had "b"; it holds its seqs 5 and 6 only (4 was dropped): a gap.
+        frame(&mut m, 401.0, next, &welcome(true, 2, 6));
+        let out = outputs(&mut m);
+        assert_eq!(wire(&out), vec!["\0{\"t\":\"from\",\"seq\":3}", "c"]);
+        assert!(events(&out).contains(&Event::Resumed {
+            resumed: true,
+            resent: 1,
+            replayed: 3
+        }));
+        m.handle(401.0, open_link(0), Input::OpenDelivered);
+        assert_eq!(wire(&outputs(&mut m)), vec!["d"]);
+        frame(&mut m, 402.0, next, "\0{\"t\":\"from\",\"seq\":5}");
+        assert_eq!(
+            events(&outputs(&mut m)),
+            vec![Event::Gap { from: 4, to: 4 }]
+        );
+        assert_eq!(frame(&mut m, 402.0, next, "tick 5"), Take::Deliver);
+        // The server asks for an ack; pings are answered.
+        frame(&mut m, 403.0, next, "\0{\"t\":\"ackreq\"}");
+        frame(&mut m, 403.0, next, "\0{\"t\":\"ping\"}");
+        let out = outputs(&mut m);
+        assert_eq!(
+            wire(&out),
+            vec!["\0{\"t\":\"ack\",\"seq\":5}", "\0{\"t\":\"pong\"}"]
+        );
+        assert!(out.contains(&Output::Cancel(Timer::Ack)));
+        // close(): bye first.
+        m.close(Some(1000), None).unwrap();
+        let out = outputs(&mut m);
+        assert_eq!(wire(&out)[0], "\0{\"t\":\"bye\"}");
+        assert!(matches!(out[1], Output::Send { .. } | Output::Close { .. }));
+    }
+
+    #[test]
+    fn acks_go_out_every_32_messages_without_waiting() {
+        let mut m = resumable(|r| r);
+        let (id, _) = greet(&mut m, 0.0);
+        frame(&mut m, 0.0, id, &welcome(false, 0, 0));
+        frame(&mut m, 0.0, id, "\0{\"t\":\"from\",\"seq\":1}");
+        outputs(&mut m);
+        for _ in 0..64 {
+            frame(&mut m, 1.0, id, "x");
+        }
+        assert_eq!(
+            wire(&outputs(&mut m)),
+            vec![
+                "\0{\"t\":\"ack\",\"seq\":32}",
+                "\0{\"t\":\"ack\",\"seq\":64}"
+            ]
+        );
+        assert!(!m.armed()[Timer::Ack.index()]);
+    }
+
+    #[test]
+    fn a_lost_session_is_reported_and_unconfirmed_messages_requeued_or_dropped() {
+        for requeue in [true, false] {
+            let mut m = resumable(|r| r.requeue_on_reset(requeue));
+            let (id, _) = greet(&mut m, 0.0);
+            frame(&mut m, 0.0, id, &welcome(false, 0, 0));
+            frame(&mut m, 0.0, id, "\0{\"t\":\"from\",\"seq\":1}");
+            frame(&mut m, 0.0, id, "s1");
+            m.handle(0.0, open_link(0), Input::OpenDelivered);
+            m.send(open_link(0), msg("a")).unwrap();
+            m.send(open_link(0), msg("b")).unwrap();
+            outputs(&mut m);
+            m.handle(
+                5.0,
+                open_link(0),
+                Input::Closed {
+                    id,
+                    close: closed(1001),
+                    retry: None,
+                },
+            );
+            let next = next_socket(&mut m, 6.0);
+            m.send(Link::default(), msg("c")).unwrap();
+            let (_, _) = reopen(&mut m, 6.0, next);
+            let other = Control::Welcome {
+                sid: "ffffffffffffffffffffffffffffffff".into(),
+                resumed: false,
+                recv: 0,
+                sent: 0,
+            }
+            .encode();
+            frame(&mut m, 7.0, next, &other);
+            let out = outputs(&mut m);
+            let ev = events(&out);
+            assert_eq!(
+                ev[0],
+                Event::Reset {
+                    missed_from: 2,
+                    unconfirmed: (1, 2)
+                }
+            );
+            m.handle(7.0, open_link(0), Input::OpenDelivered);
+            let out2 = outputs(&mut m);
+            if requeue {
+                assert_eq!(wire(&out2), vec!["a", "b", "c"], "as new messages, first");
+            } else {
+                assert!(ev.contains(&Event::Discarded {
+                    dropped: 2,
+                    expired: 0
+                }));
+                assert_eq!(wire(&out2), vec!["c"]);
+            }
+        }
+    }
+
+    #[test]
+    fn protocol_violations_fail_without_a_payload_or_sid_in_the_reason() {
+        let cases: [&[&str]; 5] = [
+            &["tick"],                                   // app message before welcome
+            &["\0{\"t\":\"from\",\"seq\":1}"],           // control before welcome
+            &["\0{\"t\":\"nope\"}"],                     // unknown t
+            &["WELCOME", "x"],                           // app before from
+            &["WELCOME", "\0{\"t\":\"ack\",\"seq\":9}"], // ack above sent
+        ];
+        for case in cases {
+            let mut m = resumable(|r| r);
+            let (id, _) = greet(&mut m, 0.0);
+            for f in case {
+                let f = if *f == "WELCOME" {
+                    welcome(false, 0, 0)
+                } else {
+                    String::from(*f)
+                };
+                frame(&mut m, 1.0, id, &f);
+            }
+            let out = outputs(&mut m);
+            let State::Failed { reason } = m.state() else {
+                panic!("{case:?}: {:?}", m.state())
+            };
+            assert!(reason.starts_with("resume protocol: "), "{reason}");
+            assert!(
+                !reason.contains(SID) && !reason.contains("tick"),
+                "{reason}"
+            );
+            assert!(out.contains(&Output::Release { id }));
+        }
+    }
+
+    #[test]
+    fn per_message_policies_drop_on_reconnect_and_expire_and_are_reported() {
+        let mut m = fixed(config(|o| o));
+        let id = start_open(&mut m, 0.0);
+        // Handed to the socket, then the link dies with all of them unsent.
+        m.send_with(0.0, open_link(0), msg("drop"), OnReconnect::Drop)
+            .unwrap();
+        m.send_with(0.0, open_link(4), msg("keep"), OnReconnect::Replay)
+            .unwrap();
+        m.send_with(
+            0.0,
+            open_link(8),
+            msg("ttl"),
+            OnReconnect::Expire(Duration::from_millis(100)),
+        )
+        .unwrap();
+        outputs(&mut m);
+        m.handle(
+            10.0,
+            open_link(11),
+            Input::Closed {
+                id,
+                close: closed(1006),
+                retry: None,
+            },
+        );
+        let next = next_socket(&mut m, 15.0);
+        // Sent during the outage with Drop: still goes on the next connection.
+        m.send_with(20.0, Link::default(), msg("late"), OnReconnect::Drop)
+            .unwrap();
+        m.send_with(
+            20.0,
+            Link::default(),
+            msg("soon"),
+            OnReconnect::Expire(Duration::from_millis(1000)),
+        )
+        .unwrap();
+        m.handle(
+            500.0,
+            Link::default(),
+            Input::Opened {
+                id: next,
+                protocol: String::new(),
+            },
+        );
+        outputs(&mut m);
+        m.handle(500.0, open_link(0), Input::OpenDelivered);
+        let out = outputs(&mut m);
+        assert_eq!(sends(&out), vec![msg("keep"), msg("late"), msg("soon")]);
+        assert_eq!(
+            events(&out),
+            vec![Event::Discarded {
+                dropped: 1,
+                expired: 1
+            }]
+        );
     }
 }

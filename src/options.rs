@@ -128,6 +128,123 @@ pub struct Options {
     /// Received messages the `Stream` may hold unread (default 65,536). When it is full the
     /// oldest is dropped and the stream yields one `Err(Error::Lagged)` in its place.
     pub inbox_messages: usize,
+    /// Speak the resume protocol (`docs/PROTOCOL.md`): exactly-once, in-order delivery both
+    /// ways across reconnects, against a server that speaks it (default off).
+    pub resume: Option<Resume>,
+}
+
+/// What a resume-mode `ReSocket` does when the server does not select the
+/// `resocket.resume.v1` subprotocol.
+///
+/// ```
+/// assert_eq!(resocket::Fallback::default(), resocket::Fallback::Fail);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fallback {
+    /// Stop: the state becomes `Failed`, with an error naming what the server selected.
+    #[default]
+    Fail,
+    /// Use that connection in plain mode (no sequence numbers, no control frames). Checked
+    /// again on every connection.
+    Plain,
+}
+
+/// The resume protocol's options (see [`Options::resume`]).
+///
+/// ```
+/// let r = resocket::Resume::default().buffer(256, 1 << 16).fallback(resocket::Fallback::Plain);
+/// assert_eq!((r.max_buffered, r.fallback), (256, resocket::Fallback::Plain));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// When the server does not speak the protocol (default `Fail`).
+    pub fallback: Fallback,
+    /// Sent messages kept until the server acknowledges them (default 1024).
+    pub max_buffered: usize,
+    /// Payload bytes kept until acknowledged (default 1 MiB).
+    pub max_buffered_bytes: usize,
+    /// A full resend buffer drops its oldest message (`true`, the default: the server reports
+    /// the gap if it lacks it) or holds new messages back in the outbox until an
+    /// acknowledgement makes room (`false`).
+    pub drop_oldest: bool,
+    /// After a reset (the server lost the session), the messages it may not have received
+    /// are sent again as new messages (`true`, the default) or dropped (reported by a
+    /// `Discarded` event). The `Reset` event reports them either way.
+    pub requeue_on_reset: bool,
+}
+
+impl Default for Resume {
+    fn default() -> Self {
+        Resume {
+            fallback: Fallback::Fail,
+            max_buffered: 1024,
+            max_buffered_bytes: 1 << 20,
+            drop_oldest: true,
+            requeue_on_reset: true,
+        }
+    }
+}
+
+impl Resume {
+    /// Sets what happens when the server does not speak the protocol.
+    ///
+    /// ```
+    /// let r = resocket::Resume::default().fallback(resocket::Fallback::Plain);
+    /// assert_eq!(r.fallback, resocket::Fallback::Plain);
+    /// ```
+    pub fn fallback(mut self, fallback: Fallback) -> Self {
+        self.fallback = fallback;
+        self
+    }
+
+    /// Bounds the resend buffer (at least one message is always kept).
+    ///
+    /// ```
+    /// assert_eq!(resocket::Resume::default().buffer(8, 100).max_buffered_bytes, 100);
+    /// ```
+    pub fn buffer(mut self, messages: usize, bytes: usize) -> Self {
+        self.max_buffered = messages;
+        self.max_buffered_bytes = bytes;
+        self
+    }
+
+    /// Whether a full resend buffer drops its oldest message (else new ones wait).
+    ///
+    /// ```
+    /// assert!(!resocket::Resume::default().drop_oldest(false).drop_oldest);
+    /// ```
+    pub fn drop_oldest(mut self, on: bool) -> Self {
+        self.drop_oldest = on;
+        self
+    }
+
+    /// Whether unconfirmed messages are sent again after a reset (else dropped).
+    ///
+    /// ```
+    /// assert!(!resocket::Resume::default().requeue_on_reset(false).requeue_on_reset);
+    /// ```
+    pub fn requeue_on_reset(mut self, on: bool) -> Self {
+        self.requeue_on_reset = on;
+        self
+    }
+}
+
+/// How a message sent with `ReSocket::send_with` behaves if it has not left by the time a
+/// connection is lost (it waits in the outbox, or was handed to a socket that died with it).
+///
+/// ```
+/// assert_eq!(resocket::OnReconnect::default(), resocket::OnReconnect::Replay);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnReconnect {
+    /// Sent on the next connection (the default, as `send`).
+    #[default]
+    Replay,
+    /// Dropped once a connection that was open is lost before the message went out: it is
+    /// only ever sent on the connection that was open (or the next to open) when it was sent.
+    Drop,
+    /// Dropped if it has not gone out within this time of the send.
+    Expire(Duration),
 }
 
 impl Default for Options {
@@ -148,6 +265,7 @@ impl Default for Options {
             max_message_bytes: None,
             jitter_seed: None,
             inbox_messages: DEFAULT_INBOX_MESSAGES,
+            resume: None,
         }
     }
 }
@@ -173,6 +291,7 @@ impl fmt::Debug for Options {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("jitter_seed", &self.jitter_seed)
             .field("inbox_messages", &self.inbox_messages)
+            .field("resume", &self.resume)
             .finish()
     }
 }
@@ -311,6 +430,20 @@ impl Options {
     /// ```
     pub fn max_message_bytes(mut self, bytes: usize) -> Self {
         self.max_message_bytes = Some(bytes);
+        self
+    }
+
+    /// Turns the resume protocol on (see [`Resume`] and `docs/PROTOCOL.md`): the socket offers
+    /// the `resocket.resume.v1` subprotocol first, and against a server that selects it
+    /// delivers every message exactly once and in order in both directions across reconnects,
+    /// or reports what it cannot (`Gap`, `Reset` events).
+    ///
+    /// ```
+    /// let o = resocket::Options::default().resume(resocket::Resume::default());
+    /// assert!(o.resume.is_some());
+    /// ```
+    pub fn resume(mut self, resume: Resume) -> Self {
+        self.resume = Some(resume);
         self
     }
 

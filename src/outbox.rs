@@ -33,10 +33,22 @@ pub(crate) enum Pushed {
     DroppedNewest(Message),
 }
 
+/// How long a queued message stays wanted (`OnReconnect`, as the machine keeps it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Keep {
+    /// Until it is sent.
+    Always,
+    /// While no open connection was lost since the send: the machine's count of lost
+    /// connections at the send.
+    Epoch(u32),
+    /// Until this time (ms, the machine's clock).
+    Until(f64),
+}
+
 /// An ordered, bounded queue of messages waiting for an open socket.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
-    queue: VecDeque<Message>,
+    queue: VecDeque<(Message, Keep)>,
     bytes: usize,
     max_messages: usize,
     max_bytes: usize,
@@ -79,7 +91,7 @@ impl Outbox {
     ///
     /// A message larger than the whole byte capacity is refused under every policy with
     /// [`Error::MessageExceedsOutbox`], as is any message when the capacity is zero messages.
-    pub(crate) fn push(&mut self, message: Message) -> Result<Pushed> {
+    pub(crate) fn push(&mut self, message: Message, keep: Keep) -> Result<Pushed> {
         let size = message.len();
         if size > self.max_bytes || self.max_messages == 0 {
             return Err(Error::MessageExceedsOutbox {
@@ -88,7 +100,7 @@ impl Outbox {
             });
         }
         if self.fits(1, size) {
-            self.push_back(message);
+            self.push_back(message, keep);
             return Ok(Pushed::Queued);
         }
         match self.overflow {
@@ -102,39 +114,42 @@ impl Outbox {
                 let mut dropped = Vec::new();
                 while !self.fits(1, size) {
                     match self.pop() {
-                        Some(old) => dropped.push(old),
+                        Some((old, _)) => dropped.push(old),
                         None => break,
                     }
                 }
-                self.push_back(message);
+                self.push_back(message, keep);
                 Ok(Pushed::DroppedOldest(dropped))
             }
         }
     }
 
-    fn push_back(&mut self, message: Message) {
+    fn push_back(&mut self, message: Message, keep: Keep) {
         self.bytes += message.len();
-        self.queue.push_back(message);
+        self.queue.push_back((message, keep));
     }
 
     /// Puts a message back at the front, ahead of everything queued. It was accepted once, so
     /// it is never refused here (the outbox may exceed its capacity until it is flushed).
-    pub(crate) fn requeue_front(&mut self, message: Message) {
+    pub(crate) fn requeue_front(&mut self, message: Message, keep: Keep) {
         self.bytes += message.len();
-        self.queue.push_front(message);
+        self.queue.push_front((message, keep));
     }
 
     /// Takes the oldest message.
-    pub(crate) fn pop(&mut self) -> Option<Message> {
-        let message = self.queue.pop_front()?;
-        self.bytes -= message.len();
-        Some(message)
+    pub(crate) fn pop(&mut self) -> Option<(Message, Keep)> {
+        let entry = self.queue.pop_front()?;
+        self.bytes -= entry.0.len();
+        Some(entry)
     }
 
     /// Empties the outbox, returning what was queued, oldest first.
     pub(crate) fn drain(&mut self) -> Vec<Message> {
         self.bytes = 0;
-        core::mem::take(&mut self.queue).into_iter().collect()
+        core::mem::take(&mut self.queue)
+            .into_iter()
+            .map(|(message, _)| message)
+            .collect()
     }
 }
 
@@ -149,10 +164,10 @@ mod tests {
     #[test]
     fn reject_policy_refuses_and_keeps_the_queue() {
         let mut o = Outbox::new(2, 100, Overflow::Reject);
-        o.push(m("a")).unwrap();
-        o.push(m("bb")).unwrap();
+        o.push(m("a"), Keep::Always).unwrap();
+        o.push(m("bb"), Keep::Always).unwrap();
         assert_eq!(
-            o.push(m("ccc")),
+            o.push(m("ccc"), Keep::Always),
             Err(Error::OutboxFull {
                 messages: 2,
                 bytes: 3,
@@ -165,15 +180,15 @@ mod tests {
     #[test]
     fn byte_capacity_is_enforced_too() {
         let mut o = Outbox::new(100, 5, Overflow::DropOldest);
-        o.push(m("aa")).unwrap();
-        o.push(m("bb")).unwrap();
+        o.push(m("aa"), Keep::Always).unwrap();
+        o.push(m("bb"), Keep::Always).unwrap();
         assert_eq!(
-            o.push(m("ccc")).unwrap(),
+            o.push(m("ccc"), Keep::Always).unwrap(),
             Pushed::DroppedOldest(vec![m("aa")])
         );
         assert_eq!((o.len(), o.bytes()), (2, 5));
         assert_eq!(
-            o.push(m("dddddd")),
+            o.push(m("dddddd"), Keep::Always),
             Err(Error::MessageExceedsOutbox {
                 size: 6,
                 capacity: 5
@@ -185,8 +200,11 @@ mod tests {
     #[test]
     fn drop_newest_keeps_the_old_ones() {
         let mut o = Outbox::new(1, 100, Overflow::DropNewest);
-        o.push(m("a")).unwrap();
-        assert_eq!(o.push(m("b")).unwrap(), Pushed::DroppedNewest(m("b")));
+        o.push(m("a"), Keep::Always).unwrap();
+        assert_eq!(
+            o.push(m("b"), Keep::Always).unwrap(),
+            Pushed::DroppedNewest(m("b"))
+        );
         assert_eq!(o.drain(), vec![m("a")]);
     }
 
@@ -194,7 +212,7 @@ mod tests {
     fn zero_capacity_refuses_everything() {
         let mut o = Outbox::new(0, 100, Overflow::DropOldest);
         assert!(matches!(
-            o.push(m("a")),
+            o.push(m("a"), Keep::Always),
             Err(Error::MessageExceedsOutbox { .. })
         ));
     }
@@ -205,14 +223,14 @@ mod tests {
         let mut expected: VecDeque<Message> = VecDeque::new();
         for i in 0..50 {
             let msg = Message::Binary(vec![0; (i * 7) % 13]);
-            if let Ok(Pushed::DroppedOldest(d)) = o.push(msg.clone()) {
+            if let Ok(Pushed::DroppedOldest(d)) = o.push(msg.clone(), Keep::Always) {
                 for dropped in d {
                     assert_eq!(expected.pop_front(), Some(dropped));
                 }
             }
             expected.push_back(msg);
             if i % 9 == 0 {
-                assert_eq!(o.pop(), expected.pop_front());
+                assert_eq!(o.pop().map(|e| e.0), expected.pop_front());
             }
             assert_eq!(o.len(), expected.len());
             assert_eq!(o.bytes(), expected.iter().map(Message::len).sum::<usize>());
@@ -223,10 +241,10 @@ mod tests {
     #[test]
     fn requeue_goes_in_front_in_order_and_may_exceed_capacity() {
         let mut o = Outbox::new(2, 100, Overflow::Reject);
-        o.push(m("c")).unwrap();
-        o.push(m("d")).unwrap();
-        o.requeue_front(m("b"));
-        o.requeue_front(m("a"));
+        o.push(m("c"), Keep::Always).unwrap();
+        o.push(m("d"), Keep::Always).unwrap();
+        o.requeue_front(m("b"), Keep::Always);
+        o.requeue_front(m("a"), Keep::Always);
         assert_eq!(o.len(), 4);
         assert_eq!(o.bytes(), 4);
         assert_eq!(o.drain(), vec![m("a"), m("b"), m("c"), m("d")]);

@@ -28,10 +28,10 @@ use wasm_bindgen::prelude::*;
 use crate::error::{Error, Result};
 use crate::events::{Event, State, Stats};
 use crate::inbox::{add_waker, Inbox, SharedInbox};
-use crate::machine::{Config, Input, Link, Machine, Output, SocketId, Timer};
+use crate::machine::{Config, Input, Link, Machine, Output, Received, SocketId, Take, Timer};
 use crate::message::{CloseEvent, Message, ReadyState};
-use crate::options::{Options, RetryPredicate, UrlFuture};
-use crate::socket::{Incoming, RawSocket};
+use crate::options::{OnReconnect, Options, RetryPredicate, UrlFuture};
+use crate::socket::{message_from_js, payload_len, Incoming, RawSocket};
 use crate::sys::{now_ms, Listener, Timeout};
 use crate::url::{target, Target};
 
@@ -80,7 +80,7 @@ impl Drop for Watch {
 #[derive(Default)]
 struct Io {
     socket: Option<(SocketId, RawSocket)>,
-    timers: [Option<Timeout>; 5],
+    timers: [Option<Timeout>; 6],
 }
 
 /// The browser driver of one `ReSocket` (see the module docs). Each part has its own cell,
@@ -97,6 +97,8 @@ struct Driver {
     high_water_mark: u32,
     /// Whether received messages must be timed (a heartbeat is on).
     timed: bool,
+    /// Resume mode: every received message goes through the machine's frame path.
+    resume: bool,
     subscribers: RefCell<Vec<Weak<RefCell<EventQueue>>>>,
     hooks: RefCell<Vec<EventHook>>,
     message_hook: RefCell<Option<MessageHook>>,
@@ -289,6 +291,10 @@ impl Driver {
     /// activity, counters), then it goes to the message hook or the inbox.
     fn received(self: &Rc<Self>, id: SocketId, incoming: Incoming) {
         let now = if self.timed { now_ms() } else { 0.0 };
+        if self.resume {
+            self.received_frame(now, id, incoming);
+            return;
+        }
         let hook = self.message_hook.borrow().clone();
         let counted = self.socket_hook.borrow().is_some();
         let (accept, queued) = {
@@ -306,6 +312,64 @@ impl Driver {
             // Called with nothing borrowed: the hook may send, close or read state.
             (Incoming::Event(event), Some(hook)) => hook(event),
             (incoming, _) => Inbox::push(&self.inbox, Ok(incoming.into_message())),
+        }
+    }
+
+    /// Resume mode's message path: the machine reads every text message (control frames,
+    /// the U+0000 escape) and counts every app message; a binary payload is never copied for
+    /// it. What it keeps goes on as in plain mode (an escaped text without its escape).
+    fn received_frame(self: &Rc<Self>, now: f64, id: SocketId, incoming: Incoming) {
+        let (event, text) = match incoming {
+            Incoming::Text(text) => (None, Some(text)),
+            Incoming::Event(event) => {
+                let text = event.data().as_string();
+                (Some(event), text)
+            }
+        };
+        let frame = match (&text, &event) {
+            (Some(text), _) => Received::Text(text),
+            (None, Some(event)) => Received::Binary(payload_len(&event.data())),
+            (None, None) => return,
+        };
+        let (take, queued) = {
+            let mut machine = self.machine.borrow_mut();
+            let take = machine.received_frame(now, id, frame);
+            (take, machine.has_output())
+        };
+        // Events first (a gap before the message after it), acks and replies out.
+        if queued {
+            self.pump();
+        }
+        let unescaped = match take {
+            Take::Drop => return,
+            Take::Deliver => None,
+            Take::Unescape => text
+                .as_deref()
+                .map(|t| String::from(t.strip_prefix('\0').unwrap_or(t))),
+        };
+        let hook = self.message_hook.borrow().clone();
+        match (event, hook) {
+            // Called with nothing borrowed: the hook may send, close or read state.
+            (Some(event), Some(hook)) => match unescaped {
+                None => hook(event),
+                Some(text) => {
+                    let init = web_sys::MessageEventInit::new();
+                    init.set_data(&JsValue::from_str(&text));
+                    if let Ok(event) =
+                        web_sys::MessageEvent::new_with_event_init_dict("message", &init)
+                    {
+                        hook(event);
+                    }
+                }
+            },
+            (event, _) => {
+                let message = match (unescaped, text, event) {
+                    (Some(text), _, _) | (None, Some(text), _) => Message::Text(text),
+                    (None, None, Some(event)) => message_from_js(&event.data()),
+                    (None, None, None) => return,
+                };
+                Inbox::push(&self.inbox, Ok(message));
+            }
         }
     }
 
@@ -475,6 +539,7 @@ impl ReSocket {
             secure_only: options.secure_only,
             high_water_mark: options.high_water_mark,
             timed: options.heartbeat.is_some(),
+            resume: options.resume.is_some(),
             subscribers: RefCell::new(Vec::new()),
             hooks: RefCell::new(Vec::new()),
             message_hook: RefCell::new(None),
@@ -631,6 +696,35 @@ impl ReSocket {
     pub fn send(&self, message: impl Into<Message>) -> Result<()> {
         let link = self.driver.link();
         let result = self.driver.machine.borrow_mut().send(link, message.into());
+        self.driver.pump();
+        result
+    }
+
+    /// Sends a message with a policy for a reconnect ([`OnReconnect`]): replayed on the next
+    /// connection (as [`send`](ReSocket::send)), dropped once an open connection is lost
+    /// before it went out, or dropped once it has waited longer than a time to live. A dropped
+    /// or expired message is reported by a `Discarded` event. In resume mode the policy
+    /// applies while the message waits in the outbox; once sent it has a sequence number and
+    /// the session delivers it.
+    ///
+    /// ```no_run
+    /// # fn demo(s: &resocket::ReSocket) -> Result<(), resocket::Error> {
+    /// use resocket::OnReconnect;
+    /// s.send_with(r#"{"unsubscribe":"prices"}"#, OnReconnect::Drop)?;
+    /// s.send_with("cursor at 3,4", OnReconnect::Expire(std::time::Duration::from_secs(2)))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_with(&self, message: impl Into<Message>, on: OnReconnect) -> Result<()> {
+        let now = match on {
+            OnReconnect::Expire(_) => now_ms(),
+            _ => 0.0,
+        };
+        let link = self.driver.link();
+        let result = self
+            .driver
+            .machine
+            .borrow_mut()
+            .send_with(now, link, message.into(), on);
         self.driver.pump();
         result
     }

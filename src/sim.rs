@@ -596,7 +596,7 @@ struct Sim {
     now: f64,
     seq: u64,
     /// Armed timers: when they fire, arming order (ties), and how late (throttling).
-    timers: [Option<(f64, u64, f64)>; 5],
+    timers: [Option<(f64, u64, f64)>; 6],
     agenda: Vec<Pending>,
     /// Sockets the driver holds (not released).
     socks: Vec<Sock>,
@@ -656,7 +656,7 @@ impl Sim {
             mode,
             now: 0.0,
             seq: 0,
-            timers: [None; 5],
+            timers: [None; 6],
             agenda: Vec::new(),
             socks: Vec::new(),
             zombies: Vec::new(),
@@ -1038,6 +1038,7 @@ impl Sim {
                 ms >= 1 && ms <= most
             }),
             Timer::Retry => true, // checked against the Reconnecting event
+            Timer::Ack => cfg.resume.is_some() && ms == crate::resume::ACK_DELAY_MS,
         };
         ensure!(
             ok,
@@ -1953,18 +1954,20 @@ impl Sim {
         }
         let on = |t: Timer| armed[t.index()];
         let heartbeat = self.s.config.heartbeat.is_some();
-        let expected: [bool; 5] = match &state {
-            State::Connecting { .. } => [true, false, false, false, false],
-            State::Open | State::Parked if closing => [false, false, false, false, true],
-            State::Open => [false, false, on(Timer::Stable), heartbeat, false],
-            State::Reconnecting { .. } => [false, true, false, false, false],
-            _ => [false; 5],
+        // The ack timer runs only in resume mode, while open, with something to acknowledge.
+        let ack = self.s.config.resume.is_some() && on(Timer::Ack);
+        let expected: [bool; 6] = match &state {
+            State::Connecting { .. } => [true, false, false, false, false, false],
+            State::Open | State::Parked if closing => [false, false, false, false, true, false],
+            State::Open => [false, false, on(Timer::Stable), heartbeat, false, ack],
+            State::Reconnecting { .. } => [false, true, false, false, false, false],
+            _ => [false; 6],
         };
         ensure!(
             armed == expected,
             "timers",
             "in {state:?} (closing {closing}) timers {armed:?}, expected {expected:?} \
-             [Connect, Retry, Stable, Heartbeat, Settle]"
+             [Connect, Retry, Stable, Heartbeat, Settle, Ack]"
         );
         if state == State::Open && !closing && !self.stable_reached {
             ensure!(
@@ -2542,6 +2545,8 @@ fn report(label: &str, k: &Counters, secs: f64) {
         .collect();
     println!("sim {label}: events by kind: {}", kinds.join(", "));
 }
+
+mod resume;
 
 #[cfg(test)]
 mod tests {

@@ -53,6 +53,8 @@ extern "C" {
     pub(crate) fn set_heartbeat(this: &Relay, heartbeat: bool);
     #[wasm_bindgen(method, setter)]
     pub(crate) fn set_limit(this: &Relay, limit: f64);
+    #[wasm_bindgen(method, setter)]
+    pub(crate) fn set_resume(this: &Relay, resume: bool);
     #[wasm_bindgen(method, getter, js_name = messagesIn)]
     pub(crate) fn messages_in(this: &Relay) -> f64;
     #[wasm_bindgen(method, getter, js_name = bytesIn)]
@@ -164,6 +166,42 @@ impl Engine {
                 self.dispatch_custom("heartbeattimeout", &detail);
             }
             Event::Error(err) => self.dispatch_error(err),
+            Event::Resumed {
+                resumed,
+                resent,
+                replayed,
+            } => {
+                let detail = js_sys::Object::new();
+                set(&detail, "resumed", &(*resumed).into());
+                set(&detail, "resent", &(*resent as f64).into());
+                set(&detail, "replayed", &(*replayed as f64).into());
+                self.dispatch_custom("resumed", &detail);
+            }
+            Event::Gap { from, to } => {
+                let detail = js_sys::Object::new();
+                set(&detail, "from", &(*from as f64).into());
+                set(&detail, "to", &(*to as f64).into());
+                self.dispatch_custom("gap", &detail);
+            }
+            Event::Reset {
+                missed_from,
+                unconfirmed,
+            } => {
+                let detail = js_sys::Object::new();
+                set(&detail, "missedFrom", &(*missed_from as f64).into());
+                let range = js_sys::Array::of2(
+                    &(unconfirmed.0 as f64).into(),
+                    &(unconfirmed.1 as f64).into(),
+                );
+                set(&detail, "unconfirmed", &range);
+                self.dispatch_custom("reset", &detail);
+            }
+            Event::Discarded { dropped, expired } => {
+                let detail = js_sys::Object::new();
+                set(&detail, "dropped", &(*dropped as u32).into());
+                set(&detail, "expired", &(*expired as u32).into());
+                self.dispatch_custom("discarded", &detail);
+            }
             Event::Connecting { .. } => {}
         }
     }
@@ -284,6 +322,7 @@ impl JsCore {
         crate::url::validate_protocols(&options.protocols)?;
         // The relay hands a message to the core only when the core has work to do.
         relay.set_heartbeat(options.heartbeat.is_some());
+        relay.set_resume(options.resume.is_some());
         if let Some(limit) = options.max_message_bytes {
             relay.set_limit(limit as f64);
         }
@@ -377,6 +416,8 @@ impl JsCore {
         );
         set(&out, "outboxLength", &(s.outbox_len as u32).into());
         set(&out, "inFlight", &(s.in_flight as u32).into());
+        set(&out, "unacked", &(s.unacked as u32).into());
+        set(&out, "duplicates", &(s.duplicates as f64).into());
         out
     }
 
@@ -406,13 +447,25 @@ impl JsCore {
         f64::from(self.inner.socket.buffered_amount()) + self.inner.socket.unsent_bytes() as f64
     }
 
-    /// Sends a string as text or a `Uint8Array` as binary, now or into the outbox.
-    pub fn send(&self, data: JsValue) -> Result<(), JsValue> {
+    /// Sends a string as text or a `Uint8Array` as binary, now or into the outbox. `policy`
+    /// (checked by `resocket.js`): undefined to replay after a reconnect, -1 to drop, else a
+    /// time to live in ms.
+    pub fn send(&self, data: JsValue, policy: Option<f64>) -> Result<(), JsValue> {
         let message = match data.as_string() {
             Some(text) => Message::Text(text),
             None => Message::Binary(data.unchecked_into::<js_sys::Uint8Array>().to_vec()),
         };
-        self.inner.socket.send(message).map_err(|e| js_error(&e))
+        let on = match policy {
+            None => crate::options::OnReconnect::Replay,
+            Some(ms) if ms < 0.0 => crate::options::OnReconnect::Drop,
+            Some(ms) => crate::options::OnReconnect::Expire(core::time::Duration::from_micros(
+                (ms * 1000.0) as u64,
+            )),
+        };
+        self.inner
+            .socket
+            .send_with(message, on)
+            .map_err(|e| js_error(&e))
     }
 
     /// Closes for good; returns the messages that were queued and never sent (strings and

@@ -17,7 +17,7 @@ use wasm_bindgen::JsCast;
 
 use crate::backoff::Jitter;
 use crate::message::CloseEvent;
-use crate::options::{Heartbeat, Options};
+use crate::options::{Fallback, Heartbeat, Options, Resume};
 use crate::outbox::Overflow;
 use crate::text::{text, Piece::N, Piece::S};
 
@@ -126,6 +126,26 @@ pub(crate) fn parse(s: &JsValue) -> Result<Options, JsValue> {
     }
     if let Some(v) = num(s, "jitterSeed") {
         o.jitter_seed = Some(v as u64);
+    }
+    let resume = get(s, "resume");
+    if resume.is_object() {
+        let mut r = Resume::default();
+        if get(&resume, "fallback").as_string().as_deref() == Some("plain") {
+            r.fallback = Fallback::Plain;
+        }
+        if let Some(v) = num(&resume, "maxBuffered") {
+            r.max_buffered = v as usize;
+        }
+        if let Some(v) = num(&resume, "maxBufferedBytes") {
+            r.max_buffered_bytes = v as usize;
+        }
+        if get(&resume, "overflow").as_string().as_deref() == Some("wait") {
+            r.drop_oldest = false;
+        }
+        if get(&resume, "onReset").as_string().as_deref() == Some("drop") {
+            r.requeue_on_reset = false;
+        }
+        o.resume = Some(r);
     }
     if o.backoff.max < o.backoff.initial {
         // The message and `kind` of the option errors `resocket.js` throws.

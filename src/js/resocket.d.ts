@@ -22,6 +22,28 @@ export interface ReSocketHeartbeat {
   timeout?: number;
 }
 
+/**
+ * The resume protocol (docs/PROTOCOL.md): exactly-once, in-order delivery both ways across
+ * reconnects against a server that speaks it (the Rust adapter for axum, the Node adapter for `ws`).
+ */
+export interface ReSocketResume {
+  /** A server that does not select `resocket.resume.v1`: fail (default) or use plain mode. */
+  fallback?: "fail" | "plain";
+  /** Sent messages kept until the server acknowledges them (default 1024). */
+  maxBuffered?: number;
+  /** Payload bytes kept until acknowledged (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** A full resend buffer drops its oldest message (default; the server reports the gap) or holds new messages back in the outbox (`"wait"`). */
+  overflow?: "drop-oldest" | "wait";
+  /** After a `reset`, the unconfirmed messages are sent again as new ones (default) or dropped (`discarded` event). */
+  onReset?: "requeue" | "drop";
+}
+
+/** `send()`'s second argument: what happens to a message that has not gone out when a connection is lost. */
+export type ReSocketSendOptions =
+  | { readonly onReconnect?: "replay" | "drop"; readonly ttl?: never }
+  | { readonly ttl: number; readonly onReconnect?: never };
+
 /** Options of a `ReSocket`. A wrong key, type or value throws a `TypeError` naming it. */
 export interface ReSocketOptions {
   /** Subprotocols offered (also the constructor's second argument). */
@@ -67,6 +89,8 @@ export interface ReSocketOptions {
    * without one (Node.js before 22): `{ WebSocket }` with `import { WebSocket } from 'ws'`.
    */
   WebSocket?: new (url: string, protocols?: string | string[]) => unknown;
+  /** Speak the resume protocol (default off); `true` for its defaults. */
+  resume?: boolean | ReSocketResume | null;
 }
 
 /** Counters since the socket was created. */
@@ -87,6 +111,10 @@ export interface ReSocketStats {
    * (`bufferedAmount`): the ones put back into the outbox if the socket dies now.
    */
   readonly inFlight: number;
+  /** Resume mode: sent messages kept until the server acknowledges them. */
+  readonly unacked: number;
+  /** Resume mode: received messages discarded as duplicates. */
+  readonly duplicates: number;
 }
 
 /** `detail` of `statechange`, `reconnecting`, `offline` and `parked` events. */
@@ -116,6 +144,17 @@ export interface ReSocketEventMap {
   parked: CustomEvent<ReSocketStateDetail>;
   outboxoverflow: CustomEvent<{ readonly dropped: number }>;
   heartbeattimeout: CustomEvent<{ readonly silentMs: number }>;
+  /** Resume mode: the session handshake completed (right after `open`). */
+  resumed: CustomEvent<{ readonly resumed: boolean; readonly resent: number; readonly replayed: number }>;
+  /** Resume mode: server messages `from..to` will never arrive. */
+  gap: CustomEvent<{ readonly from: number; readonly to: number }>;
+  /**
+   * Resume mode: the server lost or ended the session. Server messages from `missedFrom` on may
+   * never arrive; the client's `unconfirmed` range (none when from > to) may or may not have.
+   */
+  reset: CustomEvent<{ readonly missedFrom: number; readonly unconfirmed: readonly [number, number] }>;
+  /** Messages dropped (`onReconnect: 'drop'`, or a reset with `onReset: 'drop'`) or expired (`ttl`) instead of sent. */
+  discarded: CustomEvent<{ readonly dropped: number; readonly expired: number }>;
 }
 
 /** A URL, or a function called before every attempt (to refresh a token, say). */
@@ -178,7 +217,7 @@ export class ReSocket extends EventTarget {
    * after `close()` or when the outbox is full. In JSON mode, any JSON-serialisable value;
    * otherwise other values are sent as their string, as the browser's `send()` does.
    */
-  send(data: ReSocketData | object | number | boolean | null): void;
+  send(data: ReSocketData | object | number | boolean | null, options?: ReSocketSendOptions): void;
   /**
    * Closes for good; returns what was queued and never sent. As the browser's: `code` must be
    * 1000 or 3000-4999 (else an `InvalidAccessError` DOMException), `reason` at most 123 UTF-8

@@ -36,6 +36,9 @@ class Relay {
     this.listening = false;
     this.limit = Infinity;
     this.heartbeat = false;
+    // Resume mode: every message goes to the core, which reads control frames, unescapes,
+    // drops duplicates and counts (the relay counts nothing then).
+    this.resume = false;
     this.messagesIn = 0;
     this.bytesIn = 0;
     // The async iterators, weakly: one the page dropped without `return()` is collected. One
@@ -56,6 +59,10 @@ class Relay {
   }
 
   receive(event, core) {
+    if (this.resume) {
+      core(undefined, event);
+      return;
+    }
     const data = event.data;
     // As js_payload_len: UTF-16 code units of a string, bytes of an ArrayBuffer.
     const len = typeof data === 'string' ? data.length : data.byteLength;
@@ -398,8 +405,14 @@ export class ReSocket extends EventTarget {
     if (value === 'blob' || value === 'arraybuffer') this.#r.blob = value === 'blob';
   }
 
-  /** Sends a string, binary data or a Blob (in JSON mode: any JSON-serialisable value). */
-  send(data) {
+  /**
+   * Sends a string, binary data or a Blob (in JSON mode: any JSON-serialisable value).
+   * `options`: `{ onReconnect: 'replay' | 'drop' }` or `{ ttl: ms }`, for a message that has
+   * not gone out when a connection is lost (dropped or expired ones are reported by a
+   * `discarded` event).
+   */
+  send(data, options) {
+    const policy = sendPolicy(options);
     const { json } = this.#r;
     let out;
     if (typeof data === 'string' && !json) {
@@ -409,7 +422,7 @@ export class ReSocket extends EventTarget {
     } else if (ArrayBuffer.isView(data)) {
       out = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     } else if (data instanceof Blob) {
-      this.#sendBlob(data);
+      this.#sendBlob(data, policy);
       return;
     } else if (json) {
       try {
@@ -426,9 +439,9 @@ export class ReSocket extends EventTarget {
     if (this.#pending.length) {
       this.#check();
       // A copy: the bytes are the ones given at the call, as when they go at once.
-      this.#pending.push({ data: typeof out === 'string' ? out : out.slice() });
+      this.#pending.push({ data: typeof out === 'string' ? out : out.slice(), policy });
     } else {
-      this.#e.send(out);
+      this.#e.send(out, policy);
     }
   }
 
@@ -438,9 +451,9 @@ export class ReSocket extends EventTarget {
     if (over) throw over;
   }
 
-  #sendBlob(blob) {
+  #sendBlob(blob, policy) {
     this.#check();
-    const entry = { blob, data: undefined };
+    const entry = { blob, data: undefined, policy };
     this.#pending.push(entry);
     blob.arrayBuffer().then((buffer) => {
       entry.data = new Uint8Array(buffer);
@@ -459,7 +472,8 @@ export class ReSocket extends EventTarget {
     const pending = this.#pending;
     while (pending.length && pending[0].data !== undefined) {
       try {
-        this.#e.send(pending.shift().data);
+        const entry = pending.shift();
+        this.#e.send(entry.data, entry.policy);
       } catch (e) {
         this.#r.fire('error', e.message, e);
       }
@@ -646,7 +660,7 @@ function typeError(key, expected, got) {
 
 const KEYS = 'protocols, binaryType, json, minDelay, maxDelay, factor, jitter, maxRetries, '
   + 'stableAfter, connectTimeout, shouldRetry, outboxMessages, outboxBytes, overflow, heartbeat, '
-  + 'highWaterMark, maxMessageBytes, secureOnly, jitterSeed, WebSocket';
+  + 'highWaterMark, maxMessageBytes, secureOnly, jitterSeed, WebSocket, resume';
 const U32_MAX = 4294967295;
 
 const isOptionsObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -745,6 +759,7 @@ function settings(protocols, options) {
         case 'WebSocket':
           if (typeof v !== 'function') throw typeError(k, 'a WebSocket class', v);
           break;
+        case 'resume': n = resume(v); break;
         default:
           throw withKind(new TypeError(`unknown option "${k}" (known: ${KEYS})`), 'InvalidOption');
       }
@@ -759,6 +774,52 @@ function settings(protocols, options) {
     }
   }
   return o;
+}
+
+// `resume`: null or false for none, true for the defaults, else an object of overrides (a copy,
+// checked).
+function resume(v) {
+  if (v === null || v === false) return null;
+  const r = {};
+  if (v === true) return r;
+  for (const [key, x] of entries(v, 'option "resume"')) {
+    const name = `resume.${key}`;
+    if (x === undefined) continue;
+    switch (key) {
+      case 'fallback': oneOf(name, x, ['fail', 'plain']); break;
+      case 'maxBuffered': integer(name, x, 1000000000); break;
+      case 'maxBufferedBytes': integer(name, x, U32_MAX); break;
+      case 'overflow': oneOf(name, x, ['drop-oldest', 'wait']); break;
+      case 'onReset': oneOf(name, x, ['requeue', 'drop']); break;
+      default:
+        throw withKind(new TypeError(`unknown option "${name}" (known: fallback, maxBuffered, `
+          + 'maxBufferedBytes, overflow, onReset)'), 'InvalidOption');
+    }
+    r[key] = x;
+  }
+  return r;
+}
+
+// `send()`'s options as the core takes them: undefined (replay), -1 (drop on reconnect) or a
+// time to live in ms.
+function sendPolicy(options) {
+  if (options === undefined || options === null) return undefined;
+  const what = 'send() options';
+  const expected = "{ onReconnect: 'replay' | 'drop' } or { ttl: ms }";
+  if (!isOptionsObject(options)) throw argumentError(what, expected, options);
+  let policy;
+  for (const [key, v] of Object.entries(options)) {
+    if (v === undefined) continue;
+    if (key === 'onReconnect' && (v === 'replay' || v === 'drop') && policy === undefined) {
+      policy = v === 'drop' ? -1 : undefined;
+    } else if (key === 'ttl' && typeof v === 'number' && Number.isFinite(v) && v >= 0
+      && policy === undefined) {
+      policy = v;
+    } else {
+      throw argumentError(`${what} "${key}"`, expected, v);
+    }
+  }
+  return policy;
 }
 
 // `heartbeat`: null or false for none, else an object of overrides (a copy, checked).

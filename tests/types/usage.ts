@@ -40,6 +40,22 @@ export async function demo(): Promise<void> {
   });
   ws.addEventListener('reconnecting', (event) => console.log(event.detail.attempt));
   ws.addEventListener('outboxoverflow', (event) => console.log(event.detail.dropped));
+  // Resume mode (issue 20): options, events and per-message policies.
+  const resumable = new ReSocket('wss://example.com/feed', {
+    resume: { fallback: 'plain', maxBuffered: 256, maxBufferedBytes: 1 << 16, overflow: 'wait', onReset: 'drop' },
+  });
+  resumable.addEventListener('resumed', (event) => console.log(event.detail.resumed, event.detail.resent, event.detail.replayed));
+  resumable.addEventListener('gap', (event) => console.log(event.detail.from, event.detail.to));
+  resumable.addEventListener('reset', (event) => console.log(event.detail.missedFrom, event.detail.unconfirmed[1]));
+  resumable.addEventListener('discarded', (event) => console.log(event.detail.dropped + event.detail.expired));
+  resumable.send('unsubscribe', { onReconnect: 'drop' });
+  resumable.send('cursor', { ttl: 2_000 });
+  const unacked: number = resumable.stats.unacked;
+  console.log(unacked, new ReSocket('wss://example.com/feed', { resume: true }));
+  // @ts-expect-error: not a fallback
+  new ReSocket('wss://example.com/feed', { resume: { fallback: 'retry' } });
+  // @ts-expect-error: one policy at a time
+  resumable.send('x', { onReconnect: 'drop', ttl: 5 });
   ws.addEventListener('message', { handleEvent: (event: Event) => console.log(event.type) });
   const stats: ReSocketStats = ws.stats;
   const rtt: number | null = stats.lastHeartbeatRttMs;
