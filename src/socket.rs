@@ -142,7 +142,7 @@ impl RawSocket {
     /// The browser socket and this socket's own message handler, for a layer that takes over
     /// `onmessage` (the JavaScript layer's relay) and calls the handler when it must. The
     /// handler is detached on drop like the others.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    #[allow(dead_code)] // TODO-size: hooks of the old JS engine
     pub(crate) fn parts(&self) -> (&WebSocket, &js_sys::Function) {
         (&self.ws, self._on_message.function())
     }
