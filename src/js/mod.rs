@@ -151,102 +151,85 @@ impl Engine {
         }
     }
 
-    fn input(&mut self, now: f64, buffered: f64, writable: bool, input: Input) {
-        self.machine.handle(now, link(buffered, writable), input);
-    }
-
-    /// Starts the first attempt.
-    pub fn start(&mut self, now: f64, online: bool) {
-        self.input(now, 0.0, false, Input::Start { online });
-    }
-
-    /// `reconnect()`.
-    pub fn reconnect(&mut self, now: f64, buffered: f64, writable: bool) {
-        self.input(now, buffered, writable, Input::Reconnect);
-    }
-
-    /// The URL function answered attempt `id` with `url` (checked here).
-    pub fn resolved(
-        &mut self,
-        now: f64,
-        buffered: f64,
-        writable: bool,
-        id: f64,
-        url: String,
-        protocols: &str,
-    ) {
-        let result = target(url, protocol_list(protocols), self.secure_only);
-        let id = id as u64;
-        self.input(now, buffered, writable, Input::Resolved { id, result });
-    }
-
-    /// The URL function failed for attempt `id` (`message`: what it threw).
-    pub fn unresolved(&mut self, now: f64, buffered: f64, writable: bool, id: f64, message: String) {
-        let result = Err(Error::Js { message });
-        let id = id as u64;
-        self.input(now, buffered, writable, Input::Resolved { id, result });
-    }
-
-    /// The socket class refused to create socket `id`.
-    pub fn open_failed(&mut self, now: f64, id: f64, url: String, reason: String) {
-        let error = Error::InvalidUrl { url, reason };
-        self.input(now, 0.0, false, Input::OpenFailed { id: id as u64, error });
-    }
-
-    /// Socket `id` opened with `protocol`.
-    pub fn opened(&mut self, now: f64, buffered: f64, writable: bool, id: f64, protocol: String) {
-        let id = id as u64;
-        self.input(now, buffered, writable, Input::Opened { id, protocol });
-    }
-
-    /// The `open` event reached every listener.
-    pub fn open_delivered(&mut self, now: f64, buffered: f64, writable: bool) {
-        self.input(now, buffered, writable, Input::OpenDelivered);
-    }
-
-    /// Socket `id` closed; `retry`: 0 the default policy, 1 no, 2 yes (the user's predicate).
+    /// Feeds one input, or makes one user call; `kind` says which (the other arguments as
+    /// each needs them; `s` and `t` strings):
+    /// 0 start (`a`: online), 1 `reconnect()`, 2 the URL function answered attempt `id` with
+    /// URL `s` and subprotocols `t`, 3 it failed with message `s`, 4 the socket class refused
+    /// socket `id` (`s`: the shown URL, `t`: why), 5 socket `id` opened with protocol `s`,
+    /// 6 the `open` event reached every listener, 7 socket `id` closed with code `a`, reason
+    /// `s`, clean if `b & 1`, the user's verdict in `b >> 1` (0 none, 1 no, 2 yes), 8 timer
+    /// `a` fired, 9 a page signal `a` (0 online/offline, 1 visible/hidden, 2 pagehide into
+    /// the back/forward cache, 3 pageshow from it) with flag `b`, 10 send text `s`,
+    /// 11 `close()` with code `a` (0: none) and reason `s` (given if `b` is 1; the messages it
+    /// hands back are taken with [`Engine::next_unsent`]), 12 add the class's counts (`a`
+    /// messages, `b` bytes). The error of a send, as `kind\nmessage`.
     #[allow(clippy::too_many_arguments)]
-    pub fn closed(
+    pub fn input(
         &mut self,
+        kind: u8,
         now: f64,
         buffered: f64,
         writable: bool,
         id: f64,
-        code: u16,
-        reason: String,
-        was_clean: bool,
-        retry: u8,
-    ) {
-        let close = CloseEvent {
-            code,
-            reason,
-            was_clean,
-        };
-        let retry = match retry {
-            0 => None,
-            r => Some(r == 2),
-        };
+        a: f64,
+        b: f64,
+        s: Option<String>,
+        t: Option<String>,
+    ) -> Option<String> {
         let id = id as u64;
-        self.input(now, buffered, writable, Input::Closed { id, close, retry });
-    }
-
-    /// Timer `timer` (its index) fired.
-    pub fn fired(&mut self, now: f64, buffered: f64, writable: bool, timer: u8) {
-        if let Some(timer) = Timer::ALL.get(usize::from(timer)) {
-            self.input(now, buffered, writable, Input::Fired(*timer));
-        }
-    }
-
-    /// A page signal: 0 online/offline (`flag`), 1 visible/hidden, 2 pagehide into the
-    /// back/forward cache, 3 pageshow from it.
-    pub fn page(&mut self, now: f64, buffered: f64, writable: bool, kind: u8, flag: bool) {
+        let s = s.unwrap_or_default();
+        let t = t.unwrap_or_default();
         let input = match kind {
-            0 => Input::Online(flag),
-            1 => Input::Visible(flag),
-            2 => Input::PageHidden,
-            _ => Input::PageShown,
+            0 => Input::Start { online: a != 0.0 },
+            1 => Input::Reconnect,
+            2 => Input::Resolved {
+                id,
+                result: target(s, protocol_list(&t), self.secure_only),
+            },
+            3 => Input::Resolved {
+                id,
+                result: Err(Error::Js { message: s }),
+            },
+            4 => Input::OpenFailed {
+                id,
+                error: Error::InvalidUrl { url: s, reason: t },
+            },
+            5 => Input::Opened { id, protocol: s },
+            6 => Input::OpenDelivered,
+            7 => {
+                let verdict = (b as u8) >> 1;
+                Input::Closed {
+                    id,
+                    close: CloseEvent {
+                        code: a as u16,
+                        reason: s,
+                        was_clean: (b as u8) & 1 == 1,
+                    },
+                    retry: (verdict != 0).then_some(verdict == 2),
+                }
+            }
+            8 => Input::Fired(*Timer::ALL.get(a as usize)?),
+            9 => match a as u8 {
+                0 => Input::Online(b != 0.0),
+                1 => Input::Visible(b != 0.0),
+                2 => Input::PageHidden,
+                _ => Input::PageShown,
+            },
+            10 => return self.send(buffered, writable, Message::Text(s)),
+            11 => {
+                let code = (a != 0.0).then_some(a as u16);
+                let reason = (b != 0.0).then_some(s.as_str());
+                self.unsent = self.machine.close(code, reason).unwrap_or_default();
+                self.unsent.reverse();
+                return None;
+            }
+            _ => {
+                self.machine.add_received(a as u64, b as u64);
+                return None;
+            }
         };
-        self.input(now, buffered, writable, input);
+        self.machine.handle(now, link(buffered, writable), input);
+        None
     }
 
     /// A message of `len` on socket `id` (already counted by the class): whether to deliver it.
@@ -259,11 +242,6 @@ impl Engine {
         self.machine.asks_retry(id as u64)
     }
 
-    /// Sends text now or into the outbox: the error as `kind\nmessage`, if any.
-    pub fn send_text(&mut self, buffered: f64, writable: bool, text: String) -> Option<String> {
-        self.send(buffered, writable, Message::Text(text))
-    }
-
     /// Sends binary data now or into the outbox: the error as `kind\nmessage`, if any.
     pub fn send_binary(&mut self, buffered: f64, writable: bool, bytes: Vec<u8>) -> Option<String> {
         self.send(buffered, writable, Message::Binary(bytes))
@@ -274,45 +252,22 @@ impl Engine {
         result.err().map(|e| error_text(&e))
     }
 
-    /// `close()` (code and reason already checked by the class): how many messages it handed
-    /// back (taken with [`Engine::take_unsent`]).
-    pub fn close(&mut self, code: Option<u16>, reason: Option<String>) -> usize {
-        self.unsent = self.machine.close(code, reason.as_deref()).unwrap_or_default();
-        self.unsent.reverse();
-        self.unsent.len()
-    }
-
-    /// The next message `close()` handed back: a string, or `None` for binary data (then in
-    /// [`Engine::unsent_bytes`]).
-    pub fn take_unsent(&mut self) -> Option<String> {
-        match self.unsent.last() {
-            Some(Message::Text(_)) => match self.unsent.pop() {
-                Some(Message::Text(text)) => Some(text),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// The next binary message `close()` handed back.
-    pub fn unsent_bytes(&mut self) -> Vec<u8> {
-        match self.unsent.pop() {
-            Some(Message::Binary(bytes)) => bytes,
-            Some(Message::Text(text)) => text.into_bytes(),
-            None => Vec::new(),
-        }
-    }
-
-    /// Adds counts the class kept to the stats.
-    pub fn add_received(&mut self, messages: f64, bytes: f64) {
-        self.machine.add_received(messages as u64, bytes as u64);
+    /// Makes the next message `close()` handed back the current output, read with
+    /// [`Engine::text`] or [`Engine::bytes`]: 1 text, 2 binary, 0 none left.
+    pub fn next_unsent(&mut self) -> u8 {
+        let Some(message) = self.unsent.pop() else {
+            return 0;
+        };
+        let kind = if matches!(message, Message::Text(_)) { 1 } else { 2 };
+        self.current = Some(Output::Send { id: 0, message });
+        kind
     }
 
     /// The next output, as a number (0: none): 1 resolve, 2 open, 3 send, 4 close, 5 release,
     /// 6 arm, 7 cancel, then the events: 10 connecting, 11 open, 12 disconnected,
     /// 13 reconnecting, 14 offline, 15 parked, 16 closed, 17 failed, 18 outboxoverflow,
-    /// 19 heartbeattimeout, 20 error. Its fields: [`Engine::id`], [`Engine::a`],
-    /// [`Engine::b`], [`Engine::s`], [`Engine::t`], [`Engine::text`], [`Engine::bytes`].
+    /// 19 heartbeattimeout, 20 error. Its fields: [`Engine::num`], [`Engine::s`],
+    /// [`Engine::t`], [`Engine::text`], [`Engine::bytes`].
     pub fn poll(&mut self) -> u8 {
         self.current = self.machine.poll_output();
         match &self.current {
@@ -340,8 +295,16 @@ impl Engine {
         }
     }
 
-    /// The current output's socket.
-    pub fn id(&self) -> f64 {
+    /// A number of the current output: 0 its socket, 1 [`Engine::a`], 2 [`Engine::b`].
+    pub fn num(&self, i: u8) -> f64 {
+        match i {
+            0 => self.id(),
+            1 => self.a(),
+            _ => self.b(),
+        }
+    }
+
+    fn id(&self) -> f64 {
         match &self.current {
             Some(
                 Output::Resolve { id }
@@ -356,7 +319,7 @@ impl Engine {
 
     /// The current output's first number: a timer's index, a close code (0: none), an
     /// attempt, a count.
-    pub fn a(&self) -> f64 {
+    fn a(&self) -> f64 {
         match &self.current {
             Some(Output::Arm { timer, .. } | Output::Cancel(timer)) => timer.index() as f64,
             Some(Output::Close { code, .. }) => f64::from(code.unwrap_or(0)),
@@ -375,7 +338,7 @@ impl Engine {
 
     /// The current output's second number: a timer's delay, a retry delay in ms, whether a
     /// close was clean (1), the messages a close left unsent.
-    pub fn b(&self) -> f64 {
+    fn b(&self) -> f64 {
         match &self.current {
             Some(Output::Arm { ms, .. }) => f64::from(*ms),
             Some(Output::Emit(event)) => match event {
@@ -438,48 +401,36 @@ impl Engine {
         }
     }
 
-    /// The socket the machine works with (0: none).
-    pub fn socket(&self) -> f64 {
-        self.machine.socket().unwrap_or(0) as f64
-    }
-
-    /// The state: 0 connecting, 1 open, 2 reconnecting, 3 offline, 4 parked, 5 closed,
-    /// 6 failed.
-    pub fn state(&self) -> u8 {
-        match self.machine.state() {
-            State::Connecting { .. } => 0,
-            State::Open => 1,
-            State::Reconnecting { .. } => 2,
-            State::Offline => 3,
-            State::Parked => 4,
-            State::Closed { .. } => 5,
-            State::Failed { .. } => 6,
+    /// The error for using the socket once it is closed or failed (`kind\nmessage`, with
+    /// `over` true), or the URL of the current (or last) attempt, redacted.
+    pub fn text_of(&self, over: bool) -> Option<String> {
+        if over {
+            self.machine.over_error().map(|e| error_text(&e))
+        } else {
+            Some(self.machine.url().into())
         }
     }
 
-    /// The error for using the socket once it is closed or failed (`kind\nmessage`).
-    pub fn over(&self) -> Option<String> {
-        self.machine.over_error().map(|e| error_text(&e))
-    }
-
-    /// The URL of the current (or last) attempt, redacted.
-    pub fn url(&self) -> String {
-        self.machine.url().into()
-    }
-
-    /// Bytes sent but not on the socket yet: the outbox and sends waiting for the dispatch
-    /// to end.
-    pub fn unsent_bytes_total(&mut self, buffered: f64, writable: bool) -> f64 {
-        self.machine.observe(link(buffered, writable));
-        (self.machine.stats().outbox_bytes as u64 + self.machine.sends_queued()) as f64
-    }
-
-    /// The counters: connects, reconnects, messages in and out, bytes in and out, requeued,
-    /// the last heartbeat round trip (-1: none), outbox length, in flight.
-    pub fn stats(&mut self, buffered: f64, writable: bool) -> Vec<f64> {
+    /// The state and the counters: the state (0 connecting, 1 open, 2 reconnecting,
+    /// 3 offline, 4 parked, 5 closed, 6 failed), bytes sent but not on the socket yet (the
+    /// outbox and sends waiting for the dispatch to end), connects, reconnects, messages in
+    /// and out, bytes in and out, requeued, the last heartbeat round trip (-1: none), outbox
+    /// length, in flight.
+    pub fn info(&mut self, buffered: f64, writable: bool) -> Vec<f64> {
         self.machine.observe(link(buffered, writable));
         let s = self.machine.stats();
+        let state = match self.machine.state() {
+            State::Connecting { .. } => 0.0,
+            State::Open => 1.0,
+            State::Reconnecting { .. } => 2.0,
+            State::Offline => 3.0,
+            State::Parked => 4.0,
+            State::Closed { .. } => 5.0,
+            State::Failed { .. } => 6.0,
+        };
         Vec::from([
+            state,
+            (s.outbox_bytes as u64 + self.machine.sends_queued()) as f64,
             f64::from(s.connects),
             f64::from(s.reconnects),
             s.messages_in as f64,
