@@ -258,7 +258,11 @@ impl Engine {
         let Some(message) = self.unsent.pop() else {
             return 0;
         };
-        let kind = if matches!(message, Message::Text(_)) { 1 } else { 2 };
+        let kind = if matches!(message, Message::Text(_)) {
+            1
+        } else {
+            2
+        };
         self.current = Some(Output::Send { id: 0, message });
         kind
     }
