@@ -1,25 +1,26 @@
-// The npm package's entry module: the `ReSocket` class (`resocket_core.js` is the wasm engine
-// under it, see src/js/mod.rs). The class is JavaScript because most of the browser WebSocket
-// surface is JavaScript semantics: it extends EventTarget (addEventListener and friends are the
-// browser's own), checks arguments, reads the options, and owns the message path, the `on*`
-// handlers, async iteration and the queue of sends behind a Blob being read. Reconnection,
-// backoff, the outbox, close codes and the heartbeat are the Rust core's; its events come back
-// through the socket's `Relay` as DOM events.
+// The npm package's entry module: the `ReSocket` class and its driver, `Core`, over the wasm
+// engine (`resocket_core.js`, see src/js/mod.rs): the pure reconnect machine, the same Rust
+// code the crate's `ReSocket` runs. The class is JavaScript because most of the browser
+// WebSocket surface is JavaScript semantics: it extends EventTarget (addEventListener and
+// friends are the browser's own), checks arguments, reads the options, and owns the message
+// path, the `on*` handlers, async iteration and the queue of sends behind a Blob being read.
+// The driver is JavaScript because the browser glue (sockets, timers, page listeners, events)
+// costs a fraction of its wasm size there. Reconnection, backoff, the outbox, close codes and
+// the heartbeat are the machine's decisions; the driver carries them out and dispatches its
+// events through the socket's `Relay` as DOM events.
 import { Engine, check } from './resocket_core.js';
 
 const addListener = EventTarget.prototype.addEventListener;
 
-// A socket's `Relay` is the browser socket's `onmessage` (attached by the core to every new
-// socket, and detached with it): it counts the message (the core reads the counters lazily, see
-// `ReSocket::stats`), then parses (JSON mode) or wraps (a Blob for binaryType "blob") and
-// delivers it to the listeners and the async iterators, all without entering wasm. It hands
-// the event to the core's own handler instead (`core(undefined, event)`, which counts nothing for
-// a socket with a relay) whenever the core has work to do: a heartbeat is configured
-// (activity), the message exceeds maxMessageBytes (the error event), or JSON.parse throws (the
-// decode error).
-// The core's handler then delivers through `deliverMessage`, so both paths behave the same.
-// The core also dispatches the socket's events through it (`fire`) and tells it when the
-// socket is over (`end`).
+// A socket's `Relay` is the browser socket's `onmessage` (attached by the driver to every new
+// socket, and detached with it): it counts the message (the driver reads the counters lazily,
+// see `stats`), then parses (JSON mode) or wraps (a Blob for binaryType "blob") and delivers it
+// to the listeners and the async iterators, all without entering wasm. It hands the event to
+// the driver instead (`core(undefined, event)`) whenever the engine has work to do: a heartbeat
+// is configured (activity), the message exceeds maxMessageBytes (the error event), or
+// JSON.parse throws (the decode error). The driver then delivers through `deliverMessage`, so
+// both paths behave the same. The driver also dispatches the socket's events through it
+// (`fire`) and tells it when the socket is over (`end`).
 class Relay {
   constructor(target, json, blob) {
     this.target = target;
