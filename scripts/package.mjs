@@ -46,7 +46,17 @@ fs.copyFileSync(path.join(ROOT, 'docs', 'npm-README.md'), path.join(PKG, 'README
 const webFiles = fs.readdirSync(path.join(PKG, 'web'))
   .filter((f) => /\.(js|wasm|d\.ts)$/.test(f))
   .map((f) => `web/${f}`);
-// wasm-bindgen writes the crate's JS snippets (inline_js) beside each build.
+// wasm-bindgen writes the crate's JS snippets beside each build, every module the crate
+// declares, also those the engine imports nothing from (the Rust driver's browser.js): only
+// those the glue imports are kept.
+for (const [dir, glue] of [['', 'resocket_core_bg.js'], ['web/', 'resocket_core.js']]) {
+  const code = fs.readFileSync(path.join(PKG, dir, glue), 'utf8');
+  const root = path.join(PKG, dir, 'snippets');
+  if (!fs.existsSync(root)) continue;
+  for (const file of fs.readdirSync(root, { recursive: true })) {
+    if (file.endsWith('.js') && !code.includes(`snippets/${file}`)) fs.rmSync(path.join(root, file));
+  }
+}
 const snippets = ['snippets/', 'web/snippets/'].filter((d) => fs.existsSync(path.join(PKG, d)));
 
 manifest.files = [...new Set([

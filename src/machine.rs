@@ -561,6 +561,7 @@ impl Machine {
     /// Payload bytes handed to the current socket's `Send` outputs that the driver has not
     /// taken yet (a send from inside a listener waits for the dispatch to end): on their way
     /// to `bufferedAmount`, not yet in it.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))] // the npm engine's
     pub(crate) fn sends_queued(&self) -> u64 {
         match self.socket() {
             Some(id) if self.queued.0 == id => self.queued.1,
@@ -922,6 +923,7 @@ impl Machine {
     }
 
     /// Adds counts the JavaScript layer kept (it counts messages without entering wasm).
+    #[cfg_attr(not(feature = "js"), allow(dead_code))] // the npm engine's
     pub(crate) fn add_received(&mut self, messages: u64, bytes: u64) {
         self.stats.messages_in += messages;
         self.stats.bytes_in += bytes;

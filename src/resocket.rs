@@ -11,7 +11,6 @@
 //! Every browser callback holds only a `Weak` to the driver, so dropping the last user handle
 //! drops the driver, which detaches every listener, clears every timer and closes the socket.
 
-use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
@@ -47,16 +46,6 @@ extern "C" {
     #[wasm_bindgen(js_name = isOnline)]
     fn is_online() -> bool;
 }
-
-/// A synchronous event hook (the JavaScript layer, whose handlers run in the event).
-pub(crate) type EventHook = Rc<dyn Fn(&Event)>;
-/// A synchronous message hook: when set, messages that arrive as the browser's event go to it
-/// instead of the stream, their payload never copied into wasm (the JavaScript layer).
-pub(crate) type MessageHook = Rc<dyn Fn(web_sys::MessageEvent)>;
-/// Takes over a new socket's `onmessage` (the JavaScript layer's relay): it gets the
-/// browser socket and the socket's own message handler, to call when the core must see a
-/// message.
-pub(crate) type SocketHook = Box<dyn Fn(&web_sys::WebSocket, &js_sys::Function)>;
 
 /// One `events()` subscriber's queue.
 struct EventQueue {
@@ -100,12 +89,6 @@ struct Driver {
     /// Resume mode: every received message goes through the machine's frame path.
     resume: bool,
     subscribers: RefCell<Vec<Weak<RefCell<EventQueue>>>>,
-    hooks: RefCell<Vec<EventHook>>,
-    message_hook: RefCell<Option<MessageHook>>,
-    socket_hook: RefCell<Option<SocketHook>>,
-    /// The class every socket is an instance of (the JavaScript layer's `WebSocket` option);
-    /// undefined: the global `WebSocket`.
-    socket_class: RefCell<JsValue>,
     /// Tasks waiting for the state to change (`Sink::poll_ready` while not open).
     state_wakers: RefCell<Vec<Waker>>,
     /// A dispatch is running: outputs queued meanwhile are carried out by it.
@@ -245,9 +228,8 @@ impl Driver {
             Rc::downgrade(self),
             Rc::downgrade(self),
         );
-        let class = self.socket_class.borrow().clone();
         let socket = RawSocket::open(
-            &class,
+            &JsValue::UNDEFINED,
             url,
             protocols,
             move || {
@@ -268,10 +250,6 @@ impl Driver {
         );
         match socket {
             Ok(socket) => {
-                if let Some(hook) = &*self.socket_hook.borrow() {
-                    let (ws, handler) = socket.parts();
-                    hook(ws, handler);
-                }
                 let old = self.io.borrow_mut().socket.replace((id, socket));
                 drop(old);
             }
@@ -288,18 +266,16 @@ impl Driver {
     }
 
     /// The per-message path: the machine judges it (stale socket, size limit, heartbeat
-    /// activity, counters), then it goes to the message hook or the inbox.
+    /// activity, counters), then it goes to the inbox.
     fn received(self: &Rc<Self>, id: SocketId, incoming: Incoming) {
         let now = if self.timed { now_ms() } else { 0.0 };
         if self.resume {
             self.received_frame(now, id, incoming);
             return;
         }
-        let hook = self.message_hook.borrow().clone();
-        let counted = self.socket_hook.borrow().is_some();
         let (accept, queued) = {
             let mut machine = self.machine.borrow_mut();
-            let accept = machine.received(now, id, incoming.len(), counted);
+            let accept = machine.received(now, id, incoming.len(), false);
             (accept, machine.has_output())
         };
         if queued {
@@ -308,11 +284,7 @@ impl Driver {
         if !accept {
             return;
         }
-        match (incoming, hook) {
-            // Called with nothing borrowed: the hook may send, close or read state.
-            (Incoming::Event(event), Some(hook)) => hook(event),
-            (incoming, _) => Inbox::push(&self.inbox, Ok(incoming.into_message())),
-        }
+        Inbox::push(&self.inbox, Ok(incoming.into_message()));
     }
 
     /// Resume mode's message path: the machine reads every text message (control frames,
@@ -347,30 +319,12 @@ impl Driver {
                 .as_deref()
                 .map(|t| String::from(t.strip_prefix('\0').unwrap_or(t))),
         };
-        let hook = self.message_hook.borrow().clone();
-        match (event, hook) {
-            // Called with nothing borrowed: the hook may send, close or read state.
-            (Some(event), Some(hook)) => match unescaped {
-                None => hook(event),
-                Some(text) => {
-                    let init = web_sys::MessageEventInit::new();
-                    init.set_data(&JsValue::from_str(&text));
-                    if let Ok(event) =
-                        web_sys::MessageEvent::new_with_event_init_dict("message", &init)
-                    {
-                        hook(event);
-                    }
-                }
-            },
-            (event, _) => {
-                let message = match (unescaped, text, event) {
-                    (Some(text), _, _) | (None, Some(text), _) => Message::Text(text),
-                    (None, None, Some(event)) => message_from_js(&event.data()),
-                    (None, None, None) => return,
-                };
-                Inbox::push(&self.inbox, Ok(message));
-            }
-        }
+        let message = match (unescaped, text, event) {
+            (Some(text), _, _) | (None, Some(text), _) => Message::Text(text),
+            (None, None, Some(event)) => message_from_js(&event.data()),
+            (None, None, None) => return,
+        };
+        Inbox::push(&self.inbox, Ok(message));
     }
 
     fn closed(self: &Rc<Self>, id: SocketId, close: CloseEvent) {
@@ -390,7 +344,7 @@ impl Driver {
         drop(fired);
     }
 
-    /// Delivers an event to the subscribers, then to the hooks (user code: nothing borrowed).
+    /// Delivers an event to the subscribers (their wakers are user code: nothing borrowed).
     fn deliver(self: &Rc<Self>, event: &Event) {
         Inbox::wake_if_waiting(&self.inbox);
         let subscribers = {
@@ -407,10 +361,6 @@ impl Driver {
             if let Some(w) = waker {
                 w.wake();
             }
-        }
-        let hooks = self.hooks.borrow().clone();
-        for hook in &hooks {
-            hook(event);
         }
         if let Event::Open { .. } = event {
             let link = self.link();
@@ -541,10 +491,6 @@ impl ReSocket {
             timed: options.heartbeat.is_some(),
             resume: options.resume.is_some(),
             subscribers: RefCell::new(Vec::new()),
-            hooks: RefCell::new(Vec::new()),
-            message_hook: RefCell::new(None),
-            socket_hook: RefCell::new(None),
-            socket_class: RefCell::new(JsValue::UNDEFINED),
             state_wakers: RefCell::new(Vec::new()),
             pumping: Cell::new(false),
             watch: RefCell::new(None),
@@ -761,62 +707,6 @@ impl ReSocket {
         self.driver.input(Input::Reconnect);
     }
 
-    /// Calls `hook` synchronously for every event (the JavaScript layer's handlers).
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn add_hook(&self, hook: EventHook) {
-        self.driver.hooks.borrow_mut().push(hook);
-    }
-
-    /// Hands every message that arrives as the browser's event to `hook`, synchronously,
-    /// instead of the `Stream`.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn set_message_hook(&self, hook: MessageHook) {
-        *self.driver.message_hook.borrow_mut() = Some(hook);
-    }
-
-    /// Gives every socket from now on (and the current one) to `hook` to take over its
-    /// `onmessage`; the messages it passes on are counted by it, not here.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn set_socket_hook(&self, hook: SocketHook) {
-        if let Some((_, socket)) = &self.driver.io.borrow().socket {
-            let (ws, handler) = socket.parts();
-            hook(ws, handler);
-        }
-        *self.driver.socket_hook.borrow_mut() = Some(hook);
-    }
-
-    /// Bytes sent but not yet handed to the browser socket: the outbox, and the sends made
-    /// inside a listener, which reach the socket once the dispatch ends.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn unsent_bytes(&self) -> u64 {
-        let link = self.driver.link();
-        let mut machine = self.driver.machine.borrow_mut();
-        machine.observe(link);
-        machine.stats().outbox_bytes as u64 + machine.sends_queued()
-    }
-
-    /// Makes every socket from the next attempt on an instance of `class` (a `WebSocket`
-    /// class, such as the `ws` package's in Node.js) instead of the global `WebSocket`.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn set_socket_class(&self, class: JsValue) {
-        *self.driver.socket_class.borrow_mut() = class;
-    }
-
-    /// Adds counts kept outside (the JavaScript layer's relay) to the stats.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn add_received(&self, messages: u64, bytes: u64) {
-        self.driver
-            .machine
-            .borrow_mut()
-            .add_received(messages, bytes);
-    }
-
-    /// The error for using the socket once it is closed or failed (`None` before).
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn over_error(&self) -> Option<Error> {
-        self.driver.machine.borrow().over_error()
-    }
-
     /// Ready when open and `done()`; re-checked on a short timer while open (the browser has no
     /// "drained" event), on the next state change while not open; an error once over.
     fn poll_open_until(
@@ -885,7 +775,8 @@ impl Sink<Message> for ReSocket {
     /// Flushes (everything queued goes out first), then closes. If the socket fails first, the
     /// error is returned and the queued messages stay for [`ReSocket::close`] to hand back.
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if let Some(Error::Closed { .. }) = self.over_error() {
+        let over = self.driver.machine.borrow().over_error();
+        if let Some(Error::Closed { .. }) = over {
             return Poll::Ready(Ok(()));
         }
         match self.as_mut().poll_flush(cx) {

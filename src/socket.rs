@@ -139,14 +139,6 @@ impl RawSocket {
         })
     }
 
-    /// The browser socket and this socket's own message handler, for a layer that takes over
-    /// `onmessage` (the JavaScript layer's relay) and calls the handler when it must. The
-    /// handler is detached on drop like the others.
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
-    pub(crate) fn parts(&self) -> (&WebSocket, &js_sys::Function) {
-        (&self.ws, self._on_message.function())
-    }
-
     pub(crate) fn ready_state(&self) -> ReadyState {
         ReadyState::from_u16(self.ws.ready_state())
     }

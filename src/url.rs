@@ -46,7 +46,7 @@ fn parse(url: &str) -> Option<Parts> {
 }
 
 #[cfg(target_arch = "wasm32")]
-#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/browser.js")]
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/url.js")]
 extern "C" {
     /// `[scheme, hostname, host, path, has query, has fragment, href]` of `url` as the
     /// browser's `URL` parses it against the base URL (`http`/`https` mapped to `ws`/`wss`),

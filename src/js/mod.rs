@@ -1,511 +1,526 @@
-//! The engine under the npm package's `ReSocket` class.
+//! The wasm engine under the npm package's `ReSocket` class: the pure reconnect machine
+//! ([`crate::machine`]) and nothing else.
 //!
-//! The class itself is JavaScript (`resocket.js`, the package's entry module): it extends
-//! `EventTarget`, reads the options, checks arguments, and owns the message path, the `on*`
-//! handlers, async iteration and the `Blob` send queue. This module is what it drives: the Rust
-//! core ([`crate::ReSocket`]: reconnection, backoff, the outbox, close codes, the heartbeat),
-//! whose events it hands to the class's `Relay` to dispatch as DOM events. No policy lives
-//! in JavaScript.
+//! The class and its driver are JavaScript (`resocket.js`, the package's entry module): it
+//! owns the browser sockets, the timers, the page listeners and the events, reads and checks
+//! the options, and feeds the machine its inputs through [`Engine`]'s methods; it takes the
+//! machine's outputs one by one with [`Engine::poll`] and carries them out. Every decision
+//! (reconnection, backoff, the outbox and the in-flight accounting, close codes, the heartbeat)
+//! is the machine's, the same code the Rust `ReSocket` runs. No web-sys, no closures, no
+//! futures: the engine's wasm holds the policy, and the browser glue stays in JavaScript,
+//! where it costs a fraction of the bytes.
 //!
-//! The TypeScript declarations are hand-written in `resocket.d.ts` and checked by
+//! The TypeScript declarations of the class are hand-written in `resocket.d.ts` and checked by
 //! `tsc --strict` in `npm test`.
 
-mod options;
-
-use alloc::boxed::Box;
-use alloc::rc::Rc;
 use alloc::string::String;
-use core::cell::RefCell;
-use core::fmt;
+use alloc::vec::Vec;
+use core::time::Duration;
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
+use crate::backoff::Jitter;
 use crate::error::Error;
 use crate::events::{Event, State};
-use crate::message::{Message, ReadyState};
-use crate::resocket::ReSocket;
-use crate::socket::payload_len;
+use crate::machine::{Config, Input, Link, Machine, Output, Received, Take, Timer};
+use crate::message::{CloseEvent, Message};
+use crate::options::{Fallback, Heartbeat, OnReconnect, Options, Resume};
+use crate::outbox::Overflow;
+use crate::url::target;
+
+/// Milliseconds as whole microseconds (`as` saturates).
+fn millis(ms: f64) -> Duration {
+    Duration::from_micros((ms * 1000.0) as u64)
+}
+
+/// Subprotocols as `resocket.js` passes them: joined by newlines (a token has none).
+fn protocol_list(joined: &str) -> Vec<String> {
+    if joined.is_empty() {
+        return Vec::new();
+    }
+    joined.split('\n').map(String::from).collect()
+}
+
+/// `kind\nmessage` of an error: the class builds the JavaScript exception (a DOMException
+/// where the browser throws one) from it.
+fn error_text(err: &Error) -> String {
+    [err.kind(), "\n", &err.message()].concat()
+}
+
+/// Checks a URL and its subprotocols as the engine will (the browser's URL parser, the
+/// `secureOnly` policy, subprotocol tokens): `None`, or the error as `kind\nmessage`.
+#[wasm_bindgen]
+pub fn check(url: &str, protocols: &str, secure_only: bool) -> Option<String> {
+    target(url.into(), protocol_list(protocols), secure_only)
+        .err()
+        .map(|e| error_text(&e))
+}
+
+/// The machine of one JavaScript `ReSocket`, and the output being carried out.
+#[wasm_bindgen]
+pub struct Engine {
+    machine: Machine,
+    /// The output [`Engine::poll`] returned last, read through the field getters.
+    current: Option<Output>,
+    /// Messages `close()` handed back, taken one by one.
+    unsent: Vec<Message>,
+    secure_only: bool,
+}
+
+impl core::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// What `resocket.js` reads of the current socket before an input.
+fn link(buffered: f64, writable: bool) -> Link {
+    Link {
+        buffered: buffered as u64,
+        writable,
+    }
+}
 
 #[wasm_bindgen]
-extern "C" {
-    /// The class's `Relay` (`resocket.js`): the first stage of the message path (every
-    /// socket's `onmessage`, counting and delivering in JavaScript) and the dispatcher of the
-    /// socket's events. Its methods are looked up on the object.
-    #[derive(Clone)]
-    pub type Relay;
-    #[wasm_bindgen(method)]
-    pub(crate) fn attach(this: &Relay, ws: &web_sys::WebSocket, core: &js_sys::Function);
-    /// The core's path for one message: parses (JSON mode) or wraps (`Blob`) it and delivers
-    /// it. Throws what `JSON.parse` throws.
-    #[wasm_bindgen(method, catch, js_name = deliverMessage)]
-    fn deliver_message(this: &Relay, event: &web_sys::MessageEvent) -> Result<(), JsValue>;
-    /// The socket is over: async iterators end (with `error` unless undefined) and a pending
-    /// `ReSocket.connect()` rejects.
-    #[wasm_bindgen(method, js_name = end)]
-    fn end(this: &Relay, error: &JsValue);
-    /// Dispatches an `open`, `close`, `error` or custom event (see `resocket.js` for what `a`,
-    /// `b` and `c` are); never throws.
-    #[wasm_bindgen(method)]
-    fn fire(this: &Relay, kind: &str, a: &JsValue, b: &JsValue, c: bool);
-    #[wasm_bindgen(method, setter)]
-    pub(crate) fn set_heartbeat(this: &Relay, heartbeat: bool);
-    #[wasm_bindgen(method, setter)]
-    pub(crate) fn set_limit(this: &Relay, limit: f64);
-    #[wasm_bindgen(method, setter)]
-    pub(crate) fn set_resume(this: &Relay, resume: bool);
-    #[wasm_bindgen(method, getter, js_name = messagesIn)]
-    pub(crate) fn messages_in(this: &Relay) -> f64;
-    #[wasm_bindgen(method, getter, js_name = bytesIn)]
-    pub(crate) fn bytes_in(this: &Relay) -> f64;
-}
-
-/// A JavaScript exception for a crate error: the DOM's class for the same mistake where there
-/// is one (`SyntaxError` for a bad URL, subprotocol or close reason, as `WebSocket` throws),
-/// with the variant's name as `kind`.
-pub(crate) fn js_error(err: &Error) -> JsValue {
-    let message = err.message();
-    let value: JsValue = match err {
-        Error::InvalidUrl { .. }
-        | Error::InvalidScheme { .. }
-        | Error::InvalidProtocol { .. }
-        | Error::ReasonTooLong { .. } => js_sys::SyntaxError::new(&message).into(),
-        Error::InvalidCloseCode { .. } => js_sys::RangeError::new(&message).into(),
-        Error::InvalidOption { .. } => js_sys::TypeError::new(&message).into(),
-        _ => js_sys::Error::new(&message).into(),
-    };
-    let _ = js_sys::Reflect::set(&value, &"kind".into(), &err.kind().into());
-    value
-}
-
-impl From<Error> for JsValue {
-    fn from(err: Error) -> JsValue {
-        js_error(&err)
-    }
-}
-
-/// The state shared by a [`JsCore`] and the core's hooks.
-struct Engine {
-    socket: ReSocket,
-    /// The class's relay while the socket is not over. It reaches the JavaScript object
-    /// that owns this one, so it is let go of at the end: a closed socket can be collected.
-    relay: RefCell<Option<Relay>>,
-    /// The socket itself while it is not closed or failed: a deliberate reference cycle. Like a
-    /// browser `WebSocket`, a `ReSocket` with listeners keeps running when the page drops its
-    /// last reference; [`Engine::end`] breaks the cycle once it is closed or has failed.
-    keep_alive: RefCell<Option<Rc<Engine>>>,
-}
-
 impl Engine {
-    fn fire(&self, kind: &str, a: &JsValue, b: &JsValue, c: bool) {
-        // Cloned out: a listener may close the socket, which ends it (and takes the relay).
-        let relay = self.relay.borrow().clone();
-        if let Some(relay) = relay {
-            relay.fire(kind, a, b, c);
-        }
-    }
-
-    fn dispatch_custom(&self, kind: &str, detail: &JsValue) {
-        self.fire(kind, detail, &JsValue::UNDEFINED, false);
-    }
-
-    fn dispatch_close(&self, code: u16, reason: &str, was_clean: bool) {
-        self.fire("close", &code.into(), &reason.into(), was_clean);
-    }
-
-    fn dispatch_error(&self, err: &Error) {
-        self.fire("error", &err.message().into(), &js_error(err), false);
-    }
-
-    fn on_event(self: &Rc<Self>, event: &Event) {
-        // The state's detail, built only for the events that change it (`reconnecting` and
-        // `offline` carry it too), from the event itself: the state may have moved on since, if
-        // a listener called back into the socket.
-        let detail = if let Some(state) = event_state(event) {
-            let detail = state_detail(&state);
-            if let Event::Closed { unsent, .. } = event {
-                set(&detail, "unsent", &(*unsent as u32).into());
-            }
-            self.dispatch_custom("statechange", &detail);
-            detail
-        } else {
-            JsValue::UNDEFINED
-        };
-        match event {
-            Event::Open { .. } => {
-                self.fire("open", &JsValue::UNDEFINED, &JsValue::UNDEFINED, false)
-            }
-            Event::Disconnected {
-                code,
-                reason,
-                was_clean,
-            } => self.dispatch_close(*code, reason, *was_clean),
-            Event::Reconnecting { .. } => self.dispatch_custom("reconnecting", &detail),
-            Event::Offline => self.dispatch_custom("offline", &detail),
-            Event::Parked => self.dispatch_custom("parked", &detail),
-            Event::Closed { code, reason, .. } => {
-                self.dispatch_close(*code, reason, true);
-                self.end(JsValue::UNDEFINED);
-            }
-            Event::Failed { reason } => {
-                let err = Error::Failed {
-                    reason: reason.clone(),
-                };
-                self.dispatch_error(&err);
-                self.end(js_error(&err));
-            }
-            Event::OutboxOverflow { dropped } => {
-                let detail = js_sys::Object::new();
-                set(&detail, "dropped", &(*dropped as u32).into());
-                self.dispatch_custom("outboxoverflow", &detail);
-            }
-            Event::HeartbeatTimeout { silent_ms } => {
-                let detail = js_sys::Object::new();
-                set(&detail, "silentMs", &(*silent_ms).into());
-                self.dispatch_custom("heartbeattimeout", &detail);
-            }
-            Event::Error(err) => self.dispatch_error(err),
-            Event::Resumed {
-                resumed,
-                resent,
-                replayed,
-            } => {
-                let detail = js_sys::Object::new();
-                set(&detail, "resumed", &(*resumed).into());
-                set(&detail, "resent", &(*resent as f64).into());
-                set(&detail, "replayed", &(*replayed as f64).into());
-                self.dispatch_custom("resumed", &detail);
-            }
-            Event::Gap { from, to } => {
-                let detail = js_sys::Object::new();
-                set(&detail, "from", &(*from as f64).into());
-                set(&detail, "to", &(*to as f64).into());
-                self.dispatch_custom("gap", &detail);
-            }
-            Event::Reset {
-                missed_from,
-                unconfirmed,
-            } => {
-                let detail = js_sys::Object::new();
-                set(&detail, "missedFrom", &(*missed_from as f64).into());
-                let range = js_sys::Array::of2(
-                    &(unconfirmed.0 as f64).into(),
-                    &(unconfirmed.1 as f64).into(),
-                );
-                set(&detail, "unconfirmed", &range);
-                self.dispatch_custom("reset", &detail);
-            }
-            Event::Discarded { dropped, expired } => {
-                let detail = js_sys::Object::new();
-                set(&detail, "dropped", &(*dropped as u32).into());
-                set(&detail, "expired", &(*expired as u32).into());
-                self.dispatch_custom("discarded", &detail);
-            }
-            Event::Connecting { .. } => {}
-        }
-    }
-
-    /// The socket is closed or failed: the relay ends the iterators (with `error` after a
-    /// failure) and is let go of, and the socket stops keeping itself alive on the next
-    /// microtask (never while it is dispatching).
-    fn end(self: &Rc<Self>, error: JsValue) {
-        let relay = self.relay.borrow_mut().take();
-        if let Some(relay) = relay {
-            // Its counters are kept: the socket is over, and the relay let go of.
-            self.socket
-                .add_received(relay.messages_in() as u64, relay.bytes_in() as u64);
-            relay.end(&error);
-        }
-        let me = Rc::downgrade(self);
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Some(inner) = me.upgrade() {
-                // Taken out before it is dropped: the last reference may be this one.
-                let kept = inner.keep_alive.borrow_mut().take();
-                drop(kept);
-            }
-        });
-    }
-
-    fn on_message(&self, event: web_sys::MessageEvent) {
-        let relay = self.relay.borrow().clone();
-        let Some(relay) = relay else { return };
-        if relay.deliver_message(&event).is_err() {
-            // Not JSON.parse's own message: it quotes the payload.
-            self.dispatch_error(&Error::Decode {
-                message: "not valid JSON".into(),
-                kind: "text",
-                size: payload_len(&event.data()),
-            });
-        }
-    }
-}
-
-fn set(target: &JsValue, key: &str, value: &JsValue) {
-    let _ = js_sys::Reflect::set(target, &key.into(), value);
-}
-
-/// The state an event announces (`None` for the events that do not change it).
-fn event_state(event: &Event) -> Option<State> {
-    Some(match event {
-        Event::Connecting { attempt } => State::Connecting { attempt: *attempt },
-        Event::Open { .. } => State::Open,
-        Event::Reconnecting { attempt, delay } => State::Reconnecting {
-            attempt: *attempt,
-            delay: *delay,
-        },
-        Event::Offline => State::Offline,
-        Event::Parked => State::Parked,
-        Event::Closed { code, reason, .. } => State::Closed {
-            code: *code,
-            reason: reason.clone(),
-        },
-        Event::Failed { reason } => State::Failed {
-            reason: reason.clone(),
-        },
-        _ => return None,
-    })
-}
-
-/// `{ state, attempt?, delay?, code?, reason? }` for `statechange` and `reconnecting`.
-fn state_detail(state: &State) -> JsValue {
-    let detail: JsValue = js_sys::Object::new().into();
-    set(&detail, "state", &state.name().into());
-    match state {
-        State::Connecting { attempt } => set(&detail, "attempt", &(*attempt).into()),
-        State::Reconnecting { attempt, delay } => {
-            set(&detail, "attempt", &(*attempt).into());
-            set(&detail, "delay", &(delay.as_secs_f64() * 1000.0).into());
-        }
-        State::Closed { code, reason } => {
-            set(&detail, "code", &(*code).into());
-            set(&detail, "reason", &reason.as_str().into());
-        }
-        State::Failed { reason } => set(&detail, "reason", &reason.as_str().into()),
-        State::Open | State::Offline | State::Parked => {}
-    }
-    detail
-}
-
-fn message_to_js(message: Message) -> JsValue {
-    match message {
-        Message::Text(t) => t.into(),
-        Message::Binary(b) => js_sys::Uint8Array::from(&b[..]).buffer().into(),
-    }
-}
-
-/// The engine of one JavaScript `ReSocket` (`resocket.js` creates it and checks every
-/// argument before it gets here).
-#[wasm_bindgen(js_name = Core, skip_typescript)]
-pub struct JsCore {
-    inner: Rc<Engine>,
-}
-
-impl fmt::Debug for JsCore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Core")
-            .field("socket", &self.inner.socket)
-            .finish()
-    }
-}
-
-// Strings go back as `JsValue`s, converted on the way: a `String` return would take a
-// multi-value return and a free call through the glue for each getter.
-#[wasm_bindgen(js_class = Core)]
-impl JsCore {
-    /// Starts connecting. `url` is a string, or a function returning a promise of one (called
-    /// before every attempt); `settings` is the options object as `settings()` in
-    /// `resocket.js` read them; `relay` gets the messages and events.
+    /// A machine for `config` (numbers in the order `resocket.js` writes them, NaN where an
+    /// option was not given), the heartbeat ping (`None`: no heartbeat), a fixed URL already
+    /// checked with [`check`] (`None`: a URL function answers [`Engine::resolved`]) and the
+    /// subprotocols.
     #[wasm_bindgen(constructor)]
-    pub fn new(url: JsValue, settings: JsValue, relay: Relay) -> Result<JsCore, JsValue> {
-        let options = options::parse(&settings)?;
-        crate::url::validate_protocols(&options.protocols)?;
-        // The relay hands a message to the core only when the core has work to do.
-        relay.set_heartbeat(options.heartbeat.is_some());
-        relay.set_resume(options.resume.is_some());
-        if let Some(limit) = options.max_message_bytes {
-            relay.set_limit(limit as f64);
+    pub fn new(
+        config: &[f64],
+        ping: Option<String>,
+        url: Option<String>,
+        protocols: &str,
+        secure_only: bool,
+    ) -> Engine {
+        let at = |i: usize| config.get(i).copied().filter(|v| !v.is_nan());
+        let mut o = Options::default();
+        if let Some(v) = at(0) {
+            o.backoff.initial = millis(v);
         }
-        let socket = match url.dyn_into::<js_sys::Function>() {
-            Ok(f) => url_provider(f, options),
-            Err(url) => ReSocket::connect(&url.as_string().unwrap_or_default(), options)?,
-        };
-        // The option `WebSocket` (resocket.js checked it is a function), before the first
-        // attempt (the next microtask).
-        socket.set_socket_class(js_sys::Reflect::get(&settings, &"WebSocket".into())?);
-        let inner = Rc::new(Engine {
-            socket,
-            relay: RefCell::new(Some(relay)),
-            keep_alive: RefCell::new(None),
+        if let Some(v) = at(1) {
+            o.backoff.max = millis(v);
+        }
+        if let Some(v) = at(2) {
+            o.backoff.factor = v;
+        }
+        match at(3) {
+            Some(1.0) => o.backoff.jitter = Jitter::Equal,
+            Some(2.0) => o.backoff.jitter = Jitter::None,
+            _ => {}
+        }
+        if let Some(v) = at(4) {
+            o.max_retries = (v >= 0.0).then_some(v as u32);
+        }
+        if let Some(v) = at(5) {
+            o.stable_after = millis(v);
+        }
+        if let Some(v) = at(6) {
+            o.connect_timeout = millis(v);
+        }
+        if let Some(v) = at(7) {
+            o.outbox_messages = v as usize;
+        }
+        if let Some(v) = at(8) {
+            o.outbox_bytes = v as usize;
+        }
+        match at(9) {
+            Some(1.0) => o.overflow = Overflow::DropOldest,
+            Some(2.0) => o.overflow = Overflow::DropNewest,
+            _ => {}
+        }
+        o.heartbeat = ping.map(|ping| {
+            Heartbeat::new(
+                ping,
+                at(10).map_or(Duration::from_secs(15), millis),
+                at(11).map_or(Duration::from_secs(10), millis),
+            )
         });
-        let weak = Rc::downgrade(&inner);
-        inner.socket.add_hook(Rc::new(move |event| {
-            if let Some(inner) = weak.upgrade() {
-                inner.on_event(event);
+        if let Some(v) = at(12) {
+            o.max_message_bytes = (v >= 0.0).then_some(v as usize);
+        }
+        let seed = at(13).unwrap_or_default() as u64;
+        if at(14) == Some(1.0) {
+            let mut r = Resume::default();
+            if at(15) == Some(1.0) {
+                r.fallback = Fallback::Plain;
             }
-        }));
-        let weak = Rc::downgrade(&inner);
-        inner.socket.set_message_hook(Rc::new(move |message| {
-            if let Some(inner) = weak.upgrade() {
-                inner.on_message(message);
+            if let Some(v) = at(16) {
+                r.max_buffered = v as usize;
             }
-        }));
-        // Every socket's `onmessage` is the relay's while the socket is not over.
-        let weak = Rc::downgrade(&inner);
-        inner.socket.set_socket_hook(Box::new(move |ws, handler| {
-            let relay = weak
-                .upgrade()
-                .and_then(|inner| inner.relay.borrow().clone());
-            if let Some(relay) = relay {
-                relay.attach(ws, handler);
+            if let Some(v) = at(17) {
+                r.max_buffered_bytes = v as usize;
             }
-        }));
-        *inner.keep_alive.borrow_mut() = Some(Rc::clone(&inner));
-        Ok(JsCore { inner })
+            r.drop_oldest = at(18) != Some(0.0);
+            r.requeue_on_reset = at(19) != Some(0.0);
+            o.resume = Some(r);
+        }
+        let fixed = url.and_then(|url| target(url, protocol_list(protocols), secure_only).ok());
+        Engine {
+            machine: Machine::new(Config::from_options(&o), fixed, seed),
+            current: None,
+            unsent: Vec::new(),
+            secure_only,
+        }
     }
 
-    /// 0 while connecting or waiting to reconnect, 1 open, 2 closing, 3 closed or failed.
-    #[wasm_bindgen(getter = readyState)]
-    pub fn ready_state(&self) -> u16 {
-        match self.inner.socket.state() {
-            State::Open => match self.inner.socket.ready_state() {
-                ReadyState::Closing | ReadyState::Closed => 2,
-                _ => 1,
+    /// Feeds one input, or makes one user call; `kind` says which (the other arguments as
+    /// each needs them; `s` and `t` strings):
+    /// 0 start (`a`: online), 1 `reconnect()`, 2 the URL function answered attempt `id` with
+    /// URL `s` and subprotocols `t`, 3 it failed with message `s`, 4 the socket class refused
+    /// socket `id` (`s`: the shown URL, `t`: why), 5 socket `id` opened with protocol `s`,
+    /// 6 the `open` event reached every listener, 7 socket `id` closed with code `a`, reason
+    /// `s`, clean if `b & 1`, the user's verdict in `b >> 1` (0 none, 1 no, 2 yes), 8 timer
+    /// `a` fired, 9 a page signal `a` (0 online/offline, 1 visible/hidden, 2 pagehide into
+    /// the back/forward cache, 3 pageshow from it) with flag `b`, 10 send text `s` (`a`: after
+    /// a reconnect 0 replay, 1 drop, 2 expire after `b` ms),
+    /// 11 `close()` with code `a` (0: none) and reason `s` (given if `b` is 1; the messages it
+    /// hands back are taken with [`Engine::next_unsent`]), 12 add the class's counts (`a`
+    /// messages, `b` bytes). The error of a send, as `kind\nmessage`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn input(
+        &mut self,
+        kind: u8,
+        now: f64,
+        buffered: f64,
+        writable: bool,
+        id: f64,
+        a: f64,
+        b: f64,
+        s: Option<String>,
+        t: Option<String>,
+    ) -> Option<String> {
+        let id = id as u64;
+        let s = s.unwrap_or_default();
+        let t = t.unwrap_or_default();
+        let input = match kind {
+            0 => Input::Start { online: a != 0.0 },
+            1 => Input::Reconnect,
+            2 => Input::Resolved {
+                id,
+                result: target(s, protocol_list(&t), self.secure_only),
             },
-            State::Closed { .. } | State::Failed { .. } => 3,
-            _ => 0,
-        }
-    }
-
-    /// `connecting`, `open`, `reconnecting`, `offline`, `closed` or `failed`.
-    #[wasm_bindgen(getter)]
-    pub fn state(&self) -> JsValue {
-        self.inner.socket.state().name().into()
-    }
-
-    /// The error for using the socket once it is closed or failed (undefined before).
-    #[wasm_bindgen(getter)]
-    pub fn over(&self) -> JsValue {
-        self.inner
-            .socket
-            .over_error()
-            .map_or(JsValue::UNDEFINED, |e| js_error(&e))
-    }
-
-    /// Counters since creation (`outboxLength` without the class's `Blob` queue).
-    #[wasm_bindgen(getter)]
-    pub fn stats(&self) -> JsValue {
-        let mut s = self.inner.socket.stats();
-        // The relay's own counts, while it is attached (folded in at the end).
-        if let Some(relay) = &*self.inner.relay.borrow() {
-            s.messages_in += relay.messages_in() as u64;
-            s.bytes_in += relay.bytes_in() as u64;
-        }
-        let out: JsValue = js_sys::Object::new().into();
-        set(&out, "connects", &s.connects.into());
-        set(&out, "reconnects", &s.reconnects.into());
-        set(&out, "messagesIn", &(s.messages_in as f64).into());
-        set(&out, "messagesOut", &(s.messages_out as f64).into());
-        set(&out, "bytesIn", &(s.bytes_in as f64).into());
-        set(&out, "bytesOut", &(s.bytes_out as f64).into());
-        set(&out, "requeued", &(s.requeued as f64).into());
-        set(
-            &out,
-            "lastHeartbeatRttMs",
-            &s.last_heartbeat_rtt_ms.map_or(JsValue::NULL, JsValue::from),
-        );
-        set(&out, "outboxLength", &(s.outbox_len as u32).into());
-        set(&out, "inFlight", &(s.in_flight as u32).into());
-        set(&out, "unacked", &(s.unacked as u32).into());
-        set(&out, "duplicates", &(s.duplicates as f64).into());
-        out
-    }
-
-    /// The URL of the latest attempt, without its query string.
-    #[wasm_bindgen(getter)]
-    pub fn url(&self) -> JsValue {
-        self.inner.socket.url().into()
-    }
-
-    /// The subprotocol the server selected ("" while not open).
-    #[wasm_bindgen(getter)]
-    pub fn protocol(&self) -> JsValue {
-        self.inner.socket.protocol().into()
-    }
-
-    /// The extensions the server selected ("" while not open).
-    #[wasm_bindgen(getter)]
-    pub fn extensions(&self) -> JsValue {
-        self.inner.socket.extensions().into()
-    }
-
-    /// Bytes not yet handed to the network: the socket's `bufferedAmount`, the outbox, and
-    /// sends from inside a listener on their way to the socket (as the browser counts a
-    /// `send()` in `bufferedAmount` at once).
-    #[wasm_bindgen(getter)]
-    pub fn buffered(&self) -> f64 {
-        f64::from(self.inner.socket.buffered_amount()) + self.inner.socket.unsent_bytes() as f64
-    }
-
-    /// Sends a string as text or a `Uint8Array` as binary, now or into the outbox. `policy`
-    /// (checked by `resocket.js`): undefined to replay after a reconnect, -1 to drop, else a
-    /// time to live in ms.
-    pub fn send(&self, data: JsValue, policy: Option<f64>) -> Result<(), JsValue> {
-        let message = match data.as_string() {
-            Some(text) => Message::Text(text),
-            None => Message::Binary(data.unchecked_into::<js_sys::Uint8Array>().to_vec()),
+            3 => Input::Resolved {
+                id,
+                result: Err(Error::Js { message: s }),
+            },
+            4 => Input::OpenFailed {
+                id,
+                error: Error::InvalidUrl { url: s, reason: t },
+            },
+            5 => Input::Opened { id, protocol: s },
+            6 => Input::OpenDelivered,
+            7 => {
+                let verdict = (b as u8) >> 1;
+                Input::Closed {
+                    id,
+                    close: CloseEvent {
+                        code: a as u16,
+                        reason: s,
+                        was_clean: (b as u8) & 1 == 1,
+                    },
+                    retry: (verdict != 0).then_some(verdict == 2),
+                }
+            }
+            8 => Input::Fired(*Timer::ALL.get(a as usize)?),
+            9 => match a as u8 {
+                0 => Input::Online(b != 0.0),
+                1 => Input::Visible(b != 0.0),
+                2 => Input::PageHidden,
+                _ => Input::PageShown,
+            },
+            10 => return self.send(now, buffered, writable, Message::Text(s), a, b),
+            11 => {
+                let code = (a != 0.0).then_some(a as u16);
+                let reason = (b != 0.0).then_some(s.as_str());
+                self.unsent = self.machine.close(code, reason).unwrap_or_default();
+                self.unsent.reverse();
+                return None;
+            }
+            _ => {
+                self.machine.add_received(a as u64, b as u64);
+                return None;
+            }
         };
-        let on = match policy {
-            None => crate::options::OnReconnect::Replay,
-            Some(ms) if ms < 0.0 => crate::options::OnReconnect::Drop,
-            Some(ms) => crate::options::OnReconnect::Expire(core::time::Duration::from_micros(
-                (ms * 1000.0) as u64,
-            )),
+        self.machine.handle(now, link(buffered, writable), input);
+        None
+    }
+
+    /// A message of `len` on socket `id` (already counted by the class): whether to deliver it.
+    pub fn received(&mut self, now: f64, id: f64, len: f64) -> bool {
+        self.machine.received(now, id as u64, len as usize, true)
+    }
+
+    /// Whether the user's retry predicate is to be asked about socket `id`'s close.
+    pub fn asks_retry(&self, id: f64) -> bool {
+        self.machine.asks_retry(id as u64)
+    }
+
+    /// Sends binary data now or into the outbox (`policy` and `ttl` as for text, see
+    /// [`Engine::input`]): the error as `kind\nmessage`, if any.
+    pub fn send_binary(
+        &mut self,
+        now: f64,
+        buffered: f64,
+        writable: bool,
+        bytes: Vec<u8>,
+        policy: f64,
+        ttl: f64,
+    ) -> Option<String> {
+        self.send(now, buffered, writable, Message::Binary(bytes), policy, ttl)
+    }
+
+    fn send(
+        &mut self,
+        now: f64,
+        buffered: f64,
+        writable: bool,
+        message: Message,
+        policy: f64,
+        ttl: f64,
+    ) -> Option<String> {
+        let on = match policy as u8 {
+            0 => OnReconnect::Replay,
+            1 => OnReconnect::Drop,
+            _ => OnReconnect::Expire(millis(ttl)),
         };
-        self.inner
-            .socket
-            .send_with(message, on)
-            .map_err(|e| js_error(&e))
+        let result = self
+            .machine
+            .send_with(now, link(buffered, writable), message, on);
+        result.err().map(|e| error_text(&e))
     }
 
-    /// Closes for good; returns the messages that were queued and never sent (strings and
-    /// `ArrayBuffer`s).
-    pub fn close(
-        &self,
-        code: Option<u16>,
-        reason: Option<String>,
-    ) -> Result<js_sys::Array, JsValue> {
-        let unsent = self.inner.socket.close(code, reason.as_deref())?;
-        let out = js_sys::Array::new();
-        for message in unsent {
-            out.push(&message_to_js(message));
+    /// Resume mode's message path: a text message (`text`) or a binary one of `len` bytes on
+    /// socket `id`, read by the machine (control frames, the U+0000 escape, counting): 0 drop
+    /// it, 1 deliver it, 2 deliver it without its first character.
+    pub fn frame(&mut self, now: f64, id: f64, text: Option<String>, len: f64) -> u8 {
+        let frame = match &text {
+            Some(text) => Received::Text(text),
+            None => Received::Binary(len as usize),
+        };
+        match self.machine.received_frame(now, id as u64, frame) {
+            Take::Drop => 0,
+            Take::Deliver => 1,
+            Take::Unescape => 2,
         }
-        Ok(out)
     }
 
-    /// Closes the current socket (if any) and connects again now, with the backoff reset.
-    pub fn reconnect(&self) {
-        self.inner.socket.reconnect();
+    /// Makes the next message `close()` handed back the current output, read with
+    /// [`Engine::text`] or [`Engine::bytes`]: 1 text, 2 binary, 0 none left.
+    pub fn next_unsent(&mut self) -> u8 {
+        let Some(message) = self.unsent.pop() else {
+            return 0;
+        };
+        let kind = if matches!(message, Message::Text(_)) {
+            1
+        } else {
+            2
+        };
+        self.current = Some(Output::Send { id: 0, message });
+        kind
     }
-}
 
-/// A socket whose URL comes from a JavaScript function, called before every attempt; it
-/// returns a promise of a string (`resocket.js` wraps the user's function, which may return a
-/// string, a `URL` or a promise of either, and rejects anything else).
-fn url_provider(f: js_sys::Function, options: crate::options::Options) -> ReSocket {
-    let protocols = options.protocols.clone();
-    ReSocket::connect_with_provider(
-        move || {
-            let called = f.call0(&JsValue::UNDEFINED);
-            let protocols = protocols.clone();
-            Box::pin(async move {
-                let value = called.map_err(|e| Error::from_js(&e))?;
-                let url = JsFuture::from(js_sys::Promise::from(value))
-                    .await
-                    .map_err(|e| Error::from_js(&e))?;
-                Ok((url.as_string().unwrap_or_default(), protocols))
-            })
-        },
-        options,
-    )
+    /// The next output, as a number (0: none): 1 resolve, 2 open, 3 send, 4 close, 5 release,
+    /// 6 arm, 7 cancel, then the events: 10 connecting, 11 open, 12 disconnected,
+    /// 13 reconnecting, 14 offline, 15 parked, 16 closed, 17 failed, 18 outboxoverflow,
+    /// 19 heartbeattimeout, 20 error. Its fields: [`Engine::num`], [`Engine::s`],
+    /// [`Engine::t`], [`Engine::text`], [`Engine::bytes`].
+    pub fn poll(&mut self) -> u8 {
+        self.current = self.machine.poll_output();
+        match &self.current {
+            None => 0,
+            Some(Output::Resolve { .. }) => 1,
+            Some(Output::Open { .. }) => 2,
+            Some(Output::Send { .. }) => 3,
+            Some(Output::Close { .. }) => 4,
+            Some(Output::Release { .. }) => 5,
+            Some(Output::Arm { .. }) => 6,
+            Some(Output::Cancel(_)) => 7,
+            Some(Output::Emit(event)) => match event {
+                Event::Connecting { .. } => 10,
+                Event::Open { .. } => 11,
+                Event::Disconnected { .. } => 12,
+                Event::Reconnecting { .. } => 13,
+                Event::Offline => 14,
+                Event::Parked => 15,
+                Event::Closed { .. } => 16,
+                Event::Failed { .. } => 17,
+                Event::OutboxOverflow { .. } => 18,
+                Event::HeartbeatTimeout { .. } => 19,
+                Event::Resumed { .. } => 21,
+                Event::Gap { .. } => 22,
+                Event::Reset { .. } => 23,
+                Event::Discarded { .. } => 24,
+                _ => 20,
+            },
+        }
+    }
+
+    /// A number of the current output: 0 its socket, 1 [`Engine::a`], 2 [`Engine::b`],
+    /// 3 a third: whether a session was resumed (1), the end of a reset's unconfirmed range.
+    pub fn num(&self, i: u8) -> f64 {
+        match i {
+            0 => self.id(),
+            1 => self.a(),
+            2 => self.b(),
+            _ => match &self.current {
+                Some(Output::Emit(Event::Resumed { resumed, .. })) => f64::from(u8::from(*resumed)),
+                Some(Output::Emit(Event::Reset { unconfirmed, .. })) => unconfirmed.1 as f64,
+                _ => 0.0,
+            },
+        }
+    }
+
+    fn id(&self) -> f64 {
+        match &self.current {
+            Some(
+                Output::Resolve { id }
+                | Output::Open { id, .. }
+                | Output::Send { id, .. }
+                | Output::Close { id, .. }
+                | Output::Release { id },
+            ) => *id as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// The current output's first number: a timer's index, a close code (0: none), an
+    /// attempt, a count.
+    fn a(&self) -> f64 {
+        match &self.current {
+            Some(Output::Arm { timer, .. } | Output::Cancel(timer)) => timer.index() as f64,
+            Some(Output::Close { code, .. }) => f64::from(code.unwrap_or(0)),
+            Some(Output::Emit(event)) => match event {
+                Event::Connecting { attempt } | Event::Reconnecting { attempt, .. } => {
+                    f64::from(*attempt)
+                }
+                Event::Disconnected { code, .. } | Event::Closed { code, .. } => f64::from(*code),
+                Event::OutboxOverflow { dropped } | Event::Discarded { dropped, .. } => {
+                    *dropped as f64
+                }
+                Event::HeartbeatTimeout { silent_ms } => f64::from(*silent_ms),
+                Event::Resumed { resent, .. } => *resent as f64,
+                Event::Gap { from, .. } => *from as f64,
+                Event::Reset { missed_from, .. } => *missed_from as f64,
+                _ => 0.0,
+            },
+            _ => 0.0,
+        }
+    }
+
+    /// The current output's second number: a timer's delay, a retry delay in ms, whether a
+    /// close was clean (1), the messages a close left unsent.
+    fn b(&self) -> f64 {
+        match &self.current {
+            Some(Output::Arm { ms, .. }) => f64::from(*ms),
+            Some(Output::Emit(event)) => match event {
+                Event::Reconnecting { delay, .. } => delay.as_secs_f64() * 1000.0,
+                Event::Disconnected { was_clean, .. } => f64::from(u8::from(*was_clean)),
+                Event::Closed { unsent, .. } => *unsent as f64,
+                Event::Resumed { replayed, .. } => *replayed as f64,
+                Event::Gap { to, .. } => *to as f64,
+                Event::Reset { unconfirmed, .. } => unconfirmed.0 as f64,
+                Event::Discarded { expired, .. } => *expired as f64,
+                _ => 0.0,
+            },
+            _ => 0.0,
+        }
+    }
+
+    /// The current output's string: a URL, a close reason, a subprotocol, an error's
+    /// message.
+    pub fn s(&self) -> Option<String> {
+        Some(match self.current.as_ref()? {
+            Output::Open { url, .. } => url.clone(),
+            Output::Close { reason, .. } => reason.clone()?,
+            Output::Emit(event) => match event {
+                Event::Open { protocol } => protocol.clone(),
+                Event::Disconnected { reason, .. }
+                | Event::Closed { reason, .. }
+                | Event::Failed { reason } => reason.clone(),
+                Event::Error(err) => err.message(),
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The current output's second string: the subprotocols to offer (joined by newlines),
+    /// an error's kind.
+    pub fn t(&self) -> Option<String> {
+        match self.current.as_ref()? {
+            Output::Open { protocols, .. } => Some(protocols.join("\n")),
+            Output::Emit(Event::Error(err)) => Some(err.kind().into()),
+            _ => None,
+        }
+    }
+
+    /// The text of the current `send` output (`None` for binary data).
+    pub fn text(&self) -> Option<String> {
+        match &self.current {
+            Some(Output::Send {
+                message: Message::Text(text),
+                ..
+            }) => Some(text.clone()),
+            _ => None,
+        }
+    }
+
+    /// The bytes of the current binary `send` output.
+    pub fn bytes(&self) -> Vec<u8> {
+        match &self.current {
+            Some(Output::Send {
+                message: Message::Binary(bytes),
+                ..
+            }) => bytes.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The error for using the socket once it is closed or failed (`kind\nmessage`, with
+    /// `over` true), or the URL of the current (or last) attempt, redacted.
+    pub fn text_of(&self, over: bool) -> Option<String> {
+        if over {
+            self.machine.over_error().map(|e| error_text(&e))
+        } else {
+            Some(self.machine.url().into())
+        }
+    }
+
+    /// The state and the counters: the state (0 connecting, 1 open, 2 reconnecting,
+    /// 3 offline, 4 parked, 5 closed, 6 failed), bytes sent but not on the socket yet (the
+    /// outbox and sends waiting for the dispatch to end), connects, reconnects, messages in
+    /// and out, bytes in and out, requeued, the last heartbeat round trip (-1: none), outbox
+    /// length, in flight, unacknowledged (resume mode), duplicates discarded (resume mode).
+    pub fn info(&mut self, buffered: f64, writable: bool) -> Vec<f64> {
+        self.machine.observe(link(buffered, writable));
+        let s = self.machine.stats();
+        let state = match self.machine.state() {
+            State::Connecting { .. } => 0.0,
+            State::Open => 1.0,
+            State::Reconnecting { .. } => 2.0,
+            State::Offline => 3.0,
+            State::Parked => 4.0,
+            State::Closed { .. } => 5.0,
+            State::Failed { .. } => 6.0,
+        };
+        Vec::from([
+            state,
+            (s.outbox_bytes as u64 + self.machine.sends_queued()) as f64,
+            f64::from(s.connects),
+            f64::from(s.reconnects),
+            s.messages_in as f64,
+            s.messages_out as f64,
+            s.bytes_in as f64,
+            s.bytes_out as f64,
+            s.requeued as f64,
+            s.last_heartbeat_rtt_ms.unwrap_or(-1.0),
+            s.outbox_len as f64,
+            s.in_flight as f64,
+            s.unacked as f64,
+            s.duplicates as f64,
+        ])
+    }
 }

@@ -1,25 +1,26 @@
-// The npm package's entry module: the `ReSocket` class (`resocket_core.js` is the wasm engine
-// under it, see src/js/mod.rs). The class is JavaScript because most of the browser WebSocket
-// surface is JavaScript semantics: it extends EventTarget (addEventListener and friends are the
-// browser's own), checks arguments, reads the options, and owns the message path, the `on*`
-// handlers, async iteration and the queue of sends behind a Blob being read. Reconnection,
-// backoff, the outbox, close codes and the heartbeat are the Rust core's; its events come back
-// through the socket's `Relay` as DOM events.
-import { Core } from './resocket_core.js';
+// The npm package's entry module: the `ReSocket` class and its driver, `Core`, over the wasm
+// engine (`resocket_core.js`, see src/js/mod.rs): the pure reconnect machine, the same Rust
+// code the crate's `ReSocket` runs. The class is JavaScript because most of the browser
+// WebSocket surface is JavaScript semantics: it extends EventTarget (addEventListener and
+// friends are the browser's own), checks arguments, reads the options, and owns the message
+// path, the `on*` handlers, async iteration and the queue of sends behind a Blob being read.
+// The driver is JavaScript because the browser glue (sockets, timers, page listeners, events)
+// costs a fraction of its wasm size there. Reconnection, backoff, the outbox, close codes and
+// the heartbeat are the machine's decisions; the driver carries them out and dispatches its
+// events through the socket's `Relay` as DOM events.
+import { Engine, check } from './resocket_core.js';
 
 const addListener = EventTarget.prototype.addEventListener;
 
-// A socket's `Relay` is the browser socket's `onmessage` (attached by the core to every new
-// socket, and detached with it): it counts the message (the core reads the counters lazily, see
-// `ReSocket::stats`), then parses (JSON mode) or wraps (a Blob for binaryType "blob") and
-// delivers it to the listeners and the async iterators, all without entering wasm. It hands
-// the event to the core's own handler instead (`core(undefined, event)`, which counts nothing for
-// a socket with a relay) whenever the core has work to do: a heartbeat is configured
-// (activity), the message exceeds maxMessageBytes (the error event), or JSON.parse throws (the
-// decode error).
-// The core's handler then delivers through `deliverMessage`, so both paths behave the same.
-// The core also dispatches the socket's events through it (`fire`) and tells it when the
-// socket is over (`end`).
+// A socket's `Relay` is the browser socket's `onmessage` (attached by the driver to every new
+// socket, and detached with it): it counts the message (the driver reads the counters lazily,
+// see `stats`), then parses (JSON mode) or wraps (a Blob for binaryType "blob") and delivers it
+// to the listeners and the async iterators, all without entering wasm. It hands the event to
+// the driver instead (`core(undefined, event)`) whenever the engine has work to do: a heartbeat
+// is configured (activity), the message exceeds maxMessageBytes (the error event), or
+// JSON.parse throws (the decode error). The driver then delivers through `deliverMessage`, so
+// both paths behave the same. The driver also dispatches the socket's events through it
+// (`fire`) and tells it when the socket is over (`end`).
 class Relay {
   constructor(target, json, blob) {
     this.target = target;
@@ -569,6 +570,366 @@ function deliver(target, event, data, value, handler) {
     }
   } else {
     target.dispatchEvent(new MessageEvent('message', { data: value }));
+  }
+}
+
+// --- The driver: the browser side of the engine -----------------------------------------------
+// The wasm `Engine` is the pure reconnect machine (src/machine.rs, the same code the Rust
+// `ReSocket` runs): it decides everything. `Core` feeds it inputs (socket events, timers, page
+// signals, user calls), takes its outputs one by one and carries them out: creates and closes
+// sockets, arms timers, dispatches events. User code (listeners, the URL function, the retry
+// predicate) runs only from `pump`, never inside another dispatch: a call made from an event
+// queues its outputs, which the running dispatch carries out once the event has reached every
+// listener.
+
+const now = () => performance.now();
+const STATES = ['connecting', 'open', 'reconnecting', 'offline', 'parked', 'closed', 'failed'];
+const EVENTS = ['connecting', 'open', 'close', 'reconnecting', 'offline', 'parked', 'closed', 'failed',
+  'outboxoverflow', 'heartbeattimeout', 'error', 'resumed', 'gap', 'reset', 'discarded'];
+
+// An engine error (`kind\nmessage`) as the exception the browser's class would throw.
+function engineError(text) {
+  const i = text.indexOf('\n');
+  const kind = text.slice(0, i);
+  const message = text.slice(i + 1);
+  const C = kind === 'InvalidCloseCode' ? RangeError : kind === 'InvalidOption' ? TypeError : Error;
+  return withKind(new C(message), kind);
+}
+
+const win = () => (typeof Window === 'function' && globalThis instanceof Window ? globalThis : undefined);
+// `navigator.onLine` in a window (a runtime without it, Deno, counts as online); true elsewhere.
+const isOnline = () => win()?.navigator?.onLine !== false;
+
+// The window's signals (online/offline, visibility, the back/forward cache); none in a worker.
+function watchPage(f) {
+  const w = win();
+  const d = w?.document;
+  const l = [];
+  const on = (t, type, g) => { if (t) { t.addEventListener(type, g); l.push([t, type, g]); } };
+  on(w, 'online', () => f(0, true));
+  on(w, 'offline', () => f(0, false));
+  on(d, 'visibilitychange', () => f(1, d.visibilityState === 'visible'));
+  on(w, 'pagehide', (e) => { if (e.persisted) f(2, true); });
+  on(w, 'pageshow', (e) => { if (e.persisted) f(3, true); });
+  return () => { for (const [t, type, g] of l.splice(0)) t.removeEventListener(type, g); };
+}
+
+const JITTER = { full: 0, equal: 1, none: 2 };
+const OVERFLOW = { reject: 0, 'drop-oldest': 1, 'drop-newest': 2 };
+const num = (v) => (v === undefined ? NaN : v);
+
+class Core {
+  constructor(source, o, relay) {
+    const protocols = (o.protocols ?? []).join('\n');
+    const secure = o.secureOnly === true;
+    const fixed = typeof source === 'string' ? source : undefined;
+    if (o.maxDelay !== undefined && o.maxDelay < (o.minDelay ?? 500)) {
+      throw withKind(new TypeError(`option "maxDelay" must be >= minDelay (${o.minDelay ?? 500} ms), got ${o.maxDelay}`), 'InvalidOption');
+    }
+    if (o.protocolsError) throw o.protocolsError;
+    if (fixed !== undefined) {
+      const bad = check(fixed, protocols, secure);
+      if (bad) throw domError(engineError(bad));
+    } else {
+      const bad = protocols && check('ws://h/', protocols, false);
+      if (bad) throw domError(engineError(bad));
+    }
+    const hb = o.heartbeat;
+    const re = o.resume;
+    this.e = new Engine(new Float64Array([
+      num(o.minDelay), num(o.maxDelay), num(o.factor), num(JITTER[o.jitter]), num(o.maxRetries),
+      num(o.stableAfter), num(o.connectTimeout), num(o.outboxMessages), num(o.outboxBytes),
+      num(OVERFLOW[o.overflow]), num(hb?.interval), num(hb?.timeout), num(o.maxMessageBytes),
+      o.jitterSeed ?? Math.floor(Math.random() * 2 ** 53),
+      re ? 1 : 0, re?.fallback === 'plain' ? 1 : 0, num(re?.maxBuffered), num(re?.maxBufferedBytes),
+      re?.overflow === 'wait' ? 0 : 1, re?.onReset === 'drop' ? 0 : 1,
+    ]), hb ? hb.message ?? '{"type":"ping"}' : undefined, fixed, protocols, secure);
+    this.provider = fixed === undefined ? source : null;
+    this.protocols = protocols;
+    this.shouldRetry = o.shouldRetry;
+    this.C = o.WebSocket;
+    this.r = relay;
+    relay.heartbeat = !!hb;
+    relay.resume = !!re;
+    this.resume = !!re;
+    if (o.maxMessageBytes >= 0) relay.limit = o.maxMessageBytes;
+    this.ws = null; // the current socket
+    this.id = 0; // its id
+    this.timers = [];
+    this.pumping = false;
+    this.unwatch = watchPage((kind, flag) => this.input(9, 0, kind, +flag));
+    // The first attempt starts on the next microtask: listeners added right after
+    // construction see `connecting` too.
+    queueMicrotask(() => this.input(0, 0, +isOnline()));
+  }
+
+  // What the machine needs to know of the current socket before an input.
+  link() {
+    const ws = this.ws;
+    return ws ? [ws.bufferedAmount, ws.readyState === 1] : [0, false];
+  }
+
+  // Feeds one input (see Engine::input for `kind` and the arguments) and carries out what it
+  // calls for.
+  input(kind, id = 0, a = 0, b = 0, s = undefined, t = undefined) {
+    if (!this.e) return;
+    const [buffered, writable] = this.link();
+    this.e.input(kind, now(), buffered, writable, id, a, b, s, t);
+    this.pump();
+  }
+
+  pump() {
+    if (this.pumping || !this.e) return;
+    this.pumping = true;
+    try {
+      let kind;
+      while (this.e && (kind = this.e.poll())) this.execute(kind);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  execute(kind) {
+    const e = this.e;
+    switch (kind) {
+      case 1: this.resolve(e.num(0)); break;
+      case 2: this.open(e.num(0), e.s(), e.t()); break;
+      case 3: {
+        if (this.ws && this.id === e.num(0)) {
+          const text = e.text();
+          this.ws.send(text ?? e.bytes());
+        }
+        break;
+      }
+      case 4: {
+        if (this.ws && this.id === e.num(0)) {
+          const code = e.num(1);
+          const reason = e.s();
+          if (reason !== undefined) this.ws.close(code || 1000, reason);
+          else if (code) this.ws.close(code);
+          else this.ws.close();
+        }
+        break;
+      }
+      case 5: if (this.id === e.num(0)) this.release(); break;
+      case 6: {
+        const t = e.num(1);
+        clearTimeout(this.timers[t]);
+        this.timers[t] = setTimeout(() => { this.timers[t] = undefined; this.input(8, 0, t); }, e.num(2));
+        break;
+      }
+      case 7: clearTimeout(this.timers[e.num(1)]); this.timers[e.num(1)] = undefined; break;
+      default: this.event(kind - 10);
+    }
+  }
+
+  // Calls the URL function (user code) and feeds its answer back.
+  resolve(id) {
+    let p;
+    try {
+      p = this.provider();
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then((url) => this.input(2, id, 0, 0, url, this.protocols),
+      (err) => this.input(3, id, 0, 0, errorMessage(err)));
+  }
+
+  open(id, url, protocols) {
+    let ws;
+    try {
+      const C = this.C ?? globalThis.WebSocket;
+      ws = protocols ? new C(url, protocols.split('\n')) : new C(url);
+    } catch (err) {
+      // The browser's message repeats the URL, query string included: only its kind.
+      this.input(4, id, 0, 0, this.e.text_of(false), `${err?.name ?? 'Error'}`);
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    ws.onerror = () => {}; // the close event after it carries what matters
+    // A WebSocket written in JavaScript (the `ws` package's) may keep a view for later: a copy.
+    if (this.C && !Function.prototype.toString.call(this.C).includes('[native code]')) {
+      const send = ws.send;
+      ws.send = (d) => send.call(ws, ArrayBuffer.isView(d) ? d.slice() : d);
+    }
+    ws.onopen = () => { if (this.ws === ws) this.input(5, id, 0, 0, ws.protocol); };
+    ws.onclose = (ev) => { if (this.ws === ws) this.closed(id, ev); };
+    this.r.attach(ws, (_, ev) => { if (this.ws === ws) this.message(id, ev); });
+    this.release();
+    this.ws = ws;
+    this.id = id;
+  }
+
+  // Forgets the current socket: its handlers detached, closed if still connecting or open.
+  release() {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    if (ws.readyState < 2) ws.close(1000);
+  }
+
+  closed(id, ev) {
+    let retry = 0;
+    if (this.shouldRetry && this.e.asks_retry(id)) {
+      const verdict = this.shouldRetry(ev.code, ev.reason, ev.wasClean);
+      if (typeof verdict === 'boolean') retry = verdict ? 2 : 1;
+    }
+    this.input(7, id, ev.code, (retry << 1) | ev.wasClean, ev.reason);
+  }
+
+  // The slow path of a message (the relay hands it over when the engine has work to do: a
+  // heartbeat, the size limit, a JSON.parse failure).
+  message(id, ev) {
+    const data = ev.data;
+    const text = typeof data === 'string' ? data : undefined;
+    const len = text !== undefined ? data.length : data.byteLength;
+    // Resume mode: the engine reads every message (control frames, the U+0000 escape).
+    const take = this.resume ? this.e.frame(now(), id, text, len) : +this.e.received(now(), id, len);
+    this.pump();
+    if (!take) return;
+    if (take === 2) ev = new MessageEvent('message', { data: text.slice(1) });
+    try {
+      this.r.deliverMessage(ev);
+    } catch {
+      // Not JSON.parse's own message: it quotes the payload.
+      const err = withKind(new Error(`could not decode text message of ${len} bytes: not valid JSON`), 'Decode');
+      this.r.fire('error', err.message, err);
+    }
+  }
+
+  event(kind) {
+    const e = this.e;
+    const r = this.r;
+    const type = EVENTS[kind];
+    const a = e.num(1);
+    const b = e.num(2);
+    const s = e.s();
+    let detail;
+    switch (type) {
+      case 'connecting': detail = { state: type, attempt: a }; break;
+      case 'open': detail = { state: type }; break;
+      case 'reconnecting': detail = { state: type, attempt: a, delay: b }; break;
+      case 'offline': case 'parked': detail = { state: type }; break;
+      case 'closed': detail = { state: type, code: a, reason: s, unsent: b }; break;
+      case 'failed': detail = { state: type, reason: s }; break;
+      default:
+    }
+    if (detail) r.fire('statechange', detail);
+    switch (type) {
+      case 'open':
+        r.fire('open');
+        this.input(6);
+        break;
+      case 'close': r.fire('close', a, s, b === 1); break;
+      case 'reconnecting': case 'offline': case 'parked': r.fire(type, detail); break;
+      case 'closed':
+        r.fire('close', a, s, true);
+        this.end(undefined);
+        break;
+      case 'failed': {
+        const err = withKind(new Error(`connection failed for good: ${s}`), 'Failed');
+        r.fire('error', err.message, err);
+        this.end(err);
+        break;
+      }
+      case 'outboxoverflow': r.fire(type, { dropped: a }); break;
+      case 'heartbeattimeout': r.fire(type, { silentMs: a }); break;
+      case 'resumed': r.fire(type, { resumed: e.num(3) === 1, resent: a, replayed: b }); break;
+      case 'gap': r.fire(type, { from: a, to: b }); break;
+      case 'reset': r.fire(type, { missedFrom: a, unconfirmed: [b, e.num(3)] }); break;
+      case 'discarded': r.fire(type, { dropped: a, expired: b }); break;
+      case 'error': {
+        const err = engineError(`${e.t()}\n${s}`);
+        r.fire('error', err.message, err);
+        break;
+      }
+      default:
+    }
+  }
+
+  // The socket is closed or failed: the relay ends the iterators (with `error` after a
+  // failure), the page listeners go, and nothing holds the socket any more.
+  end(error) {
+    this.unwatch();
+    this.e.input(12, 0, 0, false, 0, this.r.messagesIn, this.r.bytesIn);
+    this.r.messagesIn = this.r.bytesIn = 0;
+    this.r.end(error);
+  }
+
+  // The state and the counters (Engine::info).
+  info() { return this.e.info(...this.link()); }
+
+  get readyState() {
+    const state = this.info()[0];
+    if (state === 1) return this.ws && this.ws.readyState >= 2 ? 2 : 1;
+    return state >= 5 ? 3 : 0;
+  }
+
+  get state() { return STATES[this.info()[0]]; }
+
+  get over() {
+    const over = this.e.text_of(true);
+    return over === undefined ? undefined : engineError(over);
+  }
+
+  get stats() {
+    const s = this.info();
+    return {
+      connects: s[2],
+      reconnects: s[3],
+      messagesIn: s[4] + this.r.messagesIn,
+      messagesOut: s[5],
+      bytesIn: s[6] + this.r.bytesIn,
+      bytesOut: s[7],
+      requeued: s[8],
+      lastHeartbeatRttMs: s[9] < 0 ? null : s[9],
+      outboxLength: s[10],
+      inFlight: s[11],
+      unacked: s[12],
+      duplicates: s[13],
+    };
+  }
+
+  get url() { return this.e.text_of(false); }
+
+  get protocol() { return this.info()[0] === 1 && this.ws ? this.ws.protocol : ''; }
+
+  get extensions() { return this.info()[0] === 1 && this.ws ? this.ws.extensions : ''; }
+
+  get buffered() { return (this.ws ? this.ws.bufferedAmount : 0) + this.info()[1]; }
+
+  // `policy`: undefined (replay after a reconnect), -1 (drop) or a time to live in ms.
+  send(data, policy) {
+    const [buffered, writable] = this.link();
+    const kind = policy === undefined ? 0 : policy < 0 ? 1 : 2;
+    const ttl = kind === 2 ? policy : 0;
+    const bad = typeof data === 'string'
+      ? this.e.input(10, now(), buffered, writable, 0, kind, ttl, data)
+      : this.e.send_binary(now(), buffered, writable, data, kind, ttl);
+    this.pump();
+    if (bad) throw engineError(bad);
+  }
+
+  close(code, reason) {
+    this.e.input(11, now(), ...this.link(), 0, code ?? 0, reason === undefined ? 0 : 1, reason);
+    this.pump();
+    const unsent = [];
+    let kind;
+    while ((kind = this.e.next_unsent())) unsent.push(kind === 1 ? this.e.text() : this.e.bytes().buffer);
+    return unsent;
+  }
+
+  reconnect() { this.input(1); }
+
+  // Everything goes at once: listeners, timers, the socket, the wasm side.
+  free() {
+    this.unwatch();
+    for (const t of this.timers) clearTimeout(t);
+    this.release();
+    const e = this.e;
+    this.e = null;
+    e?.free();
   }
 }
 
