@@ -8,13 +8,14 @@ export function listen(ws, f) {
   ws.onmessage = (e) => { const d = e.data; if (typeof d === 'string') f(d); else f(undefined, e); };
 }
 
-// `new C(url, protocols)`: C is the WebSocket class the JavaScript option `WebSocket` gave (the
-// `ws` package's, say), else the global one. With neither (Node.js before 22), it throws a
-// message without a colon (the caller keeps what comes before one) that names what is missing.
+// `new WebSocket(url, protocols)` with the global class. Without one (Node.js before 22), it
+// throws a message without a colon (the caller keeps what comes before one) that names what is
+// missing. (The npm package's driver, in resocket.js, creates its sockets itself, with the
+// class of its `WebSocket` option.)
 // The error event is ignored (the close event after it carries what matters), but it has a
 // listener: the `ws` package's socket, an EventEmitter, throws an error event nobody listens to.
-export function socket(C, url, protocols) {
-  C ??= globalThis.WebSocket;
+export function socket(url, protocols) {
+  const C = globalThis.WebSocket;
   if (typeof C != 'function') throw 'this runtime has no WebSocket class (Node.js before 22?)';
   const ws = protocols ? new C(url, protocols) : new C(url);
   ws.onerror = ignore;

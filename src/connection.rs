@@ -268,7 +268,6 @@ impl Connection {
             }
         };
         let ws = RawSocket::open(
-            &wasm_bindgen::JsValue::UNDEFINED,
             &parts.href,
             &options.protocols,
             on_open,

@@ -1692,7 +1692,7 @@ mod tests {
     }
 
     fn fixed(config: Config) -> Machine {
-        let target = crate::url::target(String::from(URL), Vec::new(), false);
+        let target = crate::url::target(URL, Vec::new(), false);
         Machine::new(config, target.ok(), 7)
     }
 
@@ -2116,7 +2116,7 @@ mod tests {
             ]
         ));
         // Its late answer changes nothing.
-        let result = crate::url::target(String::from(URL), Vec::new(), false);
+        let result = crate::url::target(URL, Vec::new(), false);
         m.handle(700.0, Link::default(), Input::Resolved { id: 1, result });
         assert!(outputs(&mut m).is_empty());
         assert!(matches!(m.state(), State::Reconnecting { attempt: 1, .. }));
@@ -2398,7 +2398,7 @@ mod tests {
     const SID: &str = "0123456789abcdef0123456789abcdef";
 
     fn resumable(edit: impl FnOnce(crate::Resume) -> crate::Resume) -> Machine {
-        let target = crate::url::target(String::from(URL), vec![String::from("app.v1")], false);
+        let target = crate::url::target(URL, vec![String::from("app.v1")], false);
         Machine::new(
             config(|o| o.resume(edit(crate::Resume::default()))),
             target.ok(),

@@ -215,7 +215,7 @@ impl Driver {
         wasm_bindgen_futures::spawn_local(async move {
             let result = future
                 .await
-                .and_then(|(url, protocols)| target(url, protocols, secure_only));
+                .and_then(|(url, protocols)| target(&url, protocols, secure_only));
             if let Some(driver) = weak.upgrade() {
                 driver.input(Input::Resolved { id, result });
             }
@@ -229,7 +229,6 @@ impl Driver {
             Rc::downgrade(self),
         );
         let socket = RawSocket::open(
-            &JsValue::UNDEFINED,
             url,
             protocols,
             move || {
@@ -445,11 +444,7 @@ impl ReSocket {
     /// # Ok::<(), resocket::Error>(())
     /// ```
     pub fn connect(url: &str, options: Options) -> Result<Self> {
-        let target = target(
-            String::from(url),
-            options.protocols.clone(),
-            options.secure_only,
-        )?;
+        let target = target(url, options.protocols.clone(), options.secure_only)?;
         Ok(Self::start(Some(target), None, options))
     }
 

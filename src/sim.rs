@@ -646,7 +646,7 @@ impl Sim {
         let fixed = s
             .fixed
             .clone()
-            .and_then(|(url, protocols)| crate::url::target(url, protocols, false).ok());
+            .and_then(|(url, protocols)| crate::url::target(&url, protocols, false).ok());
         let m = Machine::new(s.config.clone(), fixed, s.machine_seed);
         let online = s.online;
         let mut sim = Sim {
@@ -1656,7 +1656,7 @@ impl Sim {
                 self.log(|| format!("provider: attempt {id} answers {result:?}"));
                 // As the driver does: the URL and subprotocols it gave are checked first.
                 let result =
-                    result.and_then(|(url, protocols)| crate::url::target(url, protocols, false));
+                    result.and_then(|(url, protocols)| crate::url::target(&url, protocols, false));
                 self.feed(Input::Resolved { id, result })
             }
             Due::Handshake { id, accept } => {

@@ -64,14 +64,10 @@ extern "C" {
     /// event)`: one call into wasm per message instead of three (the closure, reading `data`,
     /// copying the string), and no event handle for a text message.
     fn listen(ws: &WebSocket, f: &js_sys::Function);
-    /// `new class(url, protocols)`, `class` undefined for the global `WebSocket`; throws when
-    /// there is no class (Node.js before 22).
+    /// `new WebSocket(url, protocols)` with the global class; throws when there is none
+    /// (Node.js before 22).
     #[wasm_bindgen(catch)]
-    fn socket(
-        class: &JsValue,
-        url: &str,
-        protocols: Option<js_sys::Array>,
-    ) -> Result<WebSocket, JsValue>;
+    fn socket(url: &str, protocols: Option<js_sys::Array>) -> Result<WebSocket, JsValue>;
 }
 
 /// One browser `WebSocket` (binary type `ArrayBuffer`) whose three handlers are owned here.
@@ -84,12 +80,10 @@ pub(crate) struct RawSocket {
 }
 
 impl RawSocket {
-    /// Creates the socket, an instance of `class` (undefined: the global `WebSocket`). `url`
-    /// must already have passed `validate_url`.
+    /// Creates the socket. `url` must already have passed `validate_url`.
     /// No `error` listener: an error event is always followed by a close event, which carries
     /// everything actionable, so failures are handled exactly once.
     pub(crate) fn open(
-        class: &JsValue,
         url: &str,
         protocols: &[String],
         on_open: impl FnMut() + 'static,
@@ -99,7 +93,7 @@ impl RawSocket {
         validate_protocols(protocols)?;
         let list = (!protocols.is_empty())
             .then(|| protocols.iter().map(|p| JsValue::from_str(p)).collect());
-        let ws = socket(class, url, list).map_err(|e| Error::InvalidUrl {
+        let ws = socket(url, list).map_err(|e| Error::InvalidUrl {
             url: redact_url(url),
             // The browser's message repeats the URL, query string included: keep only its kind.
             reason: js_error_message(&e)

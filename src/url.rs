@@ -164,10 +164,9 @@ pub(crate) struct Target {
 
 /// Checks a URL and subprotocols for an attempt (see [`validate_url`], [`validate_protocols`]).
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // natively, the simulator's
-pub(crate) fn target(url: String, protocols: Vec<String>, secure_only: bool) -> Result<Target> {
-    let parts = parse_checked(&url, secure_only)?;
+pub(crate) fn target(url: &str, protocols: Vec<String>, secure_only: bool) -> Result<Target> {
+    let parts = parse_checked(url, secure_only)?;
     validate_protocols(&protocols)?;
-    drop(url);
     Ok(Target {
         shown: shown(&parts),
         url: parts.href,

@@ -51,7 +51,7 @@ fn error_text(err: &Error) -> String {
 /// `secureOnly` policy, subprotocol tokens): `None`, or the error as `kind\nmessage`.
 #[wasm_bindgen]
 pub fn check(url: &str, protocols: &str, secure_only: bool) -> Option<String> {
-    target(url.into(), protocol_list(protocols), secure_only)
+    target(url, protocol_list(protocols), secure_only)
         .err()
         .map(|e| error_text(&e))
 }
@@ -157,7 +157,7 @@ impl Engine {
             r.requeue_on_reset = at(19) != Some(0.0);
             o.resume = Some(r);
         }
-        let fixed = url.and_then(|url| target(url, protocol_list(protocols), secure_only).ok());
+        let fixed = url.and_then(|url| target(&url, protocol_list(protocols), secure_only).ok());
         Engine {
             machine: Machine::new(Config::from_options(&o), fixed, seed),
             current: None,
@@ -200,7 +200,7 @@ impl Engine {
             1 => Input::Reconnect,
             2 => Input::Resolved {
                 id,
-                result: target(s, protocol_list(&t), self.secure_only),
+                result: target(&s, protocol_list(&t), self.secure_only),
             },
             3 => Input::Resolved {
                 id,
@@ -489,26 +489,37 @@ impl Engine {
         }
     }
 
-    /// The state and the counters: the state (0 connecting, 1 open, 2 reconnecting,
-    /// 3 offline, 4 parked, 5 closed, 6 failed), bytes sent but not on the socket yet (the
-    /// outbox and sends waiting for the dispatch to end), connects, reconnects, messages in
-    /// and out, bytes in and out, requeued, the last heartbeat round trip (-1: none), outbox
-    /// length, in flight, unacknowledged (resume mode), duplicates discarded (resume mode).
-    pub fn info(&mut self, buffered: f64, writable: bool) -> Vec<f64> {
+    /// The state: 0 connecting, 1 open, 2 reconnecting, 3 offline, 4 parked, 5 closed,
+    /// 6 failed. Its own export: `readyState` reads it, often, and it allocates nothing.
+    pub fn state(&self) -> u8 {
+        match self.machine.state() {
+            State::Connecting { .. } => 0,
+            State::Open => 1,
+            State::Reconnecting { .. } => 2,
+            State::Offline => 3,
+            State::Parked => 4,
+            State::Closed { .. } => 5,
+            State::Failed { .. } => 6,
+        }
+    }
+
+    /// Bytes sent but not on the socket yet: the outbox and sends waiting for the dispatch to
+    /// end. Its own export: `bufferedAmount` reads it, in send loops.
+    pub fn pending(&mut self, buffered: f64, writable: bool) -> f64 {
         self.machine.observe(link(buffered, writable));
+        (self.machine.stats().outbox_bytes as u64 + self.machine.sends_queued()) as f64
+    }
+
+    /// The state and the counters: [`Engine::state`], [`Engine::pending`], connects,
+    /// reconnects, messages in and out, bytes in and out, requeued, the last heartbeat round
+    /// trip (-1: none), outbox length, in flight, unacknowledged (resume mode), duplicates
+    /// discarded (resume mode).
+    pub fn info(&mut self, buffered: f64, writable: bool) -> Vec<f64> {
+        let pending = self.pending(buffered, writable);
         let s = self.machine.stats();
-        let state = match self.machine.state() {
-            State::Connecting { .. } => 0.0,
-            State::Open => 1.0,
-            State::Reconnecting { .. } => 2.0,
-            State::Offline => 3.0,
-            State::Parked => 4.0,
-            State::Closed { .. } => 5.0,
-            State::Failed { .. } => 6.0,
-        };
         Vec::from([
-            state,
-            (s.outbox_bytes as u64 + self.machine.sends_queued()) as f64,
+            f64::from(self.state()),
+            pending,
             f64::from(s.connects),
             f64::from(s.reconnects),
             s.messages_in as f64,

@@ -857,16 +857,13 @@ class Core {
     this.r.end(error);
   }
 
-  // The state and the counters (Engine::info).
-  info() { return this.e.info(...this.link()); }
-
   get readyState() {
-    const state = this.info()[0];
+    const state = this.e.state();
     if (state === 1) return this.ws && this.ws.readyState >= 2 ? 2 : 1;
     return state >= 5 ? 3 : 0;
   }
 
-  get state() { return STATES[this.info()[0]]; }
+  get state() { return STATES[this.e.state()]; }
 
   get over() {
     const over = this.e.text_of(true);
@@ -874,7 +871,7 @@ class Core {
   }
 
   get stats() {
-    const s = this.info();
+    const s = this.e.info(...this.link()); // the state and the counters
     return {
       connects: s[2],
       reconnects: s[3],
@@ -893,11 +890,11 @@ class Core {
 
   get url() { return this.e.text_of(false); }
 
-  get protocol() { return this.info()[0] === 1 && this.ws ? this.ws.protocol : ''; }
+  get protocol() { return this.e.state() === 1 && this.ws ? this.ws.protocol : ''; }
 
-  get extensions() { return this.info()[0] === 1 && this.ws ? this.ws.extensions : ''; }
+  get extensions() { return this.e.state() === 1 && this.ws ? this.ws.extensions : ''; }
 
-  get buffered() { return (this.ws ? this.ws.bufferedAmount : 0) + this.info()[1]; }
+  get buffered() { return (this.ws ? this.ws.bufferedAmount : 0) + this.e.pending(...this.link()); }
 
   // `policy`: undefined (replay after a reconnect), -1 (drop) or a time to live in ms.
   send(data, policy) {

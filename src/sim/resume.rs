@@ -169,7 +169,7 @@ impl World {
                 Duration::from_millis(50 + c.below(500)),
             ));
         }
-        let target = crate::url::target(String::from("ws://sim.invalid/"), Vec::new(), false).ok();
+        let target = crate::url::target("ws://sim.invalid/", Vec::new(), false).ok();
         let m = Machine::new(Config::from_options(&options), target, seed);
         World {
             ack_every: 1 + c.below(40),
