@@ -45,7 +45,9 @@ export async function startServer({ port = 0, statics = [] } = {}) {
     http: `http://127.0.0.1:${port_}`,
     ws: `ws://127.0.0.1:${port_}`,
     async stop() {
-      if (child.exitCode !== null) return;
+      // Killed by a signal, a child has no exit code but a signal code: stopping it twice
+      // must not wait for an exit event that already came.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');
       await once(child, 'exit');
     },
