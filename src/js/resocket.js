@@ -746,7 +746,18 @@ class Core {
       return;
     }
     ws.binaryType = 'arraybuffer';
-    ws.onerror = () => {}; // the close event after it carries what matters
+    // The close event after an error carries what matters. But Node 22's WebSocket (undici)
+    // reports a refused connection with an error only, staying CONNECTING for ever: an error
+    // that leaves the socket CONNECTING past the task fails the attempt as the close would.
+    ws.onerror = () => {
+      if (this.ws === ws && ws.readyState === 0) {
+        setTimeout(() => {
+          if (this.ws !== ws || ws.readyState !== 0) return;
+          ws.onclose = null;
+          this.closed(id, { code: 1006, reason: '', wasClean: false });
+        }, 0);
+      }
+    };
     // A WebSocket written in JavaScript (the `ws` package's) may keep a view for later: a copy.
     if (this.C && !Function.prototype.toString.call(this.C).includes('[native code]')) {
       const send = ws.send;

@@ -90,6 +90,9 @@ test('Leptos ticker: live ticks, reconnect after a forced drop, send, unmount cl
   await page.waitForFunction(() => document.querySelectorAll('#board .row').length >= 3, null, { timeout: 10_000 });
   await page.waitForFunction(() => Number(document.getElementById('count').textContent) >= 5, null, { timeout: 10_000 });
   assert.match(await text(page, '#last'), /^#\d+ (BTC|ETH|SOL) \d+\.\d\d$/);
+  // The footer polls live_listeners() every 100 ms: wait for a poll after the socket existed.
+  await page.waitForFunction(() => Number(document.getElementById('listeners').textContent) > 0,
+    null, { timeout: 5_000 }).catch(() => {});
   assert.ok(await number(page, '#listeners') > 0, 'the mounted socket has listeners');
   assert.equal(await number(page, '#reconnects'), 0);
   let s = await stats(client);
@@ -142,6 +145,9 @@ test('Yew chat: send and receive, outbox while disconnected, reconnect, unmount 
   await page.waitForSelector('#state.open', { timeout: 10_000 });
   await page.waitForSelector('#log .presence', { timeout: 10_000 });
   assert.match(await text(page, '#log .presence'), new RegExp(`^${alice} joined \\(1 online\\)$`));
+  // The footer polls live_listeners() every 100 ms: wait for a poll after the socket existed.
+  await page.waitForFunction(() => Number(document.getElementById('listeners').textContent) > 0,
+    null, { timeout: 5_000 }).catch(() => {});
   assert.ok(await number(page, '#listeners') > 0, 'the mounted socket has listeners');
 
   // A second participant, to receive from someone else.

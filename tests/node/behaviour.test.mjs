@@ -114,6 +114,23 @@ test('server killed and restarted: reconnects, and what was sent while down arri
   }
 });
 
+test('a refused connection fails the attempt at once: Node 22 fires `error` without `close` for it', async () => {
+  // undici's WebSocket (Node 22's global) reports a refused connection with an `error` event
+  // and stays CONNECTING, never firing `close`; the attempt must not wait for connectTimeout.
+  const port = await freePort();
+  const ws = open(`ws://127.0.0.1:${port}/ws/echo?client=${client('refused')}`,
+    { minDelay: 50, maxDelay: 100, connectTimeout: 60_000 });
+  const closes = [];
+  ws.addEventListener('close', (e) => closes.push(e.code));
+  try {
+    await until(() => closes.length >= 3, 10_000, 'three failed attempts');
+    assert.deepEqual(closes.slice(0, 3), [1006, 1006, 1006]);
+    assert.ok(['reconnecting', 'connecting'].includes(ws.state), ws.state);
+  } finally {
+    ws.close();
+  }
+});
+
 test('a dropped link (/control drop) reconnects; the outbox goes out in order, after what onopen sends', async () => {
   const id = client('drop');
   const ws = open(`${server.ws}/ws/echo?client=${id}`, { minDelay: 50, maxDelay: 100 });
