@@ -22,9 +22,25 @@ const SRC = path.join(ROOT, 'src', 'js');
 const entry = fs.readFileSync(path.join(SRC, 'resocket.js'), 'utf8');
 const types = fs.readFileSync(path.join(SRC, 'resocket.d.ts'), 'utf8');
 const webInit = "export { default, initSync } from './resocket_core.js';\n";
-fs.writeFileSync(path.join(PKG, 'resocket.js'), entry);
+// How each entry gets the engine module. The bundler entry takes the `web` build's glue and
+// starts the wasm's streaming compile at import (`new URL(..., import.meta.url)`, which
+// bundlers emit as an asset): the class is usable at once, and a socket constructed before the
+// wasm is fetched, compiled and started opens its WebSocket meanwhile. The `web` entry imports
+// it statically (the page calls `init()` before using the class), as does the `node` entry
+// through it.
+const bundlerLoad = "import init, * as core from './web/resocket_core.js';\n"
+  + "init({ module_or_path: new URL('./web/resocket_core_bg.wasm', import.meta.url) })"
+  + '.then(() => engineLoaded(core), (e) => engineLoaded(null, e));\n';
+const webLoad = "import * as core from './resocket_core.js';\nengineLoaded(core);\n";
+fs.writeFileSync(path.join(PKG, 'resocket.js'), `${entry}\n${bundlerLoad}`);
 fs.writeFileSync(path.join(PKG, 'resocket.d.ts'), types);
-fs.writeFileSync(path.join(PKG, 'web', 'resocket.js'), `${entry}\n${webInit}`);
+fs.writeFileSync(path.join(PKG, 'web', 'resocket.js'), `${entry}\n${webLoad}${webInit}`);
+// Deno imports a .wasm file natively (2.1+), where fetching the file beside the module would
+// need --allow-read: its entry takes the bundler build's glue, which imports the wasm.
+fs.mkdirSync(path.join(PKG, 'deno'), { recursive: true });
+fs.writeFileSync(path.join(PKG, 'deno', 'resocket.js'),
+  `${entry}\n`
+  + "import * as core from '../resocket_core.js';\nengineLoaded(core);\n");
 fs.writeFileSync(path.join(PKG, 'web', 'resocket.d.ts'), `${types}\n${webInit}`
   + "export type { InitInput, InitOutput, SyncInitInput } from './resocket_core.js';\n");
 // The `node` entry (Node.js, and Vitest or an SSR build, which resolve with the `node`
@@ -64,27 +80,29 @@ manifest.files = [...new Set([
   'resocket.js', 'resocket.d.ts',
   ...webFiles,
   'node/resocket.js',
+  'deno/resocket.js',
   ...snippets,
   // npm adds LICENSE files by itself, but not these names; wasm-pack copies them into pkg/.
   ...['LICENSE-MIT', 'LICENSE-APACHE'].filter((f) => fs.existsSync(path.join(PKG, f))),
 ])];
 // The node entry's body loads the wasm: a bundler must keep it.
-manifest.sideEffects = [...(manifest.sideEffects ?? []), './node/resocket.js'];
+manifest.sideEffects = [...(manifest.sideEffects ?? []), './node/resocket.js', './deno/resocket.js'];
 // Node.js 20 runs it with a WebSocket class given (the `ws` package's); 22+ has its own.
 manifest.engines = { node: '>=20' };
 manifest.repository = { type: 'git', url: `git+${manifest.repository.url.replace(/(\.git)?$/, '.git')}` };
 manifest.main = 'resocket.js';
 manifest.module = 'resocket.js';
 manifest.types = 'resocket.d.ts';
-// Conditions, first match wins: a browser or worker bundle (webpack, Vite) and Deno take the
-// bundler build (it imports the .wasm file, which Deno 2.1+ does natively); Node.js (and
-// Vitest, SSR builds) the `node` entry; anything else the bundler build.
+// Conditions, first match wins: a browser or worker bundle (webpack, Vite) takes the bundler
+// entry (the `web` glue, its wasm fetched as an asset); Deno the `deno` entry (it imports the
+// .wasm file natively); Node.js (and Vitest, SSR builds) the `node` entry; anything else the
+// bundler entry.
 manifest.exports = {
   '.': {
     types: './resocket.d.ts',
     browser: './resocket.js',
     worker: './resocket.js',
-    deno: './resocket.js',
+    deno: './deno/resocket.js',
     node: './node/resocket.js',
     default: './resocket.js',
   },
@@ -100,6 +118,7 @@ const jsFiles = (dir) => fs.readdirSync(path.join(PKG, dir), { recursive: true }
   .map((f) => path.join(dir, f));
 const shipped = [
   'resocket_core_bg.js', 'resocket_core.js', 'web/resocket_core.js', 'resocket.js', 'web/resocket.js',
+  'deno/resocket.js',
   ...snippets.flatMap((d) => jsFiles(d)),
 ];
 // First the names the wasm and its glue find each other by are shortened (scripts/wasm-names.mjs),

@@ -175,6 +175,13 @@ export interface ReSocketIterator<T> extends AsyncIterableIterator<T> {
 export class ReSocket extends EventTarget {
   constructor(url: ReSocketUrl, protocols?: string | string[], options?: ReSocketOptions);
   constructor(url: ReSocketUrl, options?: ReSocketOptions);
+  /**
+   * Resolves once the engine (the wasm) is loaded. Not needed to use the class: a socket
+   * constructed earlier connects at once and is handed over. After it, every bad argument
+   * throws from the constructor; before it, a `secureOnly` or URL-function socket reports a
+   * bad URL or subprotocol with an `error` event and ends `failed`.
+   */
+  static readonly ready: Promise<void>;
   /** Resolves with the socket once it is first open; rejects if it fails or is closed first. */
   static connect(url: ReSocketUrl, options?: ReSocketOptions): Promise<ReSocket>;
   /**

@@ -8,7 +8,27 @@
 // costs a fraction of its wasm size there. Reconnection, backoff, the outbox, close codes and
 // the heartbeat are the machine's decisions; the driver carries them out and dispatches its
 // events through the socket's `Relay` as DOM events.
-import { Engine, check } from './resocket_core.js';
+//
+// The engine module (`resocket_core.js`: its wasm's fetch, compile and start) is supplied by
+// the build's entry through `engineLoaded` (scripts/package.mjs): the bundler entry imports it
+// dynamically, so importing the package does not wait for the wasm, and a socket constructed
+// meanwhile opens its WebSocket at once and hands it to the engine once it is there (see
+// `Core`: the first message does not wait for the wasm's fetch and compile).
+let engine = null; // the module's { Engine, check }, once loaded
+let loadError = null; // why it could not be loaded
+const booting = new Set(); // the cores constructed before it
+let readyResolve;
+const ready = new Promise((resolve) => { readyResolve = resolve; });
+
+// Called once by the entry with the engine module, or with the error that kept it from loading.
+function engineLoaded(module, error) {
+  if (engine || loadError) return;
+  if (module) engine = module;
+  else loadError = withKind(new Error(`the resocket engine (wasm) could not be loaded: ${errorMessage(error)}`), 'EngineLoad');
+  for (const core of booting) core.boot();
+  booting.clear();
+  readyResolve();
+}
 
 const addListener = EventTarget.prototype.addEventListener;
 
@@ -340,6 +360,14 @@ export class ReSocket extends EventTarget {
     }
   }
 
+  /**
+   * Resolves once the engine (the wasm) is loaded. Not needed to use the class: a socket
+   * constructed earlier connects at once and is handed over. Awaited, every error in the
+   * arguments throws from the constructor (before, a `secureOnly` or URL-function socket
+   * reports a bad URL or subprotocol as an `error` event and ends failed).
+   */
+  static get ready() { return ready; }
+
   /** Resolves with the socket once it is first open; rejects if it is closed or fails first. */
   static connect(url, options) {
     return new Promise((resolve, reject) => {
@@ -374,7 +402,7 @@ export class ReSocket extends EventTarget {
   }
 
   // CLOSING from the page's close() until its `close` event, as the browser's.
-  get readyState() { const e = this.#e; return this.#r.held ? 2 : e.readyState; }
+  get readyState() { const e = this.#e; return this.#r.held || e.closing ? 2 : e.readyState; }
 
   get state() { return this.#e.state; }
 
@@ -620,23 +648,89 @@ const num = (v) => (v === undefined ? NaN : v);
 
 class Core {
   constructor(source, o, relay) {
-    const protocols = (o.protocols ?? []).join('\n');
-    const secure = o.secureOnly === true;
-    const fixed = typeof source === 'string' ? source : undefined;
     if (o.maxDelay !== undefined && o.maxDelay < (o.minDelay ?? 500)) {
       throw withKind(new TypeError(`option "maxDelay" must be >= minDelay (${o.minDelay ?? 500} ms), got ${o.maxDelay}`), 'InvalidOption');
     }
     if (o.protocolsError) throw o.protocolsError;
-    if (fixed !== undefined) {
-      const bad = check(fixed, protocols, secure);
-      if (bad) throw domError(engineError(bad));
-    } else {
-      const bad = protocols && check('ws://h/', protocols, false);
-      if (bad) throw domError(engineError(bad));
+    this.e = null; // the engine, once booted
+    this.ws = null; // the current socket
+    this.id = 0; // its id
+    this.timers = [];
+    this.pumping = false;
+    this.unwatch = () => {};
+    this.r = relay;
+    this.o = o;
+    this.C = o.WebSocket;
+    this.source = source;
+    if (engine) {
+      this.boot(true);
+      return;
+    }
+    // Before the engine is there: what it gets once it is (the sends, a close), and the
+    // WebSocket opened at once for a fixed URL (the browser's constructor checks the URL and
+    // the subprotocols, and throws as `new ReSocket` must), its events kept for the engine.
+    // Not with `secureOnly` (the policy must decide before anything connects) nor a URL
+    // function (called by the engine).
+    this.early = { sends: [], close: null, ws: null, events: [] };
+    if (typeof source === 'string' && o.secureOnly !== true && !loadError) {
+      const protocols = o.protocols ?? [];
+      const lower = protocols.map((p) => p.toLowerCase());
+      if (new Set(lower).size < lower.length) {
+        throw dom('subprotocols must not repeat (compared ignoring case)', 'SyntaxError', 'InvalidProtocol');
+      }
+      let ws;
+      try {
+        ws = this.socket(source, protocols);
+      } catch (err) {
+        // The browser's message repeats the URL, query string included: only its kind.
+        throw dom(`invalid WebSocket URL or subprotocols (the runtime's ${err?.name ?? 'Error'})`, 'SyntaxError', 'InvalidUrl');
+      }
+      const events = this.early.events;
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = (ev) => events.push(ev);
+      this.early.ws = ws;
+    }
+    if (loadError) queueMicrotask(() => this.boot());
+    else booting.add(this);
+  }
+
+  // A WebSocket of the configured class, binary messages as ArrayBuffers.
+  socket(url, protocols) {
+    const C = this.C ?? globalThis.WebSocket;
+    if (typeof C !== 'function') throw noWebSocket();
+    const ws = protocols.length ? new C(url, protocols) : new C(url);
+    ws.binaryType = 'arraybuffer';
+    return ws;
+  }
+
+  // Creates the engine (`sync`: in the constructor, whose exceptions reach the page) and hands
+  // it what came before it: the early socket, the sends, a close.
+  boot(sync = false) {
+    const early = this.early;
+    this.early = null;
+    if (early?.freed) return;
+    if (loadError) {
+      early?.ws?.close();
+      this.fail(loadError);
+      return;
+    }
+    const o = this.o;
+    const source = this.source;
+    this.o = this.source = null;
+    const protocols = (o.protocols ?? []).join('\n');
+    const secure = o.secureOnly === true;
+    const fixed = typeof source === 'string' ? source : undefined;
+    const bad = fixed !== undefined ? engine.check(fixed, protocols, secure)
+      : protocols && engine.check('ws://h/', protocols, false);
+    if (bad) {
+      const err = domError(engineError(bad));
+      if (sync) throw err;
+      early?.ws?.close();
+      this.fail(err);
+      return;
     }
     const hb = o.heartbeat;
     const re = o.resume;
-    this.e = new Engine(new Float64Array([
+    this.e = new engine.Engine(new Float64Array([
       num(o.minDelay), num(o.maxDelay), num(o.factor), num(JITTER[o.jitter]), num(o.maxRetries),
       num(o.stableAfter), num(o.connectTimeout), num(o.outboxMessages), num(o.outboxBytes),
       num(OVERFLOW[o.overflow]), num(hb?.interval), num(hb?.timeout), num(o.maxMessageBytes),
@@ -647,20 +741,38 @@ class Core {
     this.provider = fixed === undefined ? source : null;
     this.protocols = protocols;
     this.shouldRetry = o.shouldRetry;
-    this.C = o.WebSocket;
-    this.r = relay;
+    const relay = this.r;
     relay.heartbeat = !!hb;
     relay.resume = !!re;
     this.resume = !!re;
     if (o.maxMessageBytes >= 0) relay.limit = o.maxMessageBytes;
-    this.ws = null; // the current socket
-    this.id = 0; // its id
-    this.timers = [];
-    this.pumping = false;
+    this.adopt = early?.ws; // handed to the engine's first attempt
+    this.replay = early?.events;
+    for (const [data, policy] of early?.sends ?? []) {
+      try {
+        this.send(data, policy);
+      } catch (err) {
+        relay.fire('error', err.message, err);
+      }
+    }
+    if (early?.close) {
+      this.adopt?.close();
+      this.adopt = null;
+      this.close(...early.close);
+      return;
+    }
     this.unwatch = watchPage((kind, flag) => this.input(9, 0, kind, +flag));
     // The first attempt starts on the next microtask: listeners added right after
     // construction see `connecting` too.
     queueMicrotask(() => this.input(0, 0, +isOnline()));
+  }
+
+  // The engine could not be created (it did not load, or it refused the URL): the socket
+  // fails with `error`.
+  fail(error) {
+    this.failed = error;
+    this.r.fire('error', error.message, error);
+    this.r.end(error);
   }
 
   // What the machine needs to know of the current socket before an input.
@@ -736,16 +848,18 @@ class Core {
   }
 
   open(id, url, protocols) {
-    let ws;
-    try {
-      const C = this.C ?? globalThis.WebSocket;
-      ws = protocols ? new C(url, protocols.split('\n')) : new C(url);
-    } catch (err) {
-      // The browser's message repeats the URL, query string included: only its kind.
-      this.input(4, id, 0, 0, this.e.text_of(false), `${err?.name ?? 'Error'}`);
-      return;
+    let ws = this.adopt;
+    const replay = this.replay;
+    this.adopt = this.replay = null;
+    if (!ws) {
+      try {
+        ws = this.socket(url, protocols ? protocols.split('\n') : []);
+      } catch (err) {
+        // The browser's message repeats the URL, query string included: only its kind.
+        this.input(4, id, 0, 0, this.e.text_of(false), `${err?.name ?? 'Error'}`);
+        return;
+      }
     }
-    ws.binaryType = 'arraybuffer';
     // The close event after an error carries what matters. But Node 22's WebSocket (undici)
     // reports a refused connection with an error only, staying CONNECTING for ever: an error
     // that leaves the socket CONNECTING past the task fails the attempt as the close would.
@@ -769,6 +883,14 @@ class Core {
     this.release();
     this.ws = ws;
     this.id = id;
+    // The early socket's events so far, in order, as if they came now.
+    if (replay?.length) {
+      queueMicrotask(() => {
+        for (const ev of replay) {
+          if (this.ws === ws) ws[`on${ev.type}`]?.(ev);
+        }
+      });
+    }
   }
 
   // Forgets the current socket: its handlers detached, closed if still connecting or open.
@@ -868,21 +990,27 @@ class Core {
     this.r.end(error);
   }
 
+  // CLOSING from a close() before the engine was there until it is.
+  get closing() { return !!this.early?.close; }
+
   get readyState() {
+    if (!this.e) return this.failed ? 3 : 0;
     const state = this.e.state();
     if (state === 1) return this.ws && this.ws.readyState >= 2 ? 2 : 1;
     return state >= 5 ? 3 : 0;
   }
 
-  get state() { return STATES[this.e.state()]; }
+  get state() { return this.e ? STATES[this.e.state()] : this.failed ? 'failed' : 'connecting'; }
 
   get over() {
+    if (!this.e) return this.failed;
     const over = this.e.text_of(true);
     return over === undefined ? undefined : engineError(over);
   }
 
   get stats() {
-    const s = this.e.info(...this.link()); // the state and the counters
+    // The state and the counters (before the engine: none yet, the sends waiting).
+    const s = this.e ? this.e.info(...this.link()) : [0, 0, 0, 0, 0, 0, 0, 0, 0, -1, this.early?.sends.length ?? 0, 0, 0, 0];
     return {
       connects: s[2],
       reconnects: s[3],
@@ -899,16 +1027,37 @@ class Core {
     };
   }
 
-  get url() { return this.e.text_of(false); }
+  // Before the engine: the early socket's URL (the browser's parse) without userinfo, query
+  // or fragment, as the engine shows it; a URL function's is not known yet.
+  get url() {
+    if (this.e) return this.e.text_of(false);
+    const ws = this.early?.ws;
+    if (!ws) return '';
+    const u = new URL(ws.url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  }
 
-  get protocol() { return this.e.state() === 1 && this.ws ? this.ws.protocol : ''; }
+  get protocol() { return this.e?.state() === 1 && this.ws ? this.ws.protocol : ''; }
 
-  get extensions() { return this.e.state() === 1 && this.ws ? this.ws.extensions : ''; }
+  get extensions() { return this.e?.state() === 1 && this.ws ? this.ws.extensions : ''; }
 
-  get buffered() { return (this.ws ? this.ws.bufferedAmount : 0) + this.e.pending(...this.link()); }
+  get buffered() {
+    if (!this.e) {
+      let bytes = 0;
+      for (const [data] of this.early?.sends ?? []) bytes += typeof data === 'string' ? new Blob([data]).size : data.byteLength;
+      return bytes;
+    }
+    return (this.ws ? this.ws.bufferedAmount : 0) + this.e.pending(...this.link());
+  }
 
   // `policy`: undefined (replay after a reconnect), -1 (drop) or a time to live in ms.
   send(data, policy) {
+    if (!this.e) {
+      if (this.failed) throw this.failed;
+      // Kept for the engine (a copy: the bytes are the ones given at the call).
+      this.early.sends.push([typeof data === 'string' ? data : data.slice(), policy]);
+      return;
+    }
     const [buffered, writable] = this.link();
     const kind = policy === undefined ? 0 : policy < 0 ? 1 : 2;
     const ttl = kind === 2 ? policy : 0;
@@ -920,6 +1069,17 @@ class Core {
   }
 
   close(code, reason) {
+    const early = this.early;
+    if (!this.e) {
+      if (this.failed || !early || early.close) return [];
+      // The engine closes once it is there (the socket is CLOSING meanwhile); the early
+      // socket closes now, as the browser's would.
+      early.close = [code, reason];
+      if (reason !== undefined) early.ws?.close(code || 1000, reason);
+      else if (code) early.ws?.close(code);
+      else early.ws?.close();
+      return early.sends.splice(0).map(([data]) => (typeof data === 'string' ? data : data.buffer));
+    }
     this.e.input(11, now(), ...this.link(), 0, code ?? 0, reason === undefined ? 0 : 1, reason);
     this.pump();
     const unsent = [];
@@ -928,10 +1088,16 @@ class Core {
     return unsent;
   }
 
+  // (Before the engine, the early socket is a new attempt already.)
   reconnect() { this.input(1); }
 
   // Everything goes at once: listeners, timers, the socket, the wasm side.
   free() {
+    if (this.early) {
+      this.early.freed = true;
+      this.early.ws?.close();
+      booting.delete(this);
+    }
     this.unwatch();
     for (const t of this.timers) clearTimeout(t);
     this.release();

@@ -26,7 +26,7 @@ const ALLOWED = [
   /^package\.json$/, /^README\.md$/, /^LICENSE-(MIT|APACHE)$/,
   /^(web\/)?resocket\.(js|d\.ts)$/,
   /^(web\/)?resocket_core(_bg)?\.(js|d\.ts|wasm|wasm\.d\.ts)$/,
-  /^node\/resocket\.js$/,
+  /^(node|deno)\/resocket\.js$/,
   // The one wasm-bindgen snippet the engine imports (the URL parser).
   /^(web\/)?snippets\/resocket-[0-9a-f]+\/src\/url\.js$/,
 ];
@@ -35,7 +35,7 @@ test('the tarball holds only the package files', () => {
   const stray = info.files.filter((f) => !ALLOWED.some((re) => re.test(f)));
   assert.deepEqual(stray, [], 'files that do not belong in the package');
   for (const f of ['package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'resocket.js',
-    'resocket_core_bg.wasm', 'web/resocket.js', 'web/resocket_core_bg.wasm', 'node/resocket.js']) {
+    'resocket_core_bg.wasm', 'web/resocket.js', 'web/resocket_core_bg.wasm', 'node/resocket.js', 'deno/resocket.js']) {
     assert.ok(info.files.includes(f), `${f} is in the tarball`);
   }
 });
