@@ -265,9 +265,19 @@ export async function runResumeSoak(server, browser, {
     }
     const overlaps = await page.evaluate(() => window.soak.overlaps());
     if (overlaps) violations.push(`${overlaps} socket(s) created while the same client had one CONNECTING or OPEN`);
+    // Sends on a socket already CLOSING or CLOSED: Chromium discards them with a console error
+    // (counted here by kind, from the page's own record, instead).
+    const lateSends = await page.evaluate(() => window.soak.lateSends());
+    const lateKinds = {};
+    for (const k of lateSends) lateKinds[k] = (lateKinds[k] ?? 0) + 1;
+    if (lateSends.length) {
+      violations.push(`${lateSends.length} send(s) on a browser socket already CLOSING or CLOSED (${JSON.stringify(lateKinds)}; `
+        + 'Chromium discards them and logs "WebSocket is already in CLOSING or CLOSED state.")');
+    }
     const pageErrors = [
       ...(await page.evaluate(() => window.soak.errors())),
-      ...page.errors.filter((e) => !/^console: WebSocket connection to .* failed/.test(e)),
+      ...page.errors.filter((e) => !/^console: WebSocket connection to .* failed/.test(e)
+        && !e.includes('WebSocket is already in CLOSING or CLOSED state')),
     ];
     if (pageErrors.length) violations.push(`page errors: ${pageErrors.slice(0, 5).join('; ')}${pageErrors.length > 5 ? ` (+${pageErrors.length - 5})` : ''}`);
     if (timedOut) violations.push(`time budget of ${budgetMs / 1000} s ran out after ${injected} of ${faults} faults`);
@@ -283,6 +293,8 @@ export async function runResumeSoak(server, browser, {
       seconds: (performance.now() - started) / 1000,
       ...totals,
       browser_overlaps: overlaps,
+      late_sends: lateSends.length,
+      late_send_kinds: lateKinds,
       page_errors: pageErrors.length,
       violations,
       details,
@@ -308,7 +320,8 @@ export function describeResumeSoak(r) {
       + `(server: ${r.server_replayed} re-sent at handshakes); ${r.refused_sends} server sends refused (superseded)`,
     `holes: ${r.gap_events} gap and ${r.reset_events} reset events, ${r.server_gap_notices} gaps seen by the server; `
       + `ticks off their seq ${r.tick_mismatches}, corrupt ${r.corrupt}, discarded ${r.discarded}; heartbeat timeouts `
-      + `${r.heartbeat_timeouts}; browser-side overlaps ${r.browser_overlaps}; page errors ${r.page_errors}`,
+      + `${r.heartbeat_timeouts}; browser-side overlaps ${r.browser_overlaps}; sends on a CLOSING socket ${r.late_sends}; `
+      + `page errors ${r.page_errors}`,
     ...r.details.slice(0, 20).map((d) => `  ${d}`),
     r.violations.length ? `FAILED: ${r.violations.join('; ')}` : 'passed: every invariant held',
   ];

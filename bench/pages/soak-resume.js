@@ -9,9 +9,11 @@
 import init, { ReSocket } from '/pkg/web/resocket.js';
 
 // Every browser WebSocket, to check from the browser's side that a client never has two sockets
-// CONNECTING or OPEN at once (`overlaps`).
+// CONNECTING or OPEN at once (`overlaps`), and what was sent on a socket already CLOSING or
+// CLOSED (Chromium discards it with a console error): the control frame's type, or "app".
 const sockets = new Set();
 let overlaps = 0;
+const lateSends = [];
 const NativeWebSocket = window.WebSocket;
 window.WebSocket = class TrackedWebSocket extends NativeWebSocket {
   constructor(url, protocols) {
@@ -22,6 +24,14 @@ window.WebSocket = class TrackedWebSocket extends NativeWebSocket {
       else if (s.client === this.client) overlaps += 1;
     }
     sockets.add(this);
+  }
+
+  send(data) {
+    if (this.readyState > 1) {
+      const control = typeof data === 'string' && data[0] === '\0' && data[1] !== '\0';
+      lateSends.push(control ? (/"t":"(\w+)"/.exec(data)?.[1] ?? 'control') : 'app');
+    }
+    super.send(data);
   }
 };
 
@@ -175,6 +185,7 @@ window.soak = {
     for (const c of clients.values()) c.socket.close();
   },
   overlaps: () => overlaps,
+  lateSends: () => lateSends,
   errors: () => errors,
 };
 
