@@ -307,8 +307,9 @@ export async function runResumeSoak(server, browser, {
 
 /** The figures as printed lines. */
 export function describeResumeSoak(r) {
-  const dir = (t, verb) => `${t.sent} sent, ${t[verb]} ${verb}; lost ${t.lost}, duplicated ${t.duplicated}, `
-    + `reordered ${t.reordered}, unknown ${t.unknown}`;
+  const dir = (t, verb) => `${t.sent} sent, ${t[verb]} ${verb}`
+    + `${t.sent > t[verb] && !t.lost ? ` (${t.sent - t[verb]} sent after the cut, still on the wire)` : ''}; `
+    + `lost ${t.lost}, duplicated ${t.duplicated}, reordered ${t.reordered}, unknown ${t.unknown}`;
   return [
     `${r.faults} faults (${Object.entries(r.kinds).map(([k, v]) => `${k} ${v}`).join(', ')}; ${r.mid_burst} `
       + `right after a burst both ways; ${r.missed} found the client already down) on ${r.clients} clients `
