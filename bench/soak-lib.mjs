@@ -41,8 +41,8 @@ const KINDS_NO_SILENCE = KINDS.filter(([k]) => k !== 'silence');
  * connection (drop or close frame) within this many sends after it: it had left the browser. */
 const LOSS_WINDOW = 5;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pick = (weighted, random) => {
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const pick = (weighted, random) => {
   let x = random() * weighted.reduce((s, [, w]) => s + w, 0);
   for (const [k, w] of weighted) {
     x -= w;
@@ -51,7 +51,7 @@ const pick = (weighted, random) => {
   return weighted.at(-1)[0];
 };
 /** A small seeded generator (mulberry32), so a failing run can be repeated with its seed. */
-function rng(seed) {
+export function rng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

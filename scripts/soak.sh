@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run soak`: the bounded chaos soak (bench/soak.mjs) against the npm package's plain ESM
-# build (pkg/web/). Builds the server, and the package when src/ is newer than it
+# build (pkg/web/); `npm run soak -- --resume`: the resume soak (arguments pass through). Builds the server, and the package when src/ is newer than it
 # (BENCH_REBUILD=1 always, BENCH_SKIP_BUILD=1 never).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,4 +11,4 @@ if [ "${BENCH_REBUILD:-0}" = 1 ] || [ ! -f pkg/web/resocket_core_bg.wasm ] \
   || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && [ -n "$(find src Cargo.toml -newer pkg/web/resocket_core_bg.wasm -print -quit)" ]; }; then
   bash "$ROOT/scripts/build.sh"
 fi
-exec node "$ROOT/bench/soak.mjs"
+exec node "$ROOT/bench/soak.mjs" "$@"

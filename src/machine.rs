@@ -708,7 +708,15 @@ impl Machine {
     /// when the resume option is on): a received frame on socket `id`. Control frames are
     /// acted on, duplicates discarded, app messages counted and acknowledged in time; a
     /// connection that does not speak the protocol (fallback) is judged as in plain mode.
-    pub(crate) fn received_frame(&mut self, now: f64, id: SocketId, frame: Received<'_>) -> Take {
+    /// `link`: the socket as the driver read it before (a frame may arrive when the socket is
+    /// already CLOSING: what it calls for is then not written).
+    pub(crate) fn received_frame(
+        &mut self,
+        now: f64,
+        link: Link,
+        id: SocketId,
+        frame: Received<'_>,
+    ) -> Take {
         let resume = match &self.phase {
             Phase::Greeting { id: i, .. } => *i == id,
             Phase::Open { id: i, resume, .. } | Phase::Draining { id: i, resume, .. } => {
@@ -740,18 +748,18 @@ impl Machine {
                     Take::Drop
                 }
                 Ok(Frame::Control(control)) => {
-                    self.control(now, id, control);
+                    self.control(now, link, id, control);
                     Take::Drop
                 }
-                Ok(Frame::App) => self.app(id, text.len(), Take::Deliver),
-                Ok(Frame::Unescaped(app)) => self.app(id, app.len(), Take::Unescape),
+                Ok(Frame::App) => self.app(link, id, text.len(), Take::Deliver),
+                Ok(Frame::Unescaped(app)) => self.app(link, id, app.len(), Take::Unescape),
             },
-            Received::Binary(len) => self.app(id, len, Take::Deliver),
+            Received::Binary(len) => self.app(link, id, len, Take::Deliver),
         }
     }
 
     /// An app message in resume mode (`take`: how to deliver it if it is new).
-    fn app(&mut self, id: SocketId, len: usize, take: Take) -> Take {
+    fn app(&mut self, link: Link, id: SocketId, len: usize, take: Take) -> Take {
         if matches!(self.phase, Phase::Greeting { .. }) {
             self.protocol_error("app message before welcome");
             return Take::Drop;
@@ -768,7 +776,8 @@ impl Machine {
             Ok(Inbound::Duplicate) => return Take::Drop,
             Ok(Inbound::Deliver) => session.unacked(),
         };
-        let ack = (live && unacked >= resume::ACK_EVERY).then(|| session.ack());
+        // Nothing is written to a socket already CLOSING: the next `hello` acknowledges.
+        let ack = (live && link.writable && unacked >= resume::ACK_EVERY).then(|| session.ack());
         self.stats.messages_in += 1;
         self.stats.bytes_in += len as u64;
         if let Some(ack) = ack {
@@ -788,7 +797,7 @@ impl Machine {
     }
 
     /// A control frame in resume mode.
-    fn control(&mut self, now: f64, id: SocketId, control: Control) {
+    fn control(&mut self, now: f64, link: Link, id: SocketId, control: Control) {
         let greeting = matches!(self.phase, Phase::Greeting { .. });
         let live = matches!(self.phase, Phase::Open { .. });
         let Some(session) = &mut self.session else {
@@ -801,7 +810,7 @@ impl Machine {
                 resumed,
                 recv,
                 sent,
-            } if greeting => return self.welcomed(now, id, sid, resumed, recv, sent),
+            } if greeting => return self.welcomed(now, link, id, sid, resumed, recv, sent),
             Control::Welcome { .. } => return self.protocol_error("unexpected welcome"),
             Control::Hello { .. } => return self.protocol_error("unexpected hello"),
             _ if greeting => return self.protocol_error("control frame before welcome"),
@@ -821,13 +830,15 @@ impl Machine {
                     ..
                 } = self.phase
                 {
-                    if !self.outbox.is_empty() {
-                        self.pour(now, id, Link::default(), true);
+                    if link.writable && !self.outbox.is_empty() {
+                        self.pour(now, id, link, true);
                     }
                 }
             }
-            Control::Ackreq => reply = live.then(|| (session.ack(), true)),
-            Control::Ping => reply = live.then(|| (resume::control(Control::Pong), false)),
+            Control::Ackreq => reply = (live && link.writable).then(|| (session.ack(), true)),
+            Control::Ping => {
+                reply = (live && link.writable).then(|| (resume::control(Control::Pong), false));
+            }
             Control::Pong => {}
             Control::Bye => {
                 let reset = session.forget();
@@ -847,9 +858,11 @@ impl Machine {
     /// `welcome` arrived: the connection is open. Resets are reported first, then our `from`
     /// and the re-sent messages go out, then `Open` and `Resumed` (and the outbox, once
     /// `Open` has reached everyone).
+    #[allow(clippy::too_many_arguments)] // the welcome's fields, and the link
     fn welcomed(
         &mut self,
         now: f64,
+        link: Link,
         id: SocketId,
         sid: String,
         resumed: bool,
@@ -879,14 +892,17 @@ impl Machine {
             resume: true,
         };
         self.arm_open_timers();
-        for frame in welcomed.frames {
-            self.push_send(id, frame);
+        // A socket already CLOSING gets nothing: the next connection re-sends it all.
+        if link.writable {
+            for frame in welcomed.frames {
+                self.push_send(id, frame);
+            }
+            self.stats.messages_out += welcomed.resent;
         }
-        self.stats.messages_out += welcomed.resent;
         self.emit(Event::Open { protocol });
         self.emit(Event::Resumed {
             resumed: welcomed.resumed,
-            resent: welcomed.resent,
+            resent: if link.writable { welcomed.resent } else { 0 },
             replayed: welcomed.replayed,
         });
     }
@@ -1263,7 +1279,7 @@ impl Machine {
             (Timer::Heartbeat, &Phase::Open { id, .. }) => self.heartbeat(now, link, id),
             (Timer::Ack, &Phase::Open { id, .. }) => {
                 if let Some(session) = &mut self.session {
-                    if session.unacked() > 0 {
+                    if link.writable && session.unacked() > 0 {
                         let ack = session.ack();
                         self.push_send(id, ack);
                     }
@@ -2431,7 +2447,7 @@ mod tests {
     }
 
     fn frame(m: &mut Machine, now: f64, id: SocketId, text: &str) -> Take {
-        m.received_frame(now, id, Received::Text(text))
+        m.received_frame(now, open_link(0), id, Received::Text(text))
     }
 
     fn welcome(resumed: bool, recv: u64, sent: u64) -> String {
@@ -2584,7 +2600,7 @@ mod tests {
         );
         assert_eq!(frame(&mut m, 2.0, id, "tick 1"), Take::Deliver);
         assert_eq!(
-            m.received_frame(2.0, id, Received::Binary(3)),
+            m.received_frame(2.0, open_link(0), id, Received::Binary(3)),
             Take::Deliver,
             "binary is an app message too"
         );
@@ -2674,6 +2690,89 @@ mod tests {
             ]
         );
         assert!(!m.armed()[Timer::Ack.index()]);
+    }
+
+    /// The server's close frame has arrived (the socket is CLOSING, its close event not yet):
+    /// frames that arrived before it are still read, but nothing is written to that socket
+    /// (the browser would discard it and log "WebSocket is already in CLOSING or CLOSED
+    /// state"): no ack (every 32 messages, or the timer's), no reply to `ackreq` or `ping`, no
+    /// `from`, re-sent message or outbox message after a late `welcome`, no outbox message
+    /// after an ack. The next connection's `hello` and `welcome` settle it all.
+    #[test]
+    fn resume_writes_nothing_to_a_socket_that_is_closing() {
+        let closing = Link {
+            buffered: 0,
+            writable: false,
+        };
+        let mut m = resumable(|r| r);
+        let (id, _) = greet(&mut m, 0.0);
+        frame(&mut m, 0.0, id, &welcome(false, 0, 0));
+        frame(&mut m, 0.0, id, "\0{\"t\":\"from\",\"seq\":1}");
+        m.handle(0.0, open_link(0), Input::OpenDelivered);
+        m.send(open_link(0), msg("a")).unwrap();
+        outputs(&mut m);
+        // Held back by the buffer's room? No: by the socket. Queued while CLOSING.
+        m.send(closing, msg("b")).unwrap();
+        assert!(sends(&outputs(&mut m)).is_empty());
+        for _ in 0..40 {
+            assert_eq!(
+                m.received_frame(1.0, closing, id, Received::Text("x")),
+                Take::Deliver
+            );
+        }
+        for control in ["ackreq", "ping"] {
+            let text = format!("\0{{\"t\":\"{control}\"}}");
+            m.received_frame(1.0, closing, id, Received::Text(&text));
+        }
+        m.received_frame(
+            1.0,
+            closing,
+            id,
+            Received::Text("\0{\"t\":\"ack\",\"seq\":1}"),
+        );
+        m.handle(201.0, closing, Input::Fired(Timer::Ack));
+        let out = outputs(&mut m);
+        assert!(sends(&out).is_empty(), "{:?}", wire(&out));
+        // The close event: the next connection acknowledges all 40 in its hello.
+        m.handle(
+            300.0,
+            closing,
+            Input::Closed {
+                id,
+                close: closed(1001),
+                retry: None,
+            },
+        );
+        let next = next_socket(&mut m, 350.0);
+        let (_, out) = reopen(&mut m, 400.0, next);
+        assert_eq!(
+            wire(&out),
+            vec![format!(
+                "\0{{\"t\":\"hello\",\"sid\":\"{SID}\",\"recv\":40}}"
+            )]
+        );
+        // A welcome that arrives as this socket too is closing: nothing written either.
+        m.received_frame(401.0, closing, next, Received::Text(&welcome(true, 1, 40)));
+        let out = outputs(&mut m);
+        assert!(sends(&out).is_empty(), "{:?}", wire(&out));
+        m.handle(401.0, closing, Input::OpenDelivered);
+        assert!(sends(&outputs(&mut m)).is_empty());
+        // On the one after: `from`, then "b" (never written, so never numbered) from the outbox.
+        m.handle(
+            450.0,
+            closing,
+            Input::Closed {
+                id: next,
+                close: closed(1006),
+                retry: None,
+            },
+        );
+        let last = next_socket(&mut m, 500.0);
+        reopen(&mut m, 550.0, last);
+        frame(&mut m, 551.0, last, &welcome(true, 1, 40));
+        m.handle(551.0, open_link(0), Input::OpenDelivered);
+        let out = outputs(&mut m);
+        assert_eq!(wire(&out), vec!["\0{\"t\":\"from\",\"seq\":2}", "b"]);
     }
 
     #[test]

@@ -302,9 +302,10 @@ impl Driver {
             (None, Some(event)) => Received::Binary(payload_len(&event.data())),
             (None, None) => return,
         };
+        let link = self.link();
         let (take, queued) = {
             let mut machine = self.machine.borrow_mut();
-            let take = machine.received_frame(now, id, frame);
+            let take = machine.received_frame(now, link, id, frame);
             (take, machine.has_output())
         };
         // Events first (a gap before the message after it), acks and replies out.

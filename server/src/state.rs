@@ -174,6 +174,22 @@ struct ClientStats {
     tokens: Vec<Option<String>>,
     connect_times_ms: Vec<u64>,
     closes: Vec<CloseRecord>,
+    /// What the application side of `/ws/resume` sent, with each message's session seq.
+    sent: Vec<(u64, MsgRecord)>,
+    resume: ResumeCounts,
+}
+
+/// What `/ws/resume` did for one client, across its connections.
+#[derive(Debug, Default)]
+struct ResumeCounts {
+    /// Handshakes that started a new session.
+    new_sessions: u64,
+    /// Handshakes that resumed an existing session.
+    resumed: u64,
+    /// Buffered messages re-sent to the client at those handshakes.
+    replayed: u64,
+    /// Sends the session refused (superseded by another connection, gone, buffer full).
+    refused_sends: u64,
 }
 
 impl ClientStats {
@@ -198,6 +214,17 @@ impl ClientStats {
         m.insert("tokens".into(), json!(self.tokens));
         m.insert("connect_times_ms".into(), json!(self.connect_times_ms));
         m.insert("closes".into(), Value::Array(closes));
+        m.insert("sent_count".into(), (self.sent.len() as u64).into());
+        let r = &self.resume;
+        m.insert(
+            "resume".into(),
+            json!({
+                "new_sessions": r.new_sessions,
+                "resumed": r.resumed,
+                "replayed": r.replayed,
+                "refused_sends": r.refused_sends,
+            }),
+        );
         m
     }
 }
@@ -343,6 +370,36 @@ impl State {
         c.messages.push(rec);
     }
 
+    /// Records one message the application side of `/ws/resume` sent (`seq`: its number in
+    /// the session; `None`: the session refused it).
+    pub fn record_sent(&self, client: &str, generation: u64, seq: Option<u64>, rec: MsgRecord) {
+        let mut s = lock(&self.stats);
+        if s.generation != generation {
+            return;
+        }
+        let c = s.clients.entry(client.to_owned()).or_default();
+        match seq {
+            Some(seq) => c.sent.push((seq, rec)),
+            None => c.resume.refused_sends += 1,
+        }
+    }
+
+    /// Records a `/ws/resume` handshake: whether it resumed a session, and how many buffered
+    /// messages it re-sent.
+    pub fn record_resume(&self, client: &str, generation: u64, resumed: bool, replayed: u64) {
+        let mut s = lock(&self.stats);
+        if s.generation != generation {
+            return;
+        }
+        let c = &mut s.clients.entry(client.to_owned()).or_default().resume;
+        if resumed {
+            c.resumed += 1;
+        } else {
+            c.new_sessions += 1;
+        }
+        c.replayed += replayed;
+    }
+
     /// Sends a command to every matching live connection and waits (up to
     /// `wait`) until each has carried it out. Returns how many were sent.
     pub async fn broadcast_ctl(
@@ -421,7 +478,8 @@ impl State {
     }
 
     /// The full stats of one client, at most `limit` messages from index
-    /// `since` on.
+    /// `since` on, and (unless `limit` is 0) every message `/ws/resume`
+    /// sent it.
     pub fn client_stats(&self, client: &str, since: usize, limit: usize) -> Value {
         let s = lock(&self.stats);
         let empty = ClientStats::default();
@@ -436,6 +494,19 @@ impl State {
             .map(MsgRecord::to_json)
             .collect();
         m.insert("messages".into(), Value::Array(messages));
+        let sent: Vec<Value> = c
+            .sent
+            .iter()
+            .take(if limit == 0 { 0 } else { usize::MAX })
+            .map(|(seq, rec)| {
+                let mut v = rec.to_json();
+                if let Value::Object(o) = &mut v {
+                    o.insert("seq".into(), (*seq).into());
+                }
+                v
+            })
+            .collect();
+        m.insert("sent".into(), Value::Array(sent));
         Value::Object(m)
     }
 

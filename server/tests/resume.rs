@@ -170,6 +170,65 @@ async fn ticks_carry_their_own_seq_across_a_resume() {
     }
 }
 
+/// The next close frame's code (skipping app and control messages), `None` if the stream ended
+/// without one.
+async fn close_code(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match within("close frame", ws.next()).await {
+            Some(Ok(Message::Close(c))) => return c.map(|c| u16::from(c.code)),
+            Some(Ok(_)) => continue,
+            _ => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn stats_record_what_the_handler_sent_and_control_close_sends_its_frame() {
+    let srv = server().await;
+    let mut ws = open(srv.addr, "/ws/resume?client=rs4", None).await.unwrap();
+    let (sid, _, _) = handshake(&mut ws, None, 0).await;
+    ws.send(Message::text(Control::From { seq: 1 }.encode()))
+        .await
+        .unwrap();
+    ws.send(Message::text("x")).await.unwrap();
+    ws.send(Message::binary(vec![9u8; 20])).await.unwrap();
+    assert_eq!(
+        frame(&mut ws).await,
+        Some(Frame::App(AppMessage::from("x")))
+    );
+    assert!(frame(&mut ws).await.is_some());
+    // A retrying close code from the fault API arrives as that close frame.
+    let r = control(srv.addr, "/control/close?client=rs4&code=4500&reason=soak").await;
+    assert_eq!(r["closed"], 1);
+    assert_eq!(close_code(&mut ws).await, Some(4500));
+    // The session is still there: the client had 1 message back (of 2), the server replays
+    // the other, and the record holds it once.
+    let mut ws = open(srv.addr, "/ws/resume?client=rs4", None).await.unwrap();
+    let (_, server_recv, resumed) = handshake(&mut ws, Some(sid), 1).await;
+    assert!(resumed);
+    assert_eq!(server_recv, 2);
+    assert_eq!(
+        frame(&mut ws).await,
+        Some(Frame::App(AppMessage::Binary(vec![9u8; 20])))
+    );
+    let s = wait_stats(srv.addr, "rs4", |s| s["resume"]["resumed"] == 1).await;
+    assert_eq!(s["sent_count"], 2);
+    assert_eq!(s["sent"][0]["seq"], 1);
+    assert_eq!(s["sent"][0]["t"], "x");
+    assert_eq!(s["sent"][1]["seq"], 2);
+    assert_eq!(s["sent"][1]["len"], 20);
+    assert_eq!(
+        s["resume"],
+        serde_json::json!({ "new_sessions": 1, "resumed": 1, "replayed": 1, "refused_sends": 0 })
+    );
+    assert_eq!(s["message_count"], 2);
+    // The counters only: no messages, no sent list.
+    let (_, body) = http(srv.addr, "GET", "/stats?client=rs4&limit=0").await;
+    let s: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(s["sent"], serde_json::json!([]));
+    assert_eq!(s["sent_count"], 2);
+}
+
 #[tokio::test]
 async fn resume_endpoint_refuses_foreign_origins() {
     let srv = server().await;

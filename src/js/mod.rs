@@ -293,14 +293,24 @@ impl Engine {
     }
 
     /// Resume mode's message path: a text message (`text`) or a binary one of `len` bytes on
-    /// socket `id`, read by the machine (control frames, the U+0000 escape, counting): 0 drop
-    /// it, 1 deliver it, 2 deliver it without its first character.
-    pub fn frame(&mut self, now: f64, id: f64, text: Option<String>, len: f64) -> u8 {
+    /// socket `id` (`buffered` and `writable` as the driver read the socket), read by the
+    /// machine (control frames, the U+0000 escape, counting): 0 drop it, 1 deliver it, 2
+    /// deliver it without its first character.
+    pub fn frame(
+        &mut self,
+        now: f64,
+        buffered: f64,
+        writable: bool,
+        id: f64,
+        text: Option<String>,
+        len: f64,
+    ) -> u8 {
         let frame = match &text {
             Some(text) => Received::Text(text),
             None => Received::Binary(len as usize),
         };
-        match self.machine.received_frame(now, id as u64, frame) {
+        let link = link(buffered, writable);
+        match self.machine.received_frame(now, link, id as u64, frame) {
             Take::Drop => 0,
             Take::Deliver => 1,
             Take::Unescape => 2,

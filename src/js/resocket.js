@@ -918,7 +918,7 @@ class Core {
     const text = typeof data === 'string' ? data : undefined;
     const len = text !== undefined ? data.length : data.byteLength;
     // Resume mode: the engine reads every message (control frames, the U+0000 escape).
-    const take = this.resume ? this.e.frame(now(), id, text, len) : +this.e.received(now(), id, len);
+    const take = this.resume ? this.e.frame(now(), ...this.link(), id, text, len) : +this.e.received(now(), id, len);
     this.pump();
     if (!take) return;
     if (take === 2) ev = new MessageEvent('message', { data: text.slice(1) });

@@ -601,7 +601,8 @@ impl World {
             Message::Text(t) => Received::Text(t),
             Message::Binary(b) => Received::Binary(b.len()),
         };
-        let take = self.m.received_frame(self.now, id, received);
+        let link = self.link();
+        let take = self.m.received_frame(self.now, link, id, received);
         self.log(|| format!("client takes {frame:?}: {take:?}"));
         if take != Take::Drop {
             let Some((b's', n)) = wire_id(&frame) else {
