@@ -10,18 +10,23 @@
 #      bench/results.md, bench/flood-memory.json)
 # `npm run bench -- --profile`: instead, CPU and allocation profiles of the receive path
 # (bench/profile.mjs), on `wasm-pack --profiling` builds that keep wasm function names.
+#   6. node bench/resume-cost.mjs (before step 5): the per-message cost of resume mode (its
+#      section of bench/results.md, bench/resume-cost.json)
 # `npm run bench -- memory`: only step 5 (it needs the server and the npm package, rebuilt when
 # stale as in step 1; FLOOD_* variables: see bench/flood-memory.mjs).
+# `npm run bench -- resume`: only step 6 (the same needs; RESUME_* variables: see
+# bench/resume-cost.mjs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_setup
-if [ "${1:-}" = memory ]; then
+if [ "${1:-}" = memory ] || [ "${1:-}" = resume ]; then
   echo "[bench] resocket-server (release)"
   cargo build -q --release -p resocket-server
   if [ "${BENCH_REBUILD:-0}" = 1 ] || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && { [ ! -f pkg/web/resocket_core_bg.wasm ] \
     || [ -n "$(find src Cargo.toml -newer pkg/web/resocket_core_bg.wasm -print -quit)" ]; }; }; then
     bash "$ROOT/scripts/build.sh"
   fi
+  if [ "$1" = resume ]; then exec node "$ROOT/bench/resume-cost.mjs"; fi
   exec node "$ROOT/bench/flood-memory.mjs"
 fi
 bash "$ROOT/scripts/bench-build.sh"
@@ -46,4 +51,5 @@ if [ "${1:-}" = --profile ]; then
   exec node "$ROOT/bench/profile.mjs"
 fi
 node "$ROOT/bench/run.mjs"
+node "$ROOT/bench/resume-cost.mjs"
 exec node "$ROOT/bench/flood-memory.mjs"

@@ -1,13 +1,15 @@
 // The live market board: the server's ticker through one `ReSocket` from the resocket npm
 // package, a connection panel fed by its events and stats, subscriptions sent over the socket
 // (queued in its outbox while the link is down) and a chaos panel calling the server's fault API
-// for this page's client id only. Sequence numbers show what each outage cost.
+// for this page's client id only. Sequence numbers show what each outage cost; the resume switch
+// runs the same feed with `{ resume: true }` against /ws/resume, where an outage costs nothing.
 import { ReSocket } from 'resocket';
 import { PriceChart } from './chart.js';
 
 const params = new URLSearchParams(location.search);
 const CONFIG = Object.freeze({
   client: cleanId(params.get('client')) || `dash-${Math.random().toString(36).slice(2, 8)}`,
+  resume: params.get('resume') === '1', // the switch's state when the page opens
   rate: 20, // ticks per second, over all symbols
   initialSymbols: ['BTC', 'ETH', 'SOL', 'ADA', 'DOT'], // the ticker's default list
   extraSymbols: ['XRP', 'DOGE', 'LINK'],
@@ -60,8 +62,12 @@ const app = {
   // Market data.
   data: new Map(), // symbol -> { first, last, prev, spark[], xs[], ys[], dirty }
   selected: 'BTC',
+  // The feed: plain (/ws/ticker, a server-wide tick clock) or resume (/ws/resume, a session).
+  resume: false,
   // Sequence accounting.
   lastSeq: null,
+  sessionCount: 0, // resume: app messages of this session delivered so far (a tick's seq is its number)
+  gaps: 0, // sequence breaks: runs of missing ticks, repeated ticks, gap and reset events
   lastTickAt: null, // Date.now() of the last tick
   ticksReceived: 0,
   ticksMissed: 0,
@@ -87,13 +93,18 @@ const app = {
 function tickerUrl() {
   // Called before every attempt: a new connection starts with the symbols the server last
   // confirmed; requests made while down reach it from the outbox, after the open.
-  const symbols = app.confirmed.length ? app.confirmed : CONFIG.initialSymbols;
-  return `${WS_BASE}/ws/ticker?client=${encodeURIComponent(CONFIG.client)}&rate=${CONFIG.rate}&symbols=${symbols.join(',')}`;
+  const symbols = (app.confirmed.length ? app.confirmed : CONFIG.initialSymbols).join(',');
+  const client = encodeURIComponent(CONFIG.client);
+  return app.resume
+    ? `${WS_BASE}/ws/resume?client=${client}&tick=${Math.round(1000 / CONFIG.rate)}&symbols=${symbols}`
+    : `${WS_BASE}/ws/ticker?client=${client}&rate=${CONFIG.rate}&symbols=${symbols}`;
 }
 
 function connect() {
   const generation = ++app.generation;
-  const socket = new ReSocket(tickerUrl, CONFIG.socket);
+  // A new socket in resume mode is a new session: its messages are numbered from 1.
+  if (app.resume) { app.sessionCount = 0; app.lastSeq = null; }
+  const socket = new ReSocket(tickerUrl, app.resume ? { ...CONFIG.socket, resume: true } : CONFIG.socket);
   app.socket = socket;
   // Listeners of a replaced socket go quiet (`event.target` is internal: use `socket`).
   const on = (type, f) => socket.addEventListener(type, (event) => {
@@ -123,6 +134,26 @@ function connect() {
   });
   on('offline', () => log('state', 'browser offline: attempts paused until it is back'));
   on('outboxoverflow', (e) => log('error', `outbox full: ${e.detail.dropped} message(s) dropped`));
+  on('resumed', (e) => {
+    const { resumed, resent, replayed } = e.detail;
+    log('resume', resumed
+      ? `session resumed: ${replayed} server message${replayed === 1 ? '' : 's'} replayed, ${resent} re-sent`
+      : 'new resume session');
+  });
+  on('gap', (e) => {
+    // Server messages from..to will never arrive: counted here, so the next tick is in step.
+    const { from, to } = e.detail;
+    app.gaps += 1;
+    app.ticksMissed += to - from + 1;
+    app.sessionCount += to - from + 1;
+    log('gap', `resume gap: server messages #${from}-#${to} are gone`);
+  });
+  on('reset', (e) => {
+    app.gaps += 1;
+    app.sessionCount = 0;
+    app.lastSeq = null;
+    log('gap', `resume reset: the server lost the session; messages from #${e.detail.missedFrom} on may be missing`);
+  });
   onState({ state: socket.state });
   return socket;
 }
@@ -165,6 +196,7 @@ function onOpen() {
 function onMessage(msg) {
   const now = performance.now();
   app.messageTimes.push(now);
+  app.sessionCount += 1;
   if (!msg || typeof msg !== 'object') return;
   switch (msg.type) {
     case 'tick': onTick(msg); break;
@@ -178,6 +210,7 @@ function onMessage(msg) {
       break;
     }
     case 'error': log('error', `server: ${msg.message}`); break;
+    case 'gap': log('gap', `server: saw the gap #${msg.from}-#${msg.to}`); break;
     default: break;
   }
 }
@@ -186,15 +219,23 @@ function onTick(tick) {
   const nowMs = Date.now();
   const x = nowMs / 1000;
   app.ticksReceived += 1;
+  // The seq this tick should carry: plain, the next on the server's tick clock; resume, its
+  // number in the session (every message counts, the replies to the page's requests too).
+  const expected = app.resume ? app.sessionCount : app.lastSeq === null ? null : app.lastSeq + 1;
   let missed = 0;
-  if (app.lastSeq !== null && tick.seq > app.lastSeq + 1) {
-    missed = tick.seq - app.lastSeq - 1;
+  if (expected !== null && tick.seq > expected) {
+    missed = tick.seq - expected;
     app.ticksMissed += missed;
+    app.gaps += 1;
+  } else if (expected !== null && tick.seq < expected) {
+    app.gaps += 1; // a repeat
+    log('gap', `repeated tick #${tick.seq} (expected #${expected})`);
   }
+  if (app.resume) app.sessionCount = tick.seq;
   if (app.outageOpen) {
     endOutage(x, nowMs, missed, tick.seq);
   } else if (missed) {
-    log('gap', `gap: ${missed} tick${missed > 1 ? 's' : ''} missed (#${app.lastSeq + 1}-#${tick.seq - 1})`);
+    log('gap', `gap: ${missed} tick${missed > 1 ? 's' : ''} missed (#${tick.seq - missed}-#${tick.seq - 1})`);
   }
   if (app.lastSeq === null || tick.seq > app.lastSeq) app.lastSeq = tick.seq;
   app.lastTickAt = nowMs;
@@ -381,6 +422,11 @@ function render() {
   const missedEl = $('ticks-missed');
   setText(missedEl, String(app.ticksMissed));
   missedEl.classList.toggle('has-missed', app.ticksMissed > 0);
+  const gapsEl = $('gaps');
+  setText(gapsEl, String(app.gaps));
+  gapsEl.classList.toggle('has-missed', app.gaps > 0);
+  setText($('feed'), app.resume ? 'resume' : 'plain');
+  $('resume-switch').checked = app.resume;
   const lo = app.lastOutage;
   setText($('last-outage'), app.outageOpen
     ? `down for ${((Date.now() - app.bands[app.bands.length - 1][0] * 1000) / 1000).toFixed(1)} s`
@@ -537,6 +583,7 @@ function wire() {
     app.socket.reconnect();
   });
   $('close-socket').addEventListener('click', () => app.socket.close(1000, 'closed from the dashboard'));
+  $('resume-switch').addEventListener('change', (e) => switchFeed(e.currentTarget.checked));
   $('connect-again').addEventListener('click', () => {
     const old = app.socket;
     log('state', 'a new ReSocket');
@@ -546,7 +593,29 @@ function wire() {
   });
 }
 
+/** The resume switch: a new socket on the other feed, its sequence accounting from zero. */
+function switchFeed(resume) {
+  if (resume === app.resume) return;
+  const old = app.socket;
+  app.resume = resume;
+  Object.assign(app, { lastSeq: null, sessionCount: 0, gaps: 0, ticksMissed: 0, lastOutage: null });
+  // The switch is not an outage of the feed: no band, no "ticks again after" entry.
+  if (app.outageOpen) app.bands[app.bands.length - 1][1] = Date.now() / 1000;
+  app.outageOpen = false;
+  app.wasOpen = false;
+  const url = new URL(location.href);
+  if (resume) url.searchParams.set('resume', '1'); else url.searchParams.delete('resume');
+  history.replaceState(null, '', url);
+  log('state', resume
+    ? 'resume on: a new ReSocket with { resume: true } on /ws/resume; gaps and missed ticks from 0'
+    : 'resume off: a new ReSocket on the plain /ws/ticker; gaps and missed ticks from 0');
+  connect(); // before the old one closes: its close is not this feed's outage
+  try { old.close(1000, 'switching feed'); old.free(); } catch { /* already freed */ }
+  render();
+}
+
 wire();
+app.resume = CONFIG.resume;
 chart = new PriceChart($('chart'), () => app.bands, CONFIG.chartSeconds);
 connect();
 renderSymbols();

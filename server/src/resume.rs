@@ -3,12 +3,18 @@
 //! `tick=MS` the server also sends `{"type":"tick","seq":S}` every MS ms, where `S` is the seq
 //! the tick itself goes out under, so a client that counts every message of the session finds
 //! its count equal to `S` at each tick (any hole or repeat shows). Gaps the client reports are
-//! answered with `{"type":"gap","from":F,"to":T}`. The connection shows in `/stats` like every
-//! endpoint (messages recorded as the handler takes them, so exactly once per session), and so
-//! does what the handler sent (each message with its seq in the session) and each handshake's
-//! outcome: both sides' records, for the resume soak. `/control/drop` ends the connection
-//! without a close frame, `/control/close` with that close frame (the session stays resumable
-//! either way); the other verbs are acknowledged and do nothing here.
+//! answered with `{"type":"gap","from":F,"to":T}`. With `symbols=A,B` the ticks are the
+//! ticker's (`symbol`, `price`, `ts`, for the symbols in turn) and `ping`, `subscribe` and
+//! `unsubscribe` get the ticker's answers instead of their echo, and the ticks go on into the
+//! session while the client is away (replayed when it resumes; at most 120 s): the dashboard's
+//! feed with resume. With `flood=N&size=S` the text `go` is answered with N messages of S
+//! bytes, `{"seq":I,"v":"x..."}` as `/ws/flood` sends them, then `{"type":"done","count":N}`
+//! (the bench). The connection shows in `/stats` like every endpoint (messages recorded as the
+//! handler takes them, so exactly once per session), and so does what the handler sent (each
+//! message with its seq in the session) and each handshake's outcome: both sides' records, for
+//! the resume soak. `/control/drop` ends the connection without a close frame, `/control/close`
+//! with that close frame (the session stays resumable either way); the other verbs are
+//! acknowledged and do nothing here.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,15 +32,19 @@ use resocket_resume::{origin_of, Incoming, Message, ResumeSocket, PROTOCOL};
 
 use crate::params::ApiError;
 use crate::state::{lock, Admission, Ctl, MsgRecord, State};
+use crate::ticker::{self, Market};
 use crate::ws::params;
 
 /// The longest tick interval, in ms.
 const MAX_TICK_MS: u64 = 60_000;
+/// How long a market feed (`symbols=`) goes on ticking into a session without a connection:
+/// the adapter's default session ttl.
+const DETACHED_TICKS: Duration = Duration::from_secs(120);
 
 type Q = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
 type Upgrade = Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>;
 
-/// `GET /ws/resume?client=ID&tick=MS`.
+/// `GET /ws/resume?client=ID&tick=MS&symbols=A,B&flood=N&size=S`.
 pub async fn resume(
     AxState(state): AxState<Arc<State>>,
     headers: HeaderMap,
@@ -44,9 +54,14 @@ pub async fn resume(
     let parsed = params(q).and_then(|p| {
         let client = p.client()?.to_owned();
         let tick = p.int("tick", 0, 0..=MAX_TICK_MS)?;
-        Ok((client, tick))
+        let market = match p.raw("symbols") {
+            Some(_) => Some(Market::new(ticker::parse_symbols(&p)?)),
+            None => None,
+        };
+        let flood = Flood::parse(&p)?;
+        Ok((client, tick, Extras { market, flood }))
     });
-    let (client, tick) = match parsed {
+    let (client, tick, extras) = match parsed {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
@@ -67,7 +82,7 @@ pub async fn resume(
     }
     let (guard, ctl) = state.accept(&client, None, "resume");
     ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| run(socket, state, origin, guard, ctl, tick))
+        .on_upgrade(move |socket| run(socket, state, origin, guard, ctl, tick, extras))
 }
 
 async fn run(
@@ -77,6 +92,7 @@ async fn run(
     mut guard: crate::state::ConnGuard,
     mut ctl: tokio::sync::mpsc::UnboundedReceiver<crate::state::CtlMsg>,
     tick_ms: u64,
+    mut extras: Extras,
 ) {
     let kill = Kill::default();
     let socket = Killable::new(socket, kill.clone());
@@ -92,6 +108,7 @@ async fn run(
     };
     let period = Duration::from_millis(if tick_ms == 0 { 3_600_000 } else { tick_ms });
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut shutdown = false;
     loop {
         tokio::select! {
             c = ctl.recv() => {
@@ -106,6 +123,7 @@ async fn run(
                     // Let the driver see it and drop the socket.
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
+                shutdown = matches!(c.ctl, Ctl::Shutdown);
                 c.ack();
                 if end.is_some() {
                     break;
@@ -114,7 +132,12 @@ async fn run(
             m = s.recv() => match m {
                 Some(Incoming::Message(m)) => {
                     state.record(&client, generation, record_of(&m), m.len());
-                    if !log.send(&mut s, m).await {
+                    let sent = match extras.answer(&m) {
+                        Answer::Echo => log.send(&mut s, m).await,
+                        Answer::Reply(text) => log.send(&mut s, text).await,
+                        Answer::Flood(f) => f.run(&mut s).await.is_ok(),
+                    };
+                    if !sent {
                         break;
                     }
                 }
@@ -127,15 +150,95 @@ async fn run(
                 None => break,
             },
             _ = tick.tick(), if tick_ms > 0 => {
-                let seq = s.last_sent() + 1;
-                let v = serde_json::json!({ "type": "tick", "seq": seq });
-                if !log.send(&mut s, v.to_string()).await {
-                    break;
+                if let Some(text) = extras.tick(s.last_sent() + 1) {
+                    if !log.send(&mut s, text).await {
+                        break;
+                    }
                 }
             }
         }
     }
     guard.close = None;
+    drop(guard); // the connection is over (stats)
+    if tick_ms > 0 && extras.market.is_some() && !shutdown {
+        // The market goes on while the client is away: ticks go into the session, replayed
+        // when it resumes, until another connection has taken it over (`Superseded`), it is
+        // gone, or the session's ttl has passed.
+        let until = tokio::time::Instant::now() + DETACHED_TICKS;
+        while tokio::time::Instant::now() < until {
+            tick.tick().await;
+            let Some(text) = extras.tick(s.last_sent() + 1) else {
+                continue;
+            };
+            if s.send(text).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// What `symbols=` and `flood=` add to the echo.
+struct Extras {
+    market: Option<Market>,
+    flood: Option<Flood>,
+}
+
+enum Answer {
+    Echo,
+    Reply(String),
+    Flood(Flood),
+}
+
+impl Extras {
+    /// The tick sent under `seq`: the ticker's with `symbols=`, else `{"type":"tick","seq":S}`.
+    fn tick(&mut self, seq: u64) -> Option<String> {
+        match &mut self.market {
+            Some(market) => market.tick(seq),
+            None => Some(serde_json::json!({ "type": "tick", "seq": seq }).to_string()),
+        }
+    }
+
+    fn answer(&mut self, m: &Message) -> Answer {
+        let Message::Text(text) = m else {
+            return Answer::Echo;
+        };
+        match (&self.flood, &mut self.market) {
+            (Some(f), _) if text == "go" => Answer::Flood(*f),
+            (_, Some(market)) => market.answer(text).map_or(Answer::Echo, Answer::Reply),
+            _ => Answer::Echo,
+        }
+    }
+}
+
+/// `flood=N&size=S`: N text messages of S bytes on `go`, then the `done` marker.
+#[derive(Debug, Clone, Copy)]
+struct Flood {
+    count: u64,
+    size: usize,
+}
+
+impl Flood {
+    fn parse(p: &crate::params::Params) -> Result<Option<Flood>, ApiError> {
+        if p.raw("flood").is_none() {
+            return Ok(None);
+        }
+        let count = p.int("flood", 0, 1..=10_000_000)?;
+        // `{"seq":` + 8 digits + `,"v":"` + `"}` fits in 32 bytes.
+        let size = p.int("size", 64, 32..=1 << 20)? as usize;
+        Ok(Some(Flood { count, size }))
+    }
+
+    async fn run(self, s: &mut resocket_resume::ResumeSocket) -> resocket_resume::Result<()> {
+        let pad = "x".repeat(self.size);
+        for seq in 0..self.count {
+            let head = format!("{{\"seq\":{seq},\"v\":\"");
+            let fill = self.size.saturating_sub(head.len() + 2);
+            s.send(format!("{head}{}\"}}", &pad[..fill])).await?;
+        }
+        s.send(format!("{{\"type\":\"done\",\"count\":{}}}", self.count))
+            .await
+            .map(drop)
+    }
 }
 
 /// The stats of the connection's client.

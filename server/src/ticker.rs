@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::conn::{Conn, End, Out};
 use crate::params::{shorten, ApiError, Params};
@@ -40,6 +40,12 @@ pub fn valid_symbol(s: &str) -> bool {
 /// Parses `rate` and `symbols` from the query.
 pub fn parse(p: &Params) -> Result<TickerParams, ApiError> {
     let rate = p.int("rate", 10, 1..=1000)?;
+    let symbols = parse_symbols(p)?;
+    Ok(TickerParams { rate, symbols })
+}
+
+/// Parses `symbols` from the query (default [`DEFAULT_SYMBOLS`]): distinct, in order.
+pub fn parse_symbols(p: &Params) -> Result<Vec<String>, ApiError> {
     let raw = p.raw("symbols").unwrap_or(DEFAULT_SYMBOLS);
     let mut symbols: Vec<String> = Vec::new();
     for s in raw.split(',') {
@@ -60,7 +66,7 @@ pub fn parse(p: &Params) -> Result<TickerParams, ApiError> {
             shorten(raw)
         )));
     }
-    Ok(TickerParams { rate, symbols })
+    Ok(symbols)
 }
 
 /// The deterministic price of `symbol` at tick `k`: a base derived from
@@ -134,46 +140,87 @@ async fn inbound(out: &mut Out, symbols: &mut Vec<String>, msg: Message) -> Resu
         return Ok(());
     };
     let kind = obj.get("type").and_then(Value::as_str).map(str::to_owned);
-    match kind.as_deref() {
-        Some("ping") => {
-            out.send(pong(obj)).await?;
-        }
-        Some(kind @ ("subscribe" | "unsubscribe")) => {
-            let list = match symbol_list(obj.get("symbols")) {
-                Ok(list) => list,
-                Err(e) => {
-                    out.send(error_msg(&e)).await?;
-                    return Ok(());
-                }
-            };
-            if kind == "subscribe" {
-                let mut next = symbols.clone();
-                for s in list {
-                    if !next.contains(&s) {
-                        next.push(s);
-                    }
-                }
-                if next.len() > MAX_SYMBOLS {
-                    let e = format!("at most {MAX_SYMBOLS} symbols per connection");
-                    out.send(error_msg(&e)).await?;
-                    return Ok(());
-                }
-                *symbols = next;
-            } else {
-                symbols.retain(|s| !list.contains(s));
+    let reply = match kind.as_deref() {
+        Some(kind) => match request(symbols, kind, obj) {
+            Some(reply) => reply,
+            None => error_msg(&format!("unknown message type {}", shorten(kind))),
+        },
+        None => error_msg("missing string field \"type\""),
+    };
+    out.send(reply).await?;
+    Ok(())
+}
+
+/// The answer to a ticker request of type `kind` (`ping`, `subscribe`, `unsubscribe`), applied
+/// to `symbols`; `None` for any other type.
+fn request(symbols: &mut Vec<String>, kind: &str, obj: Map<String, Value>) -> Option<Message> {
+    if kind == "ping" {
+        return Some(pong(obj));
+    }
+    if kind != "subscribe" && kind != "unsubscribe" {
+        return None;
+    }
+    let list = match symbol_list(obj.get("symbols")) {
+        Ok(list) => list,
+        Err(e) => return Some(error_msg(&e)),
+    };
+    if kind == "subscribe" {
+        let mut next = symbols.clone();
+        for s in list {
+            if !next.contains(&s) {
+                next.push(s);
             }
-            let reply = serde_json::json!({ "type": "subscribed", "symbols": symbols });
-            out.send(Message::Text(reply.to_string().into())).await?;
         }
-        Some(other) => {
-            let e = format!("unknown message type {}", shorten(other));
-            out.send(error_msg(&e)).await?;
+        if next.len() > MAX_SYMBOLS {
+            return Some(error_msg(&format!(
+                "at most {MAX_SYMBOLS} symbols per connection"
+            )));
         }
-        None => {
-            out.send(error_msg("missing string field \"type\"")).await?;
+        *symbols = next;
+    } else {
+        symbols.retain(|s| !list.contains(s));
+    }
+    let reply = serde_json::json!({ "type": "subscribed", "symbols": symbols });
+    Some(Message::Text(reply.to_string().into()))
+}
+
+/// The ticker's feed carried by another endpoint (`/ws/resume?symbols=`): ticks for the
+/// symbols in turn, and the answers to the ticker's requests. The endpoint numbers the ticks.
+#[derive(Debug, Clone)]
+pub struct Market {
+    symbols: Vec<String>,
+    ticks: u64,
+}
+
+impl Market {
+    /// A feed of `symbols`, starting with the first.
+    pub fn new(symbols: Vec<String>) -> Self {
+        Market { symbols, ticks: 0 }
+    }
+
+    /// The next tick's JSON text, carrying `seq` (its price is the ticker's at `seq`); `None`
+    /// while no symbol is subscribed.
+    pub fn tick(&mut self, seq: u64) -> Option<String> {
+        if self.symbols.is_empty() {
+            return None;
+        }
+        let sym = &self.symbols[(self.ticks % self.symbols.len() as u64) as usize];
+        self.ticks += 1;
+        Some(tick_text(seq, sym))
+    }
+
+    /// The answer to a ticker request in `text` (a JSON object of type `ping`, `subscribe` or
+    /// `unsubscribe`) as JSON text; `None` for any other message.
+    pub fn answer(&mut self, text: &str) -> Option<String> {
+        let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
+            return None;
+        };
+        let kind = obj.get("type").and_then(Value::as_str)?.to_owned();
+        match request(&mut self.symbols, &kind, obj)? {
+            Message::Text(t) => Some(t.as_str().to_owned()),
+            _ => None,
         }
     }
-    Ok(())
 }
 
 fn symbol_list(v: Option<&Value>) -> Result<Vec<String>, String> {
@@ -235,6 +282,42 @@ mod tests {
         assert_eq!(v["symbol"], "BTC");
         assert!(v["price"].as_f64().unwrap() > 0.0);
         assert!(v["ts"].as_u64().unwrap() > 1_600_000_000_000);
+    }
+
+    #[test]
+    fn market_ticks_and_answers() {
+        let mut m = Market::new(vec!["BTC".into(), "ETH".into()]);
+        let t: Value = serde_json::from_str(&m.tick(7).unwrap()).unwrap();
+        assert_eq!(
+            (t["seq"].as_u64(), t["symbol"].as_str()),
+            (Some(7), Some("BTC"))
+        );
+        let t: Value = serde_json::from_str(&m.tick(9).unwrap()).unwrap();
+        assert_eq!(
+            (t["seq"].as_u64(), t["symbol"].as_str()),
+            (Some(9), Some("ETH"))
+        );
+        assert_eq!(
+            m.answer(r#"{"type":"ping","id":3}"#).unwrap(),
+            r#"{"id":3,"type":"pong"}"#
+        );
+        let r = m
+            .answer(r#"{"type":"subscribe","symbols":["XRP"]}"#)
+            .unwrap();
+        assert_eq!(r, r#"{"symbols":["BTC","ETH","XRP"],"type":"subscribed"}"#);
+        let r = m
+            .answer(r#"{"type":"unsubscribe","symbols":["BTC","ETH","XRP"]}"#)
+            .unwrap();
+        assert_eq!(r, r#"{"symbols":[],"type":"subscribed"}"#);
+        assert_eq!(m.tick(10), None);
+        let r = m
+            .answer(r#"{"type":"subscribe","symbols":["bad"]}"#)
+            .unwrap();
+        assert!(r.contains("\"error\""), "{r}");
+        // Anything else is not the feed's: the endpoint echoes it.
+        for other in ["hello", "{\"type\":\"chat\"}", "[1]", "{\"seq\":1}"] {
+            assert_eq!(m.answer(other), None, "{other}");
+        }
     }
 
     #[test]
