@@ -169,12 +169,19 @@ impl fmt::Debug for RedisStore {
     }
 }
 
+/// The error's kind and what went wrong (refused, timed out, dropped, the server's detail);
+/// never the URL.
 fn store_err(e: redis::RedisError) -> Error {
-    Error::Store(format!(
-        "redis: {:?}: {}",
-        e.kind(),
+    let detail = if e.is_connection_refusal() {
+        "connection refused"
+    } else if e.is_timeout() {
+        "timed out"
+    } else if e.is_connection_dropped() {
+        "connection dropped"
+    } else {
         e.detail().unwrap_or("")
-    ))
+    };
+    Error::Store(format!("redis: {:?}: {detail}", e.kind()))
 }
 
 impl RedisStore {
