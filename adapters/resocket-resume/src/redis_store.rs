@@ -5,6 +5,9 @@
 //! or `b` and the payload); a sorted set `PREFIX:all` (sid -> expiry) bounds the session count.
 //! Every operation is one Lua script, so it is atomic and checks the caller's epoch; expiry is
 //! Redis's own (`PEXPIRE`), refreshed on every write and while a connection is attached.
+//! The Node adapter's `RedisStore` (adapters/resocket-resume-ws/redis-store.mjs) uses the same
+//! layout and scripts, so Rust and Node nodes share one Redis: a change to one is a change to
+//! both (tests/e2e/resume-cluster.test.mjs runs a mixed pair).
 
 use std::fmt;
 use std::time::Duration;
@@ -146,7 +149,8 @@ impl Scripts {
     }
 }
 
-/// Sessions in Redis: any node sharing the Redis can resume any session.
+/// Sessions in Redis: any node sharing the Redis (and the prefix) can resume any session,
+/// a Node one on the `ws` adapter's `RedisStore` too. No TLS (`rediss://`).
 ///
 /// ```no_run
 /// # async fn demo() -> resocket_resume::Result<()> {
