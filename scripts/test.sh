@@ -54,8 +54,8 @@ layer docs-integrations bash -c 'cd integrations && RUSTDOCFLAGS="-D warnings" c
 layer crate-package node --test "$ROOT/tests/package/crate.test.mjs"
 # The simulator gets a layer of its own, which prints its seeds, steps and steps per second.
 layer native-tests cargo test -q --workspace --exclude resocket-resume -- --skip sim::
-# The resume adapters (docs/PROTOCOL.md): Rust (axum/tokio-tungstenite, in-memory and a real
-# redis-server the tests start and stop) and Node (`ws`).
+# The resume adapters (docs/PROTOCOL.md): Rust (axum/tokio-tungstenite) and Node (`ws`), each
+# with the in-memory store and a real redis-server the tests start and stop.
 layer resume-adapter-rust cargo test -q -p resocket-resume
 layer resume-adapter-node node --test "$ROOT"/adapters/resocket-resume-ws/test/*.test.mjs
 # Both simulators (the reconnect machine; the resume protocol's client side), bounded.

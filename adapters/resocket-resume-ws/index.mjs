@@ -3,11 +3,15 @@
 // binary messages in both directions across reconnects.
 //
 // The application's connection handler uses a ResumeSocket in place of the raw `ws` socket.
-// Sessions live in a store (MemoryStore here; any object with the same async methods works).
+// Sessions live in a store: MemoryStore (the default, one node), RedisStore (any number of
+// nodes, see redis-store.mjs), or any object with the same async methods.
 // Errors name the bad value, never a session id or a payload.
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import {
+  ResumeError, bufferFull, gone, protocolError, storeError, superseded, tooLarge, tooManySessions,
+} from './errors.mjs';
 
 /** The subprotocol a server selects to speak this protocol. */
 export const PROTOCOL = 'resocket.resume.v1';
@@ -25,18 +29,8 @@ export const DEFAULT_LIMITS = Object.freeze({
   maxSessions: 10_000,
 });
 
-/** An adapter error; `code` is the close code it ends a connection with. */
-export class ResumeError extends Error {
-  constructor(kind, message, code) {
-    super(message);
-    this.name = 'ResumeError';
-    this.kind = kind;
-    this.code = code;
-  }
-}
-const protocolError = (m) => new ResumeError('protocol', `resume protocol error: ${m}`, 1002);
-const superseded = () => new ResumeError('superseded', 'the session was resumed on another connection', 4409);
-const gone = () => new ResumeError('gone', 'the session is gone (expired or ended)', 1011);
+export { ResumeError };
+export { RedisStore } from './redis-store.mjs';
 
 /** Encodes a control frame. */
 export function encodeControl(obj) {
@@ -129,7 +123,7 @@ export class MemoryStore {
     }
     for (const [k, v] of this.sessions) if (v.expires <= now) this.sessions.delete(k);
     if (this.sessions.size >= limits.maxSessions) {
-      throw new ResumeError('full', `session limit reached (${limits.maxSessions} sessions)`, 1013);
+      throw tooManySessions(limits.maxSessions);
     }
     const id = randomBytes(16).toString('hex');
     this.sessions.set(id, { origin, epoch: 1, recv: 0, sent: 0, first: 1, buffer: [], bytes: 0, expires: now + limits.ttlMs });
@@ -140,11 +134,11 @@ export class MemoryStore {
     const s = this.#live(sid, epoch);
     const n = size(message);
     if (n > limits.maxBufferedBytes) {
-      throw new ResumeError('too-large', `message of ${n} bytes, at most ${limits.maxBufferedBytes} allowed`, 1009);
+      throw tooLarge(n, limits.maxBufferedBytes);
     }
     const over = () => s.buffer.length + 1 > limits.maxBufferedMessages || s.bytes + n > limits.maxBufferedBytes;
     if (limits.overflow === 'reject' && over()) {
-      throw new ResumeError('full', `resend buffer full (${s.buffer.length} messages, ${s.bytes} bytes buffered)`, 1011);
+      throw bufferFull(s.buffer.length, s.bytes);
     }
     while (over() && s.buffer.length > 0) {
       s.bytes -= size(s.buffer.shift());
@@ -279,7 +273,7 @@ export class Resume {
           ws.resume?.();
           resolve(socket);
         } catch (e) {
-          fail(e instanceof ResumeError ? e : new ResumeError('store', `session store error: ${e.message}`, 1011));
+          fail(e instanceof ResumeError ? e : storeError(e));
         }
       };
       ws.on('message', onFirst);
@@ -382,7 +376,7 @@ export class ResumeSocket extends EventEmitter {
     if (f.control) return this.#onControl(f.control);
     if (!this.#gotFrom) throw protocolError("app message before the client's from");
     if (size(f.app) > this.#r.maxMessageBytes) {
-      throw new ResumeError('too-large', `message of ${size(f.app)} bytes, at most ${this.#r.maxMessageBytes} allowed`, 1009);
+      throw tooLarge(size(f.app), this.#r.maxMessageBytes);
     }
     if (this.#skip > 0) {
       this.#skip -= 1;
@@ -450,7 +444,7 @@ export class ResumeSocket extends EventEmitter {
   }
 
   #fail(e) {
-    const err = e instanceof ResumeError ? e : new ResumeError('store', `session store error: ${e?.message}`, 1011);
+    const err = e instanceof ResumeError ? e : storeError(e);
     if (!this.#closed && this.#ws.readyState === this.#ws.OPEN && err.code) {
       this.#ws.close(err.code, err.message.slice(0, 120).replace(/[^\x20-\x7e]/g, '?'));
     }

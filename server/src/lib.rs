@@ -26,6 +26,7 @@ mod ticker;
 mod wpt;
 mod ws;
 
+use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -50,7 +51,7 @@ pub use crate::ws::PROTOCOLS;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Server configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// The address to bind (default `127.0.0.1`).
     pub host: IpAddr,
@@ -67,6 +68,24 @@ pub struct Config {
     /// `http://localhost:PORT`, `http://[::1]:PORT`), whose pages may call
     /// `/control/*` and open `/ws/resume`; `http://host:*` allows any port.
     pub allow_origins: Vec<String>,
+    /// Keep the `/ws/resume` sessions in the Redis at this URL (`redis://HOST:PORT[/DB]`)
+    /// instead of in memory, so servers sharing the Redis resume each other's sessions (and a
+    /// restarted server its own). `None` (the default): in memory. The URL may hold a password:
+    /// `Debug` and errors never show it.
+    pub resume_redis: Option<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("static_mounts", &self.static_mounts)
+            .field("verbose", &self.verbose)
+            .field("allow_origins", &self.allow_origins)
+            .field("resume_redis", &self.resume_redis.as_ref().map(|_| ".."))
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -77,6 +96,7 @@ impl Default for Config {
             static_mounts: Vec::new(),
             verbose: false,
             allow_origins: Vec::new(),
+            resume_redis: None,
         }
     }
 }
@@ -187,9 +207,19 @@ fn origins(port: u16, extra: &[String]) -> resocket_resume::Origins {
 
 /// Binds (with `SO_REUSEADDR`, so a restart can reuse the port at once)
 /// and starts serving in a background task. Must be called inside a tokio
-/// runtime. Dropping the [`Running`] leaves the server running.
+/// runtime. Dropping the [`Running`] leaves the server running. With
+/// [`Config::resume_redis`] it first connects to the Redis (an unreachable one
+/// is an error).
 pub async fn start(config: Config) -> io::Result<Running> {
     let mounts = statics::mounts(&config.static_mounts)?;
+    let redis = match &config.resume_redis {
+        Some(url) => Some(
+            resocket_resume::RedisStore::connect(url)
+                .await
+                .map_err(|e| io::Error::other(format!("the Redis session store: {e}")))?,
+        ),
+        None => None,
+    };
     let addr = SocketAddr::new(config.host, config.port);
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
@@ -206,6 +236,7 @@ pub async fn start(config: Config) -> io::Result<Running> {
     let state = Arc::new(State::new(
         config.verbose,
         origins(addr.port(), &config.allow_origins),
+        redis,
     ));
     let app = router(state.clone(), mounts);
     let (tx, rx) = watch::channel(false);

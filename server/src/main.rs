@@ -11,7 +11,8 @@ const USAGE: &str = "\
 resocket-server: the resocket test peer and demo server
 
 USAGE:
-    resocket-server [--host H] [--port N] [--static PREFIX=DIR]... [--port-file PATH] [--verbose]
+    resocket-server [--host H] [--port N] [--static PREFIX=DIR]... [--port-file PATH]
+                    [--allow-origin O]... [--resume-redis URL] [--verbose]
 
 OPTIONS:
     --host H              address to bind (default 127.0.0.1; `localhost` works too)
@@ -24,6 +25,10 @@ OPTIONS:
                           http://127.0.0.1:* for any port) call /control/* and open
                           /ws/resume (repeatable; default: only the server's own origins;
                           also $RESOCKET_ALLOW_ORIGINS, comma-separated)
+    --resume-redis URL    keep /ws/resume sessions in the Redis at URL
+                          (redis://[:PASSWORD@]HOST:PORT[/DB]) instead of in memory:
+                          servers sharing it resume each other's sessions
+                          (default: $RESOCKET_RESUME_REDIS, else in memory)
     --verbose             log connections and control actions to stderr
     -h, --help            print this help
 
@@ -48,6 +53,7 @@ struct Options {
     port_file: Option<PathBuf>,
     verbose: bool,
     allow_origins: Vec<String>,
+    resume_redis: Option<String>,
 }
 
 fn parse_port(v: &str, what: &str) -> Result<u16, String> {
@@ -64,6 +70,18 @@ fn parse_host(v: &str) -> Result<IpAddr, String> {
         .trim_end_matches(']')
         .parse()
         .map_err(|_| format!("invalid --host value {v:?}: expected an IP address or localhost"))
+}
+
+/// Checks the scheme only (the store parses the rest); the error never repeats the value, which
+/// may hold a password.
+fn parse_redis_url(v: &str, what: &str) -> Result<String, String> {
+    if v.starts_with("redis://") && v.len() > "redis://".len() {
+        Ok(v.to_owned())
+    } else {
+        Err(format!(
+            "invalid {what} value (not shown: it may hold a password): expected redis://HOST:PORT[/DB]"
+        ))
+    }
 }
 
 fn parse_static(v: &str) -> Result<(String, PathBuf), String> {
@@ -98,6 +116,10 @@ where
                 .collect()
         })
         .unwrap_or_default();
+    let mut resume_redis = match env("RESOCKET_RESUME_REDIS") {
+        Some(v) if !v.is_empty() => Some(parse_redis_url(&v, "RESOCKET_RESUME_REDIS")?),
+        _ => None,
+    };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -126,6 +148,12 @@ where
                 }
                 allow_origins.push(o);
             }
+            "--resume-redis" => {
+                resume_redis = Some(parse_redis_url(
+                    &value("--resume-redis")?,
+                    "--resume-redis",
+                )?);
+            }
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
@@ -144,6 +172,7 @@ where
         port_file,
         verbose,
         allow_origins,
+        resume_redis,
     }))
 }
 
@@ -224,6 +253,7 @@ async fn main() -> ExitCode {
         static_mounts: opts.statics,
         verbose: opts.verbose,
         allow_origins: opts.allow_origins,
+        resume_redis: opts.resume_redis,
     };
     let mut signals = match Signals::install() {
         Ok(s) => s,
@@ -236,7 +266,7 @@ async fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!(
-                "resocket-server: error: cannot listen on {}:{}: {e}",
+                "resocket-server: error: cannot start on {}:{}: {e}",
                 opts.host, opts.port
             );
             return ExitCode::FAILURE;
@@ -348,6 +378,42 @@ mod tests {
             o.allow_origins,
             ["http://a.test", "https://b.test", "http://127.0.0.1:*"]
         );
+    }
+
+    #[test]
+    fn resume_redis() {
+        assert_eq!(opts(&[], &[]).resume_redis, None);
+        let o = opts(&["--resume-redis", "redis://127.0.0.1:6390/2"], &[]);
+        assert_eq!(o.resume_redis.as_deref(), Some("redis://127.0.0.1:6390/2"));
+        let o = opts(
+            &["--resume-redis=redis://a:1/"],
+            &[("RESOCKET_RESUME_REDIS", "redis://b:2/")],
+        );
+        assert_eq!(o.resume_redis.as_deref(), Some("redis://a:1/"));
+        let o = opts(&[], &[("RESOCKET_RESUME_REDIS", "redis://b:2/")]);
+        assert_eq!(o.resume_redis.as_deref(), Some("redis://b:2/"));
+        // Bad values are named by their flag, never shown (they may hold a password).
+        for (args, env, needle) in [
+            (
+                &["--resume-redis", "http://:hunter2@h/"][..],
+                &[][..],
+                "--resume-redis",
+            ),
+            (
+                &["--resume-redis", "redis://"][..],
+                &[][..],
+                "--resume-redis",
+            ),
+            (&["--resume-redis"][..], &[][..], "--resume-redis"),
+            (
+                &[][..],
+                &[("RESOCKET_RESUME_REDIS", "hunter2")][..],
+                "RESOCKET_RESUME_REDIS",
+            ),
+        ] {
+            let e = parse(args, env).unwrap_err();
+            assert!(e.contains(needle) && !e.contains("hunter2"), "{e}");
+        }
     }
 
     #[test]

@@ -123,11 +123,10 @@ async fn run(
                     // Let the driver see it and drop the socket.
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                shutdown = matches!(c.ctl, Ctl::Shutdown);
+                shutdown |= matches!(c.ctl, Ctl::Shutdown);
+                // No break: `recv` drains what the connection had taken (one that this select
+                // cancelled may already count as received in a Redis store), then ends.
                 c.ack();
-                if end.is_some() {
-                    break;
-                }
             }
             m = s.recv() => match m {
                 Some(Incoming::Message(m)) => {

@@ -254,7 +254,7 @@ pub struct State {
     /// The origins that may call `/control/*` and open `/ws/resume` (the server's own, plus
     /// `--allow-origin`).
     pub origins: resocket_resume::Origins,
-    /// The resume layer of `/ws/resume` (in-memory sessions).
+    /// The resume layer of `/ws/resume` (sessions in memory, or in Redis when configured).
     pub resume: resocket_resume::Resume,
 }
 
@@ -267,12 +267,21 @@ pub enum Admission {
 }
 
 impl State {
-    /// A fresh state; the server clock starts now.
-    pub fn new(verbose: bool, origins: resocket_resume::Origins) -> Self {
-        let resume = resocket_resume::Resume::memory(resocket_resume::Config {
+    /// A fresh state; the server clock starts now. `/ws/resume` keeps its sessions in `redis`
+    /// when given, else in memory.
+    pub fn new(
+        verbose: bool,
+        origins: resocket_resume::Origins,
+        redis: Option<resocket_resume::RedisStore>,
+    ) -> Self {
+        let config = resocket_resume::Config {
             origins: origins.clone(),
             ..resocket_resume::Config::default()
-        });
+        };
+        let resume = match redis {
+            Some(store) => resocket_resume::Resume::new(store, config),
+            None => resocket_resume::Resume::memory(config),
+        };
         State {
             origins,
             resume,

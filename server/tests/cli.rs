@@ -143,3 +143,30 @@ async fn bad_flags_exit_2_with_a_message_naming_them() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--static PREFIX=DIR"));
 }
+
+#[tokio::test]
+async fn an_unreachable_resume_redis_fails_the_start_without_showing_the_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://:hunter2@127.0.0.1:{port}/");
+    let out = within(
+        "run",
+        Command::new(BIN)
+            .args(["--port", "0", "--resume-redis", &url])
+            .env_remove("RESOCKET_RESUME_REDIS")
+            .output(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Redis session store") && err.contains("connection refused"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(out.stdout.is_empty(), "no listening line");
+}

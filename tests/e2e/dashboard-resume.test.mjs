@@ -113,7 +113,7 @@ describe('dashboard resume switch', () => {
     });
     await chaos(() => page.click('#chaos-drop'));
     await chaos(async () => {
-      await page.selectOption('#close-code', '1008'); // plain: Failed; here the session goes on
+      await page.selectOption('#close-code', '1012'); // a server close frame, retried
       await page.click('#chaos-close');
     });
     const refusedFrom = Date.now();

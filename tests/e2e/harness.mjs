@@ -17,9 +17,10 @@ export const CHROME_ARGS = [
 
 /**
  * Starts the server (port 0 = a free one) serving the dashboard and pkg/, plus `statics`
- * (extra `PREFIX=DIR` mounts); resolves once listening.
+ * (extra `PREFIX=DIR` mounts) and `args` (more flags, e.g. `['--resume-redis', url]`);
+ * resolves once listening.
  */
-export async function startServer({ port = 0, statics = [] } = {}) {
+export async function startServer({ port = 0, statics = [], args = [] } = {}) {
   const mounts = [
     `/=${path.join(ROOT, 'www', 'dist')}`,
     `/pkg=${path.join(ROOT, 'pkg')}`,
@@ -28,6 +29,7 @@ export async function startServer({ port = 0, statics = [] } = {}) {
   const child = spawn(SERVER_BIN, [
     '--port', String(port),
     ...mounts.flatMap((m) => ['--static', m]),
+    ...args,
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   let buffer = '';
   const port_ = await new Promise((resolve, reject) => {

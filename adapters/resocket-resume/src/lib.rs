@@ -4,7 +4,7 @@
 //!
 //! The handler uses a [`ResumeSocket`] in place of the raw WebSocket. Sessions live in a
 //! [`SessionStore`]: [`MemoryStore`] (default, one node) or `RedisStore` (feature `redis`, any
-//! number of nodes). [`Origins`] is the `Origin` allowlist; [`Limits`] bound what a client can
+//! number of nodes, Rust or Node: `docs/PROTOCOL.md` section 9c). [`Origins`] is the `Origin` allowlist; [`Limits`] bound what a client can
 //! make the server keep.
 //!
 //! ```no_run

@@ -5,6 +5,9 @@
 //! or `b` and the payload); a sorted set `PREFIX:all` (sid -> expiry) bounds the session count.
 //! Every operation is one Lua script, so it is atomic and checks the caller's epoch; expiry is
 //! Redis's own (`PEXPIRE`), refreshed on every write and while a connection is attached.
+//! The Node adapter's `RedisStore` (adapters/resocket-resume-ws/redis-store.mjs) uses the same
+//! layout and scripts, so Rust and Node nodes share one Redis: a change to one is a change to
+//! both (tests/e2e/resume-cluster.test.mjs runs a mixed pair).
 
 use std::fmt;
 use std::time::Duration;
@@ -146,7 +149,8 @@ impl Scripts {
     }
 }
 
-/// Sessions in Redis: any node sharing the Redis can resume any session.
+/// Sessions in Redis: any node sharing the Redis (and the prefix) can resume any session,
+/// a Node one on the `ws` adapter's `RedisStore` too. No TLS (`rediss://`).
 ///
 /// ```no_run
 /// # async fn demo() -> resocket_resume::Result<()> {
@@ -169,12 +173,19 @@ impl fmt::Debug for RedisStore {
     }
 }
 
+/// The error's kind and what went wrong (refused, timed out, dropped, the server's detail);
+/// never the URL.
 fn store_err(e: redis::RedisError) -> Error {
-    Error::Store(format!(
-        "redis: {:?}: {}",
-        e.kind(),
+    let detail = if e.is_connection_refusal() {
+        "connection refused"
+    } else if e.is_timeout() {
+        "timed out"
+    } else if e.is_connection_dropped() {
+        "connection dropped"
+    } else {
         e.detail().unwrap_or("")
-    ))
+    };
+    Error::Store(format!("redis: {:?}: {detail}", e.kind()))
 }
 
 impl RedisStore {

@@ -218,8 +218,8 @@ impl Resume {
 pub struct ResumeSocket {
     cmd_tx: mpsc::Sender<Cmd>,
     in_rx: mpsc::Receiver<(u64, Incoming)>,
-    /// An item taken off the channel whose `received` is not yet stored (a cancelled `recv`).
-    taken: Option<(u64, Incoming)>,
+    /// An item taken off the channel whose `received` is being stored (a cancelled `recv`).
+    taken: Option<Taken>,
     delivered: Arc<AtomicU64>,
     store: Arc<dyn SessionStore>,
     config: Arc<Config>,
@@ -259,18 +259,34 @@ impl ResumeSocket {
 
     /// The next message from the client, in order and exactly once across reconnects, or a gap
     /// report; `None` once this connection has ended (the session stays resumable for its ttl).
-    /// Cancel-safe.
+    ///
+    /// Cancel-safe: a `recv` cancelled (e.g. by another `select!` branch) while it records the
+    /// message in the store keeps the message, and the next `recv` returns it. So after a
+    /// cancelled `recv`, call `recv` until it returns `None` before dropping the socket: with
+    /// a store that takes time (Redis) the message may already count as received, and the
+    /// client will not send it again.
     pub async fn recv(&mut self) -> Option<Incoming> {
         if self.taken.is_none() {
-            self.taken = Some(self.in_rx.recv().await?);
+            let (seq, item) = self.in_rx.recv().await?;
+            // Received means handed to the handler: recorded first, so a message the handler
+            // never took is re-sent by the client after a resume, and one it took never is.
+            // The record runs as its own task, so a cancelled `recv` leaves it to finish with an
+            // outcome the next call reads (cancelling it could leave it done or not, unknown).
+            let (store, sid, epoch) = (self.store.clone(), self.sid.clone(), self.epoch);
+            let record = tokio::spawn(async move { store.received(&sid, epoch, seq).await });
+            self.taken = Some(Taken { seq, item, record });
         }
-        let seq = self.taken.as_ref().map_or(0, |(seq, _)| *seq);
-        // Received means handed to the handler: recorded first, so a message the handler never
-        // took is re-sent by the client after a resume, and one it took never is.
-        match self.store.received(&self.sid, self.epoch, seq).await {
+        let outcome = match self.taken.as_mut() {
+            Some(t) => (&mut t.record)
+                .await
+                .unwrap_or_else(|e| Err(Error::Store(format!("recording a message: {e}")))),
+            None => return None,
+        };
+        match outcome {
             Ok(()) => {
-                self.delivered.fetch_max(seq, Ordering::Release);
-                self.taken.take().map(|(_, item)| item)
+                let t = self.taken.take()?;
+                self.delivered.fetch_max(t.seq, Ordering::Release);
+                Some(t.item)
             }
             // Another connection has the session (it gets this message again) or it is gone.
             Err(_) => {
@@ -320,6 +336,13 @@ impl ResumeSocket {
         }
         self.store.remove(&self.sid, self.epoch).await
     }
+}
+
+/// A message taken off the connection, and the task recording it as received.
+struct Taken {
+    seq: u64,
+    item: Incoming,
+    record: tokio::task::JoinHandle<Result<()>>,
 }
 
 enum Cmd {
