@@ -339,10 +339,11 @@ async function sizes() {
   const shipped = {
     raw: { what: 'nothing (built into the browser)', wasm: 0, js: 0, total: 0 },
     'resocket-js': await measure({
-      wasm: files('pkg', ['resocket_core_bg.wasm']),
-      js: [...files('pkg', ['resocket_core_bg.js', 'resocket_core.js', 'resocket.js']), ...snippets('pkg')],
-    }, 'npm package pkg/: resocket.js (the class) + resocket_core_bg.wasm + resocket_core_bg.js + resocket_core.js'
-      + ' + snippets/ (JS minified by terser)'),
+      // What the bundler entry loads: the class, and the `web` build's glue, wasm and snippet.
+      wasm: files('pkg', ['web/resocket_core_bg.wasm']),
+      js: [...files('pkg', ['resocket.js', 'web/resocket_core.js']), ...snippets('pkg/web')],
+    }, 'npm package pkg/, what its bundler entry loads: resocket.js (the class) + web/resocket_core_bg.wasm'
+      + ' + web/resocket_core.js + web/snippets/ (JS minified by terser)'),
     'rust-stream': await measure(pkgFiles('bench/out/min-rust-stream', 'rust_stream', true),
       'a minimal resocket consumer (ReSocket + Typed/Json, wasm-pack, opt-level s, LTO, wasm-opt -Os;'
         + ' wasm import/export names shortened and JS glue and snippets minified as in the package)'),

@@ -39,12 +39,12 @@ if (!fs.existsSync(path.join(PKG, 'resocket_core_bg.wasm'))) {
   console.error('pkg/ is not built: run `bash scripts/build.sh` first');
   process.exit(1);
 }
-const snippet = fs.readdirSync(path.join(PKG, 'snippets'), { recursive: true })
-  .filter((f) => f.endsWith('.js')).map((f) => path.join('snippets', f));
+// The bundler entry (resocket.js) loads the `web` build's glue, wasm and snippet.
+const snippet = fs.readdirSync(path.join(PKG, 'web', 'snippets'), { recursive: true })
+  .filter((f) => f.endsWith('.js')).map((f) => path.join('web', 'snippets', f));
 const shipped = [
-  ['wasm engine', 'resocket_core_bg.wasm'],
-  ['wasm-bindgen glue', 'resocket_core_bg.js'],
-  ['glue entry', 'resocket_core.js'],
+  ['wasm engine', 'web/resocket_core_bg.wasm'],
+  ['wasm-bindgen glue', 'web/resocket_core.js'],
   ['ReSocket class', 'resocket.js'],
   ...snippet.map((f) => ['crate snippet (browser.js)', f]),
 ].map(([what, file]) => {
@@ -52,7 +52,7 @@ const shipped = [
   return { what, file, raw: buf.length, gzip: gz(buf) };
 });
 const total = shipped.reduce((s, f) => s + f.gzip, 0);
-console.log('\n== What an app loads (pkg/, bundler build), gzip -9 per file');
+console.log('\n== What an app loads (pkg/, the bundler entry), gzip -9 per file');
 for (const f of shipped) {
   console.log(`${pad(f.what, 28)} ${pad(f.file, 48)} ${lpad(kb(f.raw), 10)} raw ${lpad(kb(f.gzip), 10)} gzip ${lpad((100 * f.gzip / total).toFixed(1), 5)} %`);
 }
