@@ -34,7 +34,12 @@ module.exports = (env = {}) => ({
     clean: true,
   },
   resolve: {
-    alias: { resocket: path.join(__dirname, 'pkg') },
+    // `resocket/resume` (the class with the resume protocol, for the dashboard's resume switch)
+    // by its file: an alias to a directory does not read package.json `exports`.
+    alias: {
+      'resocket/resume$': path.join(__dirname, 'pkg', 'resume', 'resocket.js'),
+      resocket: path.join(__dirname, 'pkg'),
+    },
   },
   experiments: { asyncWebAssembly: true },
   performance: { hints: false },

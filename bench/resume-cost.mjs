@@ -56,8 +56,8 @@ const median = (xs) => {
 
 /** Loads the package's plain ESM build. */
 async function pageSetup() {
-  const { default: init, ReSocket } = await import('/resume-pkg/web/resocket.js');
-  await init();
+  const { ReSocket } = await import('/resume-pkg/resume/resocket.js');
+  await ReSocket.ready;
   window.rc = { ReSocket, ws: null };
 }
 
@@ -326,7 +326,7 @@ function writeSection(section) {
 
 async function main() {
   const started = performance.now();
-  const web = path.join(PKG, 'web', 'resocket.js');
+  const web = path.join(PKG, 'resume', 'resocket.js');
   if (!fs.existsSync(web)) throw new Error(`${web} is missing: build the package (bash scripts/build.sh)`);
   const server = await startServer({ statics: [`/resume-pkg=${PKG}`] });
   const browser = await launchBrowser();

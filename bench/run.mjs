@@ -344,6 +344,10 @@ async function sizes() {
       js: [...files('pkg', ['resocket.js', 'web/resocket_core.js']), ...snippets('pkg/web')],
     }, 'npm package pkg/, what its bundler entry loads: resocket.js (the class) + web/resocket_core_bg.wasm'
       + ' + web/resocket_core.js + web/snippets/ (JS minified by terser)'),
+    'resocket-js-resume': await measure({
+      wasm: files('pkg', ['resume/resocket_core_bg.wasm']),
+      js: [...files('pkg', ['resume/resocket.js', 'resume/resocket_core.js']), ...snippets('pkg/resume')],
+    }, 'the resocket/resume entry (the resume protocol built in): resume/resocket.js + its wasm, glue and snippet'),
     'rust-stream': await measure(pkgFiles('bench/out/min-rust-stream', 'rust_stream', true),
       'a minimal resocket consumer (ReSocket + Typed/Json, wasm-pack, opt-level s, LTO, wasm-opt -Os;'
         + ' wasm import/export names shortened and JS glue and snippets minified as in the package)'),

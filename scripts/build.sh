@@ -14,6 +14,10 @@ echo "[build] wasm-pack build --release --target bundler -> pkg/"
 wasm-pack --log-level warn build --release --target bundler --out-dir pkg --out-name resocket_core -- --no-default-features --features npm
 echo "[build] wasm-pack build --release --target web -> pkg/web/"
 wasm-pack --log-level warn build --release --target web --out-dir pkg/web --out-name resocket_core -- --no-default-features --features npm
+# The `resocket/resume` entry: the same class over an engine with the resume protocol built in
+# (feature `resume`, about 6.6 KB gzip more), so that an app without it does not load it.
+echo "[build] wasm-pack build --release --target web --features resume -> pkg/resume/"
+wasm-pack --log-level warn build --release --target web --out-dir pkg/resume --out-name resocket_core -- --no-default-features --features npm,resume
 node scripts/package.mjs
 echo "[build] webpack -> www/dist/"
 npx --no-install webpack --no-stats

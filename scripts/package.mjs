@@ -14,9 +14,12 @@ const PKG = path.join(ROOT, 'pkg');
 const manifestPath = path.join(PKG, 'package.json');
 const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
 
-// wasm-pack leaves a package.json, README and .gitignore in pkg/web; the one package is pkg/.
-for (const extra of ['package.json', 'README.md', '.gitignore', 'LICENSE-MIT', 'LICENSE-APACHE']) {
-  fs.rmSync(path.join(PKG, 'web', extra), { force: true });
+// wasm-pack leaves a package.json, README and .gitignore in pkg/web and pkg/resume; the one
+// package is pkg/.
+for (const dir of ['web', 'resume']) {
+  for (const extra of ['package.json', 'README.md', '.gitignore', 'LICENSE-MIT', 'LICENSE-APACHE']) {
+    fs.rmSync(path.join(PKG, dir, extra), { force: true });
+  }
 }
 const SRC = path.join(ROOT, 'src', 'js');
 const entry = fs.readFileSync(path.join(SRC, 'resocket.js'), 'utf8');
@@ -35,6 +38,23 @@ const webLoad = "import * as core from './resocket_core.js';\nengineLoaded(core)
 fs.writeFileSync(path.join(PKG, 'resocket.js'), `${entry}\n${bundlerLoad}`);
 fs.writeFileSync(path.join(PKG, 'resocket.d.ts'), types);
 fs.writeFileSync(path.join(PKG, 'web', 'resocket.js'), `${entry}\n${webLoad}${webInit}`);
+// The `resocket/resume` entry: the same class over the engine built with the resume protocol
+// (pkg/resume/, a `web` build), loaded as the bundler entry loads its own; `resume/web.js`
+// imports it statically, for the Node.js entry, which instantiates it first.
+const resumeOn = 'resumeBuilt = true;\n';
+fs.writeFileSync(path.join(PKG, 'resume', 'resocket.js'),
+  `${entry}\n${resumeOn}${bundlerLoad.replaceAll('./web/', './')}`);
+fs.writeFileSync(path.join(PKG, 'resume', 'web.js'), `${entry}\n${resumeOn}${webLoad}`);
+fs.writeFileSync(path.join(PKG, 'resume', 'resocket.d.ts'), types);
+fs.writeFileSync(path.join(PKG, 'resume', 'node.js'), [
+  "import { readFileSync } from 'node:fs';",
+  "import { initSync } from './resocket_core.js';",
+  '',
+  "initSync({ module: readFileSync(new URL('./resocket_core_bg.wasm', import.meta.url)) });",
+  '',
+  "export { ReSocket } from './web.js';",
+  '',
+].join('\n'));
 // Deno imports a .wasm file natively (2.1+), where fetching the file beside the module would
 // need --allow-read: its entry takes the bundler build's glue, which imports the wasm.
 fs.mkdirSync(path.join(PKG, 'deno'), { recursive: true });
@@ -59,13 +79,14 @@ fs.writeFileSync(path.join(PKG, 'node', 'resocket.js'), [
 ].join('\n'));
 // The README an npm user reads (the crate's README is about Rust).
 fs.copyFileSync(path.join(ROOT, 'docs', 'npm-README.md'), path.join(PKG, 'README.md'));
-const webFiles = fs.readdirSync(path.join(PKG, 'web'))
+const filesOf = (dir) => fs.readdirSync(path.join(PKG, dir))
   .filter((f) => /\.(js|wasm|d\.ts)$/.test(f))
-  .map((f) => `web/${f}`);
+  .map((f) => `${dir}/${f}`);
+const webFiles = [...filesOf('web'), ...filesOf('resume')];
 // wasm-bindgen writes the crate's JS snippets beside each build, every module the crate
 // declares, also those the engine imports nothing from (the Rust driver's browser.js): only
 // those the glue imports are kept.
-for (const [dir, glue] of [['', 'resocket_core_bg.js'], ['web/', 'resocket_core.js']]) {
+for (const [dir, glue] of [['', 'resocket_core_bg.js'], ['web/', 'resocket_core.js'], ['resume/', 'resocket_core.js']]) {
   const code = fs.readFileSync(path.join(PKG, dir, glue), 'utf8');
   const root = path.join(PKG, dir, 'snippets');
   if (!fs.existsSync(root)) continue;
@@ -73,10 +94,10 @@ for (const [dir, glue] of [['', 'resocket_core_bg.js'], ['web/', 'resocket_core.
     if (file.endsWith('.js') && !code.includes(`snippets/${file}`)) fs.rmSync(path.join(root, file));
   }
 }
-const snippets = ['snippets/', 'web/snippets/'].filter((d) => fs.existsSync(path.join(PKG, d)));
+const snippets = ['snippets/', 'web/snippets/', 'resume/snippets/'].filter((d) => fs.existsSync(path.join(PKG, d)));
 
 manifest.files = [...new Set([
-  ...manifest.files.filter((f) => !f.startsWith('web/') && f !== 'snippets'),
+  ...manifest.files.filter((f) => !/^(web|resume)\//.test(f) && f !== 'snippets'),
   'resocket.js', 'resocket.d.ts',
   ...webFiles,
   'node/resocket.js',
@@ -86,7 +107,8 @@ manifest.files = [...new Set([
   ...['LICENSE-MIT', 'LICENSE-APACHE'].filter((f) => fs.existsSync(path.join(PKG, f))),
 ])];
 // The node entry's body loads the wasm: a bundler must keep it.
-manifest.sideEffects = [...(manifest.sideEffects ?? []), './node/resocket.js', './deno/resocket.js'];
+manifest.sideEffects = [...(manifest.sideEffects ?? []), './node/resocket.js', './deno/resocket.js',
+  './resume/node.js'];
 // Node.js 20 runs it with a WebSocket class given (the `ws` package's); 22+ has its own.
 manifest.engines = { node: '>=20' };
 manifest.repository = { type: 'git', url: `git+${manifest.repository.url.replace(/(\.git)?$/, '.git')}` };
@@ -107,6 +129,13 @@ manifest.exports = {
     default: './resocket.js',
   },
   './web': { types: './web/resocket.d.ts', default: './web/resocket.js' },
+  // The class with the resume protocol (`{ resume: true }`); Deno takes the browser entry (the
+  // wasm is fetched from beside it: --allow-read).
+  './resume': {
+    types: './resume/resocket.d.ts',
+    node: './resume/node.js',
+    default: './resume/resocket.js',
+  },
   './package.json': './package.json',
 };
 // The shipped JavaScript (both builds' glue, the bundler entry and the crate's snippets) is
@@ -118,7 +147,7 @@ const jsFiles = (dir) => fs.readdirSync(path.join(PKG, dir), { recursive: true }
   .map((f) => path.join(dir, f));
 const shipped = [
   'resocket_core_bg.js', 'resocket_core.js', 'web/resocket_core.js', 'resocket.js', 'web/resocket.js',
-  'deno/resocket.js',
+  'deno/resocket.js', 'resume/resocket_core.js', 'resume/resocket.js', 'resume/web.js',
   ...snippets.flatMap((d) => jsFiles(d)),
 ];
 // First the names the wasm and its glue find each other by are shortened (scripts/wasm-names.mjs),
@@ -128,6 +157,7 @@ let renamed = 0;
 for (const [wasmFile, glueFiles, typeFiles] of [
   [at('resocket_core_bg.wasm'), [at('resocket_core_bg.js'), at('resocket_core.js')], [at('resocket_core_bg.wasm.d.ts')]],
   [at('web', 'resocket_core_bg.wasm'), [at('web', 'resocket_core.js')], [at('web', 'resocket_core_bg.wasm.d.ts')]],
+  [at('resume', 'resocket_core_bg.wasm'), [at('resume', 'resocket_core.js')], [at('resume', 'resocket_core_bg.wasm.d.ts')]],
 ]) {
   const { names, saved } = minifyWasmNames({ wasmFile, glueModule: './resocket_core_bg.js', glueFiles, typeFiles });
   renamed += saved;
@@ -137,6 +167,6 @@ let saved = 0;
 for (const file of shipped) saved += await minifyInPlace(path.join(PKG, file));
 
 fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`[package] pkg/package.json: entry points "." (browser, worker, deno, node), "./web"; ${manifest.files.length} files;`
+console.log(`[package] pkg/package.json: entry points "." (browser, worker, deno, node), "./web", "./resume"; ${manifest.files.length} files;`
   + ` wasm import/export names shortened (${renamed} bytes saved);`
   + ` ${shipped.length} JS files minified (${saved} bytes saved)`);

@@ -57,6 +57,12 @@ for (const f of shipped) {
   console.log(`${pad(f.what, 28)} ${pad(f.file, 48)} ${lpad(kb(f.raw), 10)} raw ${lpad(kb(f.gzip), 10)} gzip ${lpad((100 * f.gzip / total).toFixed(1), 5)} %`);
 }
 console.log(`${pad('total', 77)} ${lpad(kb(total), 25)} gzip (target: 25 KB)`);
+// The `resocket/resume` entry loads the same class over the engine with the resume protocol.
+const resumeFiles = ['resume/resocket_core_bg.wasm', 'resume/resocket_core.js', 'resume/resocket.js',
+  ...fs.readdirSync(path.join(PKG, 'resume', 'snippets'), { recursive: true })
+    .filter((f) => f.endsWith('.js')).map((f) => path.join('resume', 'snippets', f))];
+const resumeTotal = resumeFiles.reduce((s, f) => s + gz(fs.readFileSync(path.join(PKG, f))), 0);
+console.log(`${pad('the resocket/resume entry (resume/: its wasm, glue, class, snippet)', 77)} ${lpad(kb(resumeTotal), 25)} gzip`);
 
 // ---------------------------------------------------------------- 2. the profile build
 const named = path.join(OUT, 'resocket_core_bg.opt.wasm');

@@ -236,15 +236,19 @@ impl Config {
                 hb
             }),
             max_message_bytes: options.max_message_bytes,
+            #[cfg(feature = "resume")]
             resume: options.resume.as_ref().map(|r| ResumeConfig {
                 bounds: Bounds {
                     messages: r.max_buffered.max(1),
                     bytes: r.max_buffered_bytes,
                     drop_oldest: r.drop_oldest,
+                    on: (),
                 },
                 fallback: r.fallback,
                 requeue_on_reset: r.requeue_on_reset,
             }),
+            #[cfg(not(feature = "resume"))]
+            resume: None,
         }
     }
 }
@@ -1664,7 +1668,7 @@ impl Machine {
     /// Sends the heartbeat ping: in flight too (its bytes count in `bufferedAmount`), but never
     /// resent.
     fn push_ping(&mut self, id: SocketId, link: Link) {
-        if let Phase::Open { resume: true, .. } = self.phase {
+        if cfg!(feature = "resume") && matches!(self.phase, Phase::Open { resume: true, .. }) {
             // A control frame: never an app message (that would take a seq).
             self.push_send(id, resume::control(Control::Ping));
             return;

@@ -129,7 +129,9 @@ pub struct Options {
     /// oldest is dropped and the stream yields one `Err(Error::Lagged)` in its place.
     pub inbox_messages: usize,
     /// Speak the resume protocol (`docs/PROTOCOL.md`): exactly-once, in-order delivery both
-    /// ways across reconnects, against a server that speaks it (default off).
+    /// ways across reconnects, against a server that speaks it (default off). Feature
+    /// `resume` (on by default).
+    #[cfg(feature = "resume")]
     pub resume: Option<Resume>,
 }
 
@@ -265,6 +267,7 @@ impl Default for Options {
             max_message_bytes: None,
             jitter_seed: None,
             inbox_messages: DEFAULT_INBOX_MESSAGES,
+            #[cfg(feature = "resume")]
             resume: None,
         }
     }
@@ -272,8 +275,8 @@ impl Default for Options {
 
 impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Options")
-            .field("backoff", &self.backoff)
+        let mut d = f.debug_struct("Options");
+        d.field("backoff", &self.backoff)
             .field("max_retries", &self.max_retries)
             .field("stable_after", &self.stable_after)
             .field("connect_timeout", &self.connect_timeout)
@@ -290,9 +293,10 @@ impl fmt::Debug for Options {
             .field("secure_only", &self.secure_only)
             .field("max_message_bytes", &self.max_message_bytes)
             .field("jitter_seed", &self.jitter_seed)
-            .field("inbox_messages", &self.inbox_messages)
-            .field("resume", &self.resume)
-            .finish()
+            .field("inbox_messages", &self.inbox_messages);
+        #[cfg(feature = "resume")]
+        d.field("resume", &self.resume);
+        d.finish()
     }
 }
 
@@ -442,6 +446,7 @@ impl Options {
     /// let o = resocket::Options::default().resume(resocket::Resume::default());
     /// assert!(o.resume.is_some());
     /// ```
+    #[cfg(feature = "resume")]
     pub fn resume(mut self, resume: Resume) -> Self {
         self.resume = Some(resume);
         self

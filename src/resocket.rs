@@ -485,7 +485,10 @@ impl ReSocket {
             secure_only: options.secure_only,
             high_water_mark: options.high_water_mark,
             timed: options.heartbeat.is_some(),
+            #[cfg(feature = "resume")]
             resume: options.resume.is_some(),
+            #[cfg(not(feature = "resume"))]
+            resume: false,
             subscribers: RefCell::new(Vec::new()),
             state_wakers: RefCell::new(Vec::new()),
             pumping: Cell::new(false),

@@ -416,7 +416,19 @@ pub(crate) struct Bounds {
     pub(crate) bytes: usize,
     /// A full buffer drops its oldest message (true) or holds new ones back in the outbox.
     pub(crate) drop_oldest: bool,
+    /// Proof that the protocol is built in: without the `resume` feature no value of it
+    /// exists, so no session either, and the compiler drops every resume path.
+    pub(crate) on: On,
 }
+
+/// Built with the `resume` feature: sessions exist.
+#[cfg(feature = "resume")]
+pub(crate) type On = ();
+
+/// Built without the `resume` feature: no value, so no [`Bounds`] and no [`Session`].
+#[cfg(not(feature = "resume"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum On {}
 
 /// Server messages that will never arrive: seqs `from ..= to` (section 4).
 pub(crate) type Gap = (u64, u64);
@@ -763,6 +775,7 @@ mod tests {
             messages,
             bytes: 1 << 20,
             drop_oldest,
+            on: (),
         }
     }
 

@@ -3,7 +3,7 @@
 // (queued in its outbox while the link is down) and a chaos panel calling the server's fault API
 // for this page's client id only. Sequence numbers show what each outage cost; the resume switch
 // runs the same feed with `{ resume: true }` against /ws/resume, where an outage costs nothing.
-import { ReSocket } from 'resocket';
+import { ReSocket } from 'resocket/resume';
 import { PriceChart } from './chart.js';
 
 const params = new URLSearchParams(location.search);

@@ -6,7 +6,7 @@
 // client's application received, in order, as compact keys (see KEY), and what the resume events
 // reported. The driver (bench/soak-resume-lib.mjs) injects the faults and compares these records
 // with the server's (/stats: what its handler took and what it sent).
-import init, { ReSocket } from '/pkg/web/resocket.js';
+import { ReSocket } from '/pkg/resume/resocket.js';
 
 // Every browser WebSocket, to check from the browser's side that a client never has two sockets
 // CONNECTING or OPEN at once (`overlaps`), and what was sent on a socket already CLOSING or
@@ -189,5 +189,5 @@ window.soak = {
   errors: () => errors,
 };
 
-await init();
+await ReSocket.ready;
 window.soakReady = true;

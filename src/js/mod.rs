@@ -22,9 +22,13 @@ use wasm_bindgen::prelude::*;
 use crate::backoff::Jitter;
 use crate::error::Error;
 use crate::events::{Event, State};
-use crate::machine::{Config, Input, Link, Machine, Output, Received, Take, Timer};
+use crate::machine::{Config, Input, Link, Machine, Output, Timer};
+#[cfg(feature = "resume")]
+use crate::machine::{Received, Take};
 use crate::message::{CloseEvent, Message};
-use crate::options::{Fallback, Heartbeat, OnReconnect, Options, Resume};
+#[cfg(feature = "resume")]
+use crate::options::{Fallback, Resume};
+use crate::options::{Heartbeat, OnReconnect, Options};
 use crate::outbox::Overflow;
 use crate::url::target;
 
@@ -142,6 +146,7 @@ impl Engine {
             o.max_message_bytes = (v >= 0.0).then_some(v as usize);
         }
         let seed = at(13).unwrap_or_default() as u64;
+        #[cfg(feature = "resume")]
         if at(14) == Some(1.0) {
             let mut r = Resume::default();
             if at(15) == Some(1.0) {
@@ -292,6 +297,7 @@ impl Engine {
         result.err().map(|e| error_text(&e))
     }
 
+    #[cfg(feature = "resume")]
     /// Resume mode's message path: a text message (`text`) or a binary one of `len` bytes on
     /// socket `id` (`buffered` and `writable` as the driver read the socket), read by the
     /// machine (control frames, the U+0000 escape, counting): 0 drop it, 1 deliver it, 2

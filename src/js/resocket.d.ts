@@ -89,7 +89,10 @@ export interface ReSocketOptions {
    * without one (Node.js before 22): `{ WebSocket }` with `import { WebSocket } from 'ws'`.
    */
   WebSocket?: new (url: string, protocols?: string | string[]) => unknown;
-  /** Speak the resume protocol (default off); `true` for its defaults. */
+  /**
+   * Speak the resume protocol (default off); `true` for its defaults. Only the class of the
+   * `resocket/resume` entry has it built in: the default entry throws a `TypeError` for it.
+   */
   resume?: boolean | ReSocketResume | null;
 }
 

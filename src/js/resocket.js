@@ -17,6 +17,8 @@
 let engine = null; // the module's { Engine, check }, once loaded
 let loadError = null; // why it could not be loaded
 const booting = new Set(); // the cores constructed before it
+// Set by the `resocket/resume` entry, whose engine has the resume protocol built in.
+let resumeBuilt = false;
 let readyResolve;
 const ready = new Promise((resolve) => { readyResolve = resolve; });
 
@@ -1315,6 +1317,10 @@ function settings(protocols, options) {
 // checked).
 function resume(v) {
   if (v === null || v === false) return null;
+  if (!resumeBuilt) {
+    throw withKind(new TypeError('option "resume": the resume protocol is in the "resocket/resume" entry '
+      + "(import { ReSocket } from 'resocket/resume')"), 'InvalidOption');
+  }
   const r = {};
   if (v === true) return r;
   for (const [key, x] of entries(v, 'option "resume"')) {

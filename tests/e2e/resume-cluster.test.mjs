@@ -34,7 +34,7 @@ before(async () => {
   pages = await startServer({ statics: [`/fixtures=${FIXTURES}`] });
   browser = await launchBrowser();
   page = await newPage(browser);
-  await page.goto(`${pages.http}/fixtures/esm.html`);
+  await page.goto(`${pages.http}/fixtures/esm.html?entry=resume`);
   await page.waitForFunction(() => window.ready === true);
 });
 

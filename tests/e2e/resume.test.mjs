@@ -67,7 +67,7 @@ before(async () => {
   server = await startServer({ statics: [`/fixtures=${FIXTURES}`] });
   browser = await launchBrowser();
   page = await newPage(browser);
-  await page.goto(`${server.http}/fixtures/esm.html`);
+  await page.goto(`${server.http}/fixtures/esm.html?entry=resume`);
   await page.waitForFunction(() => window.ready === true);
   node = await startNode(server.http);
 });

@@ -49,6 +49,17 @@ describe('Node.js and Deno', () => {
     assert.equal(s.total_connections, 1);
   });
 
+  test('the resocket/resume entry speaks the resume protocol in Node.js; the default entry refuses the option', async () => {
+    const id = client('node-resume');
+    const { stdout } = await run(process.execPath, ['resume.mjs', `${server.ws}/ws/resume?client=${id}`],
+      { cwd: APP, timeout: 20_000 });
+    const { refused, log } = JSON.parse(stdout);
+    assert.deepEqual(log, EXPECTED);
+    assert.match(refused, /^TypeError InvalidOption: option "resume": .*resocket\/resume/);
+    const s = await getJson(`${server.http}/stats?client=${id}`);
+    assert.equal(s.total_connections, 1);
+  });
+
   test('require() of the package works (Node.js 22.12+ loads the ES module entry)', async () => {
     const { stdout } = await run(process.execPath, ['require.cjs'], { cwd: APP, timeout: 20_000 });
     assert.deepEqual(JSON.parse(stdout), { type: 'function', OPEN: 1 });
