@@ -22,9 +22,14 @@ for (const dir of ['web', 'resume']) {
   }
 }
 const SRC = path.join(ROOT, 'src', 'js');
-const entry = fs.readFileSync(path.join(SRC, 'resocket.js'), 'utf8');
+// The class runs the browser's URL parser itself (`urlParts`, the crate's own snippet, which the
+// engine then does not import) and hands the engine the parts: the snippet goes in front of it.
+const urlParts = fs.readFileSync(path.join(ROOT, 'src', 'url.js'), 'utf8').replace(/^export function/m, 'function');
+const entry = `${urlParts}\n${fs.readFileSync(path.join(SRC, 'resocket.js'), 'utf8')}`;
 const types = fs.readFileSync(path.join(SRC, 'resocket.d.ts'), 'utf8');
 const webInit = "export { default, initSync } from './resocket_core.js';\n";
+// The class reads the engine's answers in its wasm's memory: every loader hands it the wasm's
+// exports along with the engine module.
 // How each entry gets the engine module. The bundler entry takes the `web` build's glue and
 // starts the wasm's streaming compile at import (`new URL(..., import.meta.url)`, which
 // bundlers emit as an asset): the class is usable at once, and a socket constructed before the
@@ -33,11 +38,26 @@ const webInit = "export { default, initSync } from './resocket_core.js';\n";
 // through it.
 const bundlerLoad = "import init, * as core from './web/resocket_core.js';\n"
   + "init({ module_or_path: new URL('./web/resocket_core_bg.wasm', import.meta.url) })"
-  + '.then(() => engineLoaded(core), (e) => engineLoaded(null, e));\n';
-const webLoad = "import * as core from './resocket_core.js';\nengineLoaded(core);\n";
+  + '.then((wasm) => engineLoaded(core, wasm), (e) => engineLoaded(null, null, e));\n';
+// The `web` entry: the page's init() (or initSync()) loads the engine; a socket constructed
+// before opens its WebSocket meanwhile, as with the bundler entry.
+const webLoad = [
+  "import initEngine, * as core from './resocket_core.js';",
+  'export default async function init(input) {',
+  '  const wasm = await initEngine(input);',
+  '  engineLoaded(core, wasm);',
+  '  return wasm;',
+  '}',
+  'export function initSync(input) {',
+  '  const wasm = core.initSync(input);',
+  '  engineLoaded(core, wasm);',
+  '  return wasm;',
+  '}',
+  '',
+].join('\n');
 fs.writeFileSync(path.join(PKG, 'resocket.js'), `${entry}\n${bundlerLoad}`);
 fs.writeFileSync(path.join(PKG, 'resocket.d.ts'), types);
-fs.writeFileSync(path.join(PKG, 'web', 'resocket.js'), `${entry}\n${webLoad}${webInit}`);
+fs.writeFileSync(path.join(PKG, 'web', 'resocket.js'), `${entry}\n${webLoad}`);
 // The `resocket/resume` entry: the same class over the engine built with the resume protocol
 // (pkg/resume/, a `web` build), loaded as the bundler entry loads its own; `resume/web.js`
 // imports it statically, for the Node.js entry, which instantiates it first.
@@ -48,11 +68,11 @@ fs.writeFileSync(path.join(PKG, 'resume', 'web.js'), `${entry}\n${resumeOn}${web
 fs.writeFileSync(path.join(PKG, 'resume', 'resocket.d.ts'), types);
 fs.writeFileSync(path.join(PKG, 'resume', 'node.js'), [
   "import { readFileSync } from 'node:fs';",
-  "import { initSync } from './resocket_core.js';",
+  "import { initSync, ReSocket } from './web.js';",
   '',
   "initSync({ module: readFileSync(new URL('./resocket_core_bg.wasm', import.meta.url)) });",
   '',
-  "export { ReSocket } from './web.js';",
+  'export { ReSocket };',
   '',
 ].join('\n'));
 // Deno imports a .wasm file natively (2.1+), where fetching the file beside the module would
@@ -60,7 +80,8 @@ fs.writeFileSync(path.join(PKG, 'resume', 'node.js'), [
 fs.mkdirSync(path.join(PKG, 'deno'), { recursive: true });
 fs.writeFileSync(path.join(PKG, 'deno', 'resocket.js'),
   `${entry}\n`
-  + "import * as core from '../resocket_core.js';\nengineLoaded(core);\n");
+  + "import * as core from '../resocket_core.js';\nimport * as wasm from '../resocket_core_bg.wasm';\n"
+  + 'engineLoaded(core, wasm);\n');
 fs.writeFileSync(path.join(PKG, 'web', 'resocket.d.ts'), `${types}\n${webInit}`
   + "export type { InitInput, InitOutput, SyncInitInput } from './resocket_core.js';\n");
 // The `node` entry (Node.js, and Vitest or an SSR build, which resolve with the `node`
@@ -70,11 +91,11 @@ fs.writeFileSync(path.join(PKG, 'web', 'resocket.d.ts'), `${types}\n${webInit}`
 fs.mkdirSync(path.join(PKG, 'node'), { recursive: true });
 fs.writeFileSync(path.join(PKG, 'node', 'resocket.js'), [
   "import { readFileSync } from 'node:fs';",
-  "import { initSync } from '../web/resocket_core.js';",
+  "import { initSync, ReSocket } from '../web/resocket.js';",
   '',
   "initSync({ module: readFileSync(new URL('../web/resocket_core_bg.wasm', import.meta.url)) });",
   '',
-  "export { ReSocket } from '../web/resocket.js';",
+  'export { ReSocket };',
   '',
 ].join('\n'));
 // The README an npm user reads (the crate's README is about Rust).

@@ -21,6 +21,18 @@ pub enum Message {
 }
 
 impl Message {
+    /// The payload's bytes (UTF-8 for text).
+    ///
+    /// ```
+    /// assert_eq!(resocket::Message::Text("hi".into()).as_bytes(), b"hi");
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(text) => text.as_bytes(),
+            Message::Binary(bytes) => bytes,
+        }
+    }
+
     /// Payload size in bytes (UTF-8 bytes for text).
     ///
     /// ```

@@ -143,7 +143,12 @@ pub(crate) fn check(parts: &Parts, secure_only: bool) -> Result<()> {
 
 /// Parses and checks `url` (see [`validate_url`]), giving its parts.
 pub(crate) fn parse_checked(url: &str, secure_only: bool) -> Result<Parts> {
-    let parts = parse(url).ok_or_else(|| Error::InvalidUrl {
+    checked(url, parse(url), secure_only)
+}
+
+/// [`parse_checked`] of `url` with its parts already parsed (`None`: not a URL).
+fn checked(url: &str, parts: Option<Parts>, secure_only: bool) -> Result<Parts> {
+    let parts = parts.ok_or_else(|| Error::InvalidUrl {
         url: shown_unparsed(url),
         reason: "not a valid absolute URL (expected ws://host/... or wss://host/...)".into(),
     })?;
@@ -165,7 +170,18 @@ pub(crate) struct Target {
 /// Checks a URL and subprotocols for an attempt (see [`validate_url`], [`validate_protocols`]).
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // natively, the simulator's
 pub(crate) fn target(url: &str, protocols: Vec<String>, secure_only: bool) -> Result<Target> {
-    let parts = parse_checked(url, secure_only)?;
+    target_of(url, parse(url), protocols, secure_only)
+}
+
+/// [`target`] of `url` with its parts already parsed (`None`: not a URL), as the npm package's
+/// class hands them to its engine (the browser's `URL`, called from JavaScript).
+pub(crate) fn target_of(
+    url: &str,
+    parts: Option<Parts>,
+    protocols: Vec<String>,
+    secure_only: bool,
+) -> Result<Target> {
+    let parts = checked(url, parts, secure_only)?;
     validate_protocols(&protocols)?;
     Ok(Target {
         shown: shown(&parts),

@@ -10,6 +10,11 @@
 //! futures: the engine's wasm holds the policy, and the browser glue stays in JavaScript,
 //! where it costs a fraction of the bytes.
 //!
+//! Every answer is a number: a string or bytes the class reads come back as their length (-1:
+//! none), and the class reads them in the wasm's memory at [`Engine::at`] (no copy into a new
+//! allocation, no wasm-bindgen return shims). URLs come parsed: the class runs the browser's
+//! `URL` and hands the engine the parts (see [`parsed`]); the policy is Rust's.
+//!
 //! The TypeScript declarations of the class are hand-written in `resocket.d.ts` and checked by
 //! `tsc --strict` in `npm test`.
 
@@ -30,7 +35,7 @@ use crate::message::{CloseEvent, Message};
 use crate::options::{Fallback, Resume};
 use crate::options::{Heartbeat, OnReconnect, Options};
 use crate::outbox::Overflow;
-use crate::url::target;
+use crate::url::{target_of, validate_protocols, Parts, Target};
 
 /// Milliseconds as whole microseconds (`as` saturates).
 fn millis(ms: f64) -> Duration {
@@ -51,13 +56,31 @@ fn error_text(err: &Error) -> String {
     [err.kind(), "\n", &err.message()].concat()
 }
 
-/// Checks a URL and its subprotocols as the engine will (the browser's URL parser, the
-/// `secureOnly` policy, subprotocol tokens): `None`, or the error as `kind\nmessage`.
-#[wasm_bindgen]
-pub fn check(url: &str, protocols: &str, secure_only: bool) -> Option<String> {
-    target(url, protocol_list(protocols), secure_only)
-        .err()
-        .map(|e| error_text(&e))
+/// A URL as the class passes it: the seven parts the browser's `URL` gave (`urlParts` in
+/// `src/url.js`: scheme, hostname, host, path, `true` if it has a query, `true` if it has a
+/// fragment, href; all empty when it is not a URL), then the URL as given, each ended by a
+/// newline (a parsed part has none; the URL as given comes last, whatever it holds).
+fn parsed(text: &str) -> (Option<Parts>, &str) {
+    let mut lines = text.splitn(8, '\n');
+    let mut next = || String::from(lines.next().unwrap_or_default());
+    let parts = Parts {
+        scheme: next(),
+        hostname: next(),
+        host: next(),
+        path: next(),
+        query: next() == "true",
+        fragment: next() == "true",
+        href: next(),
+    };
+    let given = lines.next().unwrap_or_default();
+    ((!parts.scheme.is_empty()).then_some(parts), given)
+}
+
+/// Checks a URL given as [`parsed`] reads it, and its subprotocols (joined by newlines), as
+/// the engine will connect to them (the `secureOnly` policy, subprotocol tokens).
+fn target(url: &str, protocols: &str, secure_only: bool) -> Result<Target, Error> {
+    let (parts, given) = parsed(url);
+    target_of(given, parts, protocol_list(protocols), secure_only)
 }
 
 /// The machine of one JavaScript `ReSocket`, and the output being carried out.
@@ -69,6 +92,12 @@ pub struct Engine {
     /// Messages `close()` handed back, taken one by one.
     unsent: Vec<Message>,
     secure_only: bool,
+    /// A string the engine made for the class to read (an error's text, joined subprotocols).
+    out: String,
+    /// Where the last string or bytes answered are, in the wasm's memory.
+    at: u32,
+    /// The state and counters [`Engine::info`] answers.
+    info: [f64; 14],
 }
 
 impl core::fmt::Debug for Engine {
@@ -88,9 +117,9 @@ fn link(buffered: f64, writable: bool) -> Link {
 #[wasm_bindgen]
 impl Engine {
     /// A machine for `config` (numbers in the order `resocket.js` writes them, NaN where an
-    /// option was not given), the heartbeat ping (`None`: no heartbeat), a fixed URL already
-    /// checked with [`check`] (`None`: a URL function answers [`Engine::resolved`]) and the
-    /// subprotocols.
+    /// option was not given), the heartbeat ping (`None`: no heartbeat), a fixed URL as
+    /// [`parsed`] reads it (`None`: a URL function answers, see [`Engine::input`]) and the
+    /// subprotocols. [`Engine::refused`] says whether it took them.
     #[wasm_bindgen(constructor)]
     pub fn new(
         config: &[f64],
@@ -162,28 +191,74 @@ impl Engine {
             r.requeue_on_reset = at(19) != Some(0.0);
             o.resume = Some(r);
         }
-        let fixed = url.and_then(|url| target(&url, protocol_list(protocols), secure_only).ok());
+        // Without a fixed URL the subprotocols are checked all the same.
+        let checked = match &url {
+            Some(url) => target(url, protocols, secure_only).map(Some),
+            None => validate_protocols(&protocol_list(protocols)).map(|()| None),
+        };
+        let out = checked.as_ref().err().map(error_text).unwrap_or_default();
+        let fixed = checked.ok().flatten();
         Engine {
             machine: Machine::new(Config::from_options(&o), fixed, seed),
             current: None,
             unsent: Vec::new(),
             secure_only,
+            out,
+            at: 0,
+            info: [0.0; 14],
+        }
+    }
+
+    /// Whether the constructor refused the URL or the subprotocols: the length of the error
+    /// (`kind\nmessage`, at [`Engine::at`]), or -1.
+    fn refused(&mut self) -> f64 {
+        if self.out.is_empty() {
+            return -1.0;
+        }
+        self.at = self.out.as_ptr() as u32;
+        self.out.len() as f64
+    }
+
+    /// Where the string or bytes of the last answer are, in the wasm's memory (read at once:
+    /// the next call may move them).
+    pub fn at(&self) -> u32 {
+        self.at
+    }
+
+    /// Answers a string the engine made (kept until the next one): its length, or -1.
+    fn answer(&mut self, text: Option<String>) -> f64 {
+        let Some(text) = text else {
+            return -1.0;
+        };
+        self.out = text;
+        self.at = self.out.as_ptr() as u32;
+        self.out.len() as f64
+    }
+
+    /// An error as an answer: `kind\nmessage`, or -1 for none.
+    fn error(&mut self, result: Result<(), Error>) -> f64 {
+        match result {
+            Ok(()) => -1.0,
+            Err(e) => self.answer(Some(error_text(&e))),
         }
     }
 
     /// Feeds one input, or makes one user call; `kind` says which (the other arguments as
     /// each needs them; `s` and `t` strings):
     /// 0 start (`a`: online), 1 `reconnect()`, 2 the URL function answered attempt `id` with
-    /// URL `s` and subprotocols `t`, 3 it failed with message `s`, 4 the socket class refused
-    /// socket `id` (`s`: the shown URL, `t`: why), 5 socket `id` opened with protocol `s`,
-    /// 6 the `open` event reached every listener, 7 socket `id` closed with code `a`, reason
-    /// `s`, clean if `b & 1`, the user's verdict in `b >> 1` (0 none, 1 no, 2 yes), 8 timer
-    /// `a` fired, 9 a page signal `a` (0 online/offline, 1 visible/hidden, 2 pagehide into
-    /// the back/forward cache, 3 pageshow from it) with flag `b`, 10 send text `s` (`a`: after
-    /// a reconnect 0 replay, 1 drop, 2 expire after `b` ms),
+    /// URL `s` (as [`parsed`] reads it) and subprotocols `t`, 3 it failed with message `s`,
+    /// 4 the socket class refused socket `id` (`s`: the shown URL, `t`: why), 5 socket `id`
+    /// opened with protocol `s`, 6 the `open` event reached every listener, 7 socket `id`
+    /// closed with code `a`, reason `s`, clean if `b & 1`, the user's verdict in `b >> 1`
+    /// (0 none, 1 no, 2 yes), 8 timer `a` fired, 9 a page signal `a` (0 online/offline,
+    /// 1 visible/hidden, 2 pagehide into the back/forward cache, 3 pageshow from it) with flag
+    /// `b`, 10 send text `s` (`a`: after a reconnect 0 replay, 1 drop, 2 expire after `b` ms),
     /// 11 `close()` with code `a` (0: none) and reason `s` (given if `b` is 1; the messages it
-    /// hands back are taken with [`Engine::next_unsent`]), 12 add the class's counts (`a`
-    /// messages, `b` bytes). The error of a send, as `kind\nmessage`.
+    /// hands back are taken with kind 16), 12 add the class's counts (`a` messages, `b`
+    /// bytes). The error of a send (`kind\nmessage`): its length, or -1. Then the questions,
+    /// answered by the number returned (each its own kind: one export is fewer bytes than
+    /// five): 13 whether the user's retry predicate is to be asked about socket `id`'s close
+    /// (1), 14 [`Engine::pending`], 15 [`Engine::info`], 16 [`Engine::next_unsent`].
     #[allow(clippy::too_many_arguments)]
     pub fn input(
         &mut self,
@@ -196,7 +271,7 @@ impl Engine {
         b: f64,
         s: Option<String>,
         t: Option<String>,
-    ) -> Option<String> {
+    ) -> f64 {
         let id = id as u64;
         let s = s.unwrap_or_default();
         let t = t.unwrap_or_default();
@@ -205,7 +280,7 @@ impl Engine {
             1 => Input::Reconnect,
             2 => Input::Resolved {
                 id,
-                result: target(&s, protocol_list(&t), self.secure_only),
+                result: target(&s, &t, self.secure_only),
             },
             3 => Input::Resolved {
                 id,
@@ -229,7 +304,10 @@ impl Engine {
                     retry: (verdict != 0).then_some(verdict == 2),
                 }
             }
-            8 => Input::Fired(*Timer::ALL.get(a as usize)?),
+            8 => match Timer::ALL.get(a as usize) {
+                Some(timer) => Input::Fired(*timer),
+                None => return -1.0,
+            },
             9 => match a as u8 {
                 0 => Input::Online(b != 0.0),
                 1 => Input::Visible(b != 0.0),
@@ -237,20 +315,24 @@ impl Engine {
                 _ => Input::PageShown,
             },
             10 => return self.send(now, buffered, writable, Message::Text(s), a, b),
+            13 => return f64::from(u8::from(self.machine.asks_retry(id))),
+            14 => return self.pending(buffered, writable),
+            15 => return f64::from(self.info(buffered, writable)),
+            16 => return f64::from(self.next_unsent()),
             11 => {
                 let code = (a != 0.0).then_some(a as u16);
                 let reason = (b != 0.0).then_some(s.as_str());
                 self.unsent = self.machine.close(code, reason).unwrap_or_default();
                 self.unsent.reverse();
-                return None;
+                return -1.0;
             }
             _ => {
                 self.machine.add_received(a as u64, b as u64);
-                return None;
+                return -1.0;
             }
         };
         self.machine.handle(now, link(buffered, writable), input);
-        None
+        -1.0
     }
 
     /// A message of `len` on socket `id` (already counted by the class): whether to deliver it.
@@ -258,13 +340,8 @@ impl Engine {
         self.machine.received(now, id as u64, len as usize, true)
     }
 
-    /// Whether the user's retry predicate is to be asked about socket `id`'s close.
-    pub fn asks_retry(&self, id: f64) -> bool {
-        self.machine.asks_retry(id as u64)
-    }
-
     /// Sends binary data now or into the outbox (`policy` and `ttl` as for text, see
-    /// [`Engine::input`]): the error as `kind\nmessage`, if any.
+    /// [`Engine::input`]): the error's length as there, or -1.
     pub fn send_binary(
         &mut self,
         now: f64,
@@ -273,7 +350,7 @@ impl Engine {
         bytes: Vec<u8>,
         policy: f64,
         ttl: f64,
-    ) -> Option<String> {
+    ) -> f64 {
         self.send(now, buffered, writable, Message::Binary(bytes), policy, ttl)
     }
 
@@ -285,7 +362,7 @@ impl Engine {
         message: Message,
         policy: f64,
         ttl: f64,
-    ) -> Option<String> {
+    ) -> f64 {
         let on = match policy as u8 {
             0 => OnReconnect::Replay,
             1 => OnReconnect::Drop,
@@ -294,7 +371,7 @@ impl Engine {
         let result = self
             .machine
             .send_with(now, link(buffered, writable), message, on);
-        result.err().map(|e| error_text(&e))
+        self.error(result)
     }
 
     #[cfg(feature = "resume")]
@@ -324,8 +401,8 @@ impl Engine {
     }
 
     /// Makes the next message `close()` handed back the current output, read with
-    /// [`Engine::text`] or [`Engine::bytes`]: 1 text, 2 binary, 0 none left.
-    pub fn next_unsent(&mut self) -> u8 {
+    /// [`Engine::payload`]: 1 text, 2 binary, 0 none left.
+    fn next_unsent(&mut self) -> u8 {
         let Some(message) = self.unsent.pop() else {
             return 0;
         };
@@ -341,8 +418,8 @@ impl Engine {
     /// The next output, as a number (0: none): 1 resolve, 2 open, 3 send, 4 close, 5 release,
     /// 6 arm, 7 cancel, then the events: 10 connecting, 11 open, 12 disconnected,
     /// 13 reconnecting, 14 offline, 15 parked, 16 closed, 17 failed, 18 outboxoverflow,
-    /// 19 heartbeattimeout, 20 error. Its fields: [`Engine::num`], [`Engine::s`],
-    /// [`Engine::t`], [`Engine::text`], [`Engine::bytes`].
+    /// 19 heartbeattimeout, 20 error, 21 resumed, 22 gap, 23 reset, 24 discarded. Its fields:
+    /// [`Engine::num`] and [`Engine::text`].
     pub fn poll(&mut self) -> u8 {
         self.current = self.machine.poll_output();
         match &self.current {
@@ -375,12 +452,21 @@ impl Engine {
     }
 
     /// A number of the current output: 0 its socket, 1 [`Engine::a`], 2 [`Engine::b`],
-    /// 3 a third: whether a session was resumed (1), the end of a reset's unconfirmed range.
+    /// 3 a third: whether a session was resumed (1), the end of a reset's unconfirmed range;
+    /// 4 whether a `send` output is text (1); 5 the state (see [`Engine::state`]).
     pub fn num(&self, i: u8) -> f64 {
         match i {
+            5 => f64::from(self.state()),
             0 => self.id(),
             1 => self.a(),
             2 => self.b(),
+            4 => f64::from(u8::from(matches!(
+                &self.current,
+                Some(Output::Send {
+                    message: Message::Text(_),
+                    ..
+                })
+            ))),
             _ => match &self.current {
                 Some(Output::Emit(Event::Resumed { resumed, .. })) => f64::from(u8::from(*resumed)),
                 Some(Output::Emit(Event::Reset { unconfirmed, .. })) => unconfirmed.1 as f64,
@@ -445,69 +531,74 @@ impl Engine {
         }
     }
 
+    /// A string (or bytes) the class reads: its length (at [`Engine::at`]), or -1 for none.
+    /// 0 [`Engine::s`], 1 [`Engine::t`], 2 [`Engine::payload`], 3 the URL of the current (or
+    /// last) attempt, redacted, 4 the error for using the socket once it is closed or failed,
+    /// 5 [`Engine::refused`].
+    pub fn text(&mut self, i: u8) -> f64 {
+        match i {
+            0 => self.s(),
+            1 => self.t(),
+            2 => self.payload(),
+            3 => {
+                let url = String::from(self.machine.url());
+                self.answer(Some(url))
+            }
+            4 => {
+                let over = self.machine.over_error().map(|e| error_text(&e));
+                self.answer(over)
+            }
+            _ => self.refused(),
+        }
+    }
+
     /// The current output's string: a URL, a close reason, a subprotocol, an error's
     /// message.
-    pub fn s(&self) -> Option<String> {
-        Some(match self.current.as_ref()? {
-            Output::Open { url, .. } => url.clone(),
-            Output::Close { reason, .. } => reason.clone()?,
-            Output::Emit(event) => match event {
-                Event::Open { protocol } => protocol.clone(),
+    fn s(&mut self) -> f64 {
+        let text = match &self.current {
+            Some(Output::Open { url, .. }) => Some(url.as_str()),
+            Some(Output::Close { reason, .. }) => reason.as_deref(),
+            Some(Output::Emit(event)) => match event {
+                Event::Open { protocol } => Some(protocol.as_str()),
                 Event::Disconnected { reason, .. }
                 | Event::Closed { reason, .. }
-                | Event::Failed { reason } => reason.clone(),
-                Event::Error(err) => err.message(),
-                _ => return None,
+                | Event::Failed { reason } => Some(reason.as_str()),
+                Event::Error(err) => return self.answer(Some(err.message())),
+                _ => None,
             },
-            _ => return None,
-        })
+            _ => None,
+        };
+        let (at, n) = text.map_or((0, -1.0), |t| (t.as_ptr() as u32, t.len() as f64));
+        self.at = at;
+        n
     }
 
     /// The current output's second string: the subprotocols to offer (joined by newlines),
     /// an error's kind.
-    pub fn t(&self) -> Option<String> {
-        match self.current.as_ref()? {
-            Output::Open { protocols, .. } => Some(protocols.join("\n")),
-            Output::Emit(Event::Error(err)) => Some(err.kind().into()),
+    fn t(&mut self) -> f64 {
+        let text = match &self.current {
+            Some(Output::Open { protocols, .. }) => protocols.join("\n"),
+            Some(Output::Emit(Event::Error(err))) => err.kind().into(),
+            _ => return -1.0,
+        };
+        self.answer(Some(text))
+    }
+
+    /// The message of the current `send` output (UTF-8 for text; see
+    /// [`Engine::next_unsent`]).
+    fn payload(&mut self) -> f64 {
+        let bytes = match &self.current {
+            Some(Output::Send { message, .. }) => Some(message.as_bytes()),
             _ => None,
-        }
-    }
-
-    /// The text of the current `send` output (`None` for binary data).
-    pub fn text(&self) -> Option<String> {
-        match &self.current {
-            Some(Output::Send {
-                message: Message::Text(text),
-                ..
-            }) => Some(text.clone()),
-            _ => None,
-        }
-    }
-
-    /// The bytes of the current binary `send` output.
-    pub fn bytes(&self) -> Vec<u8> {
-        match &self.current {
-            Some(Output::Send {
-                message: Message::Binary(bytes),
-                ..
-            }) => bytes.clone(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// The error for using the socket once it is closed or failed (`kind\nmessage`, with
-    /// `over` true), or the URL of the current (or last) attempt, redacted.
-    pub fn text_of(&self, over: bool) -> Option<String> {
-        if over {
-            self.machine.over_error().map(|e| error_text(&e))
-        } else {
-            Some(self.machine.url().into())
-        }
+        };
+        let (at, n) = bytes.map_or((0, -1.0), |b| (b.as_ptr() as u32, b.len() as f64));
+        self.at = at;
+        n
     }
 
     /// The state: 0 connecting, 1 open, 2 reconnecting, 3 offline, 4 parked, 5 closed,
-    /// 6 failed. Its own export: `readyState` reads it, often, and it allocates nothing.
-    pub fn state(&self) -> u8 {
+    /// 6 failed.
+    fn state(&self) -> u8 {
         match self.machine.state() {
             State::Connecting { .. } => 0,
             State::Open => 1,
@@ -520,20 +611,20 @@ impl Engine {
     }
 
     /// Bytes sent but not on the socket yet: the outbox and sends waiting for the dispatch to
-    /// end. Its own export: `bufferedAmount` reads it, in send loops.
-    pub fn pending(&mut self, buffered: f64, writable: bool) -> f64 {
+    /// end.
+    fn pending(&mut self, buffered: f64, writable: bool) -> f64 {
         self.machine.observe(link(buffered, writable));
         (self.machine.stats().outbox_bytes as u64 + self.machine.sends_queued()) as f64
     }
 
-    /// The state and the counters: [`Engine::state`], [`Engine::pending`], connects,
-    /// reconnects, messages in and out, bytes in and out, requeued, the last heartbeat round
-    /// trip (-1: none), outbox length, in flight, unacknowledged (resume mode), duplicates
-    /// discarded (resume mode).
-    pub fn info(&mut self, buffered: f64, writable: bool) -> Vec<f64> {
+    /// The state and the counters, 14 numbers at the address answered: [`Engine::state`],
+    /// [`Engine::pending`], connects, reconnects, messages in and out, bytes in and out,
+    /// requeued, the last heartbeat round trip (-1: none), outbox length, in flight,
+    /// unacknowledged (resume mode), duplicates discarded (resume mode).
+    fn info(&mut self, buffered: f64, writable: bool) -> u32 {
         let pending = self.pending(buffered, writable);
         let s = self.machine.stats();
-        Vec::from([
+        self.info = [
             f64::from(self.state()),
             pending,
             f64::from(s.connects),
@@ -548,6 +639,7 @@ impl Engine {
             s.in_flight as f64,
             s.unacked as f64,
             s.duplicates as f64,
-        ])
+        ];
+        self.info.as_ptr() as u32
     }
 }

@@ -14,7 +14,8 @@
 // dynamically, so importing the package does not wait for the wasm, and a socket constructed
 // meanwhile opens its WebSocket at once and hands it to the engine once it is there (see
 // `Core`: the first message does not wait for the wasm's fetch and compile).
-let engine = null; // the module's { Engine, check }, once loaded
+let engine = null; // the module's { Engine }, once loaded
+let memory = null; // its wasm's memory, where the engine's answers are read
 let loadError = null; // why it could not be loaded
 const booting = new Set(); // the cores constructed before it
 // Set by the `resocket/resume` entry, whose engine has the resume protocol built in.
@@ -22,11 +23,14 @@ let resumeBuilt = false;
 let readyResolve;
 const ready = new Promise((resolve) => { readyResolve = resolve; });
 
-// Called once by the entry with the engine module, or with the error that kept it from loading.
-function engineLoaded(module, error) {
+// Called once by the entry with the engine module and its wasm's exports, or with the error
+// that kept it from loading.
+function engineLoaded(module, wasm, error) {
   if (engine || loadError) return;
-  if (module) engine = module;
-  else loadError = withKind(new Error(`the resocket engine (wasm) could not be loaded: ${errorMessage(error)}`), 'EngineLoad');
+  if (module) {
+    engine = module;
+    memory = wasm.memory;
+  } else loadError = withKind(new Error(`the resocket engine (wasm) could not be loaded: ${errorMessage(error)}`), 'EngineLoad');
   for (const core of booting) core.boot();
   booting.clear();
   readyResolve();
@@ -613,6 +617,14 @@ function deliver(target, event, data, value, handler) {
 // listener.
 
 const now = () => performance.now();
+// The engine's strings are UTF-8 in the wasm's memory (a leading U+FEFF is text, not a BOM).
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+// A URL as the engine takes it: the browser's parse (`urlParts`, src/url.js, which the build
+// puts in front of this module), then the URL as given (see `parsed` in src/js/mod.rs).
+function urlText(value) {
+  const url = value == null ? '' : String(value);
+  return `${(urlParts(url) ?? ['', '', '', '', '', '', '']).join('\n')}\n${url}`;
+}
 const STATES = ['connecting', 'open', 'reconnecting', 'offline', 'parked', 'closed', 'failed'];
 const EVENTS = ['connecting', 'open', 'close', 'reconnecting', 'offline', 'parked', 'closed', 'failed',
   'outboxoverflow', 'heartbeattimeout', 'error', 'resumed', 'gap', 'reset', 'discarded'];
@@ -721,25 +733,28 @@ class Core {
     const protocols = (o.protocols ?? []).join('\n');
     const secure = o.secureOnly === true;
     const fixed = typeof source === 'string' ? source : undefined;
-    const bad = fixed !== undefined ? engine.check(fixed, protocols, secure)
-      : protocols && engine.check('ws://h/', protocols, false);
-    if (bad) {
-      const err = domError(engineError(bad));
-      if (sync) throw err;
-      early?.ws?.close();
-      this.fail(err);
-      return;
-    }
     const hb = o.heartbeat;
     const re = o.resume;
-    this.e = new engine.Engine(new Float64Array([
+    const e = new engine.Engine(new Float64Array([
       num(o.minDelay), num(o.maxDelay), num(o.factor), num(JITTER[o.jitter]), num(o.maxRetries),
       num(o.stableAfter), num(o.connectTimeout), num(o.outboxMessages), num(o.outboxBytes),
       num(OVERFLOW[o.overflow]), num(hb?.interval), num(hb?.timeout), num(o.maxMessageBytes),
       o.jitterSeed ?? Math.floor(Math.random() * 2 ** 53),
       re ? 1 : 0, re?.fallback === 'plain' ? 1 : 0, num(re?.maxBuffered), num(re?.maxBufferedBytes),
       re?.overflow === 'wait' ? 0 : 1, re?.onReset === 'drop' ? 0 : 1,
-    ]), hb ? hb.message ?? '{"type":"ping"}' : undefined, fixed, protocols, secure);
+    ]), hb ? hb.message ?? '{"type":"ping"}' : undefined, fixed === undefined ? undefined : urlText(fixed), protocols, secure);
+    this.e = e;
+    // The URL or the subprotocols refused (the engine checks them as it will connect).
+    const bad = this.str(e.text(5));
+    if (bad !== undefined) {
+      this.e = null;
+      e.free();
+      const err = domError(engineError(bad));
+      if (sync) throw err;
+      early?.ws?.close();
+      this.fail(err);
+      return;
+    }
     this.provider = fixed === undefined ? source : null;
     this.protocols = protocols;
     this.shouldRetry = o.shouldRetry;
@@ -777,6 +792,12 @@ class Core {
     this.r.end(error);
   }
 
+  // An engine answer of `n` bytes (-1: none) as text.
+  str(n) { return n < 0 ? undefined : decoder.decode(this.view(n)); }
+
+  // An engine answer of `n` bytes: a view of the wasm's memory, good until the next engine call.
+  view(n) { return new Uint8Array(memory.buffer, this.e.at(), n); }
+
   // What the machine needs to know of the current socket before an input.
   link() {
     const ws = this.ws;
@@ -807,18 +828,20 @@ class Core {
     const e = this.e;
     switch (kind) {
       case 1: this.resolve(e.num(0)); break;
-      case 2: this.open(e.num(0), e.s(), e.t()); break;
+      case 2: this.open(e.num(0), this.str(e.text(0)), this.str(e.text(1))); break;
       case 3: {
+        // Text as a string (a text frame); bytes straight from the wasm's memory (send()
+        // copies them).
         if (this.ws && this.id === e.num(0)) {
-          const text = e.text();
-          this.ws.send(text ?? e.bytes());
+          const n = e.text(2);
+          this.ws.send(e.num(4) ? this.str(n) : this.view(n));
         }
         break;
       }
       case 4: {
         if (this.ws && this.id === e.num(0)) {
           const code = e.num(1);
-          const reason = e.s();
+          const reason = this.str(e.text(0));
           if (reason !== undefined) this.ws.close(code || 1000, reason);
           else if (code) this.ws.close(code);
           else this.ws.close();
@@ -845,7 +868,7 @@ class Core {
     } catch (err) {
       p = Promise.reject(err);
     }
-    p.then((url) => this.input(2, id, 0, 0, url, this.protocols),
+    p.then((url) => this.input(2, id, 0, 0, urlText(url), this.protocols),
       (err) => this.input(3, id, 0, 0, errorMessage(err)));
   }
 
@@ -858,7 +881,7 @@ class Core {
         ws = this.socket(url, protocols ? protocols.split('\n') : []);
       } catch (err) {
         // The browser's message repeats the URL, query string included: only its kind.
-        this.input(4, id, 0, 0, this.e.text_of(false), `${err?.name ?? 'Error'}`);
+        this.input(4, id, 0, 0, this.str(this.e.text(3)), `${err?.name ?? 'Error'}`);
         return;
       }
     }
@@ -906,7 +929,7 @@ class Core {
 
   closed(id, ev) {
     let retry = 0;
-    if (this.shouldRetry && this.e.asks_retry(id)) {
+    if (this.shouldRetry && this.e.input(13, 0, 0, false, id)) {
       const verdict = this.shouldRetry(ev.code, ev.reason, ev.wasClean);
       if (typeof verdict === 'boolean') retry = verdict ? 2 : 1;
     }
@@ -939,7 +962,7 @@ class Core {
     const type = EVENTS[kind];
     const a = e.num(1);
     const b = e.num(2);
-    const s = e.s();
+    const s = this.str(e.text(0));
     let detail;
     switch (type) {
       case 'connecting': detail = { state: type, attempt: a }; break;
@@ -975,7 +998,7 @@ class Core {
       case 'reset': r.fire(type, { missedFrom: a, unconfirmed: [b, e.num(3)] }); break;
       case 'discarded': r.fire(type, { dropped: a, expired: b }); break;
       case 'error': {
-        const err = engineError(`${e.t()}\n${s}`);
+        const err = engineError(`${this.str(e.text(1))}\n${s}`);
         r.fire('error', err.message, err);
         break;
       }
@@ -997,22 +1020,22 @@ class Core {
 
   get readyState() {
     if (!this.e) return this.failed ? 3 : 0;
-    const state = this.e.state();
+    const state = this.e.num(5);
     if (state === 1) return this.ws && this.ws.readyState >= 2 ? 2 : 1;
     return state >= 5 ? 3 : 0;
   }
 
-  get state() { return this.e ? STATES[this.e.state()] : this.failed ? 'failed' : 'connecting'; }
+  get state() { return this.e ? STATES[this.e.num(5)] : this.failed ? 'failed' : 'connecting'; }
 
   get over() {
     if (!this.e) return this.failed;
-    const over = this.e.text_of(true);
+    const over = this.str(this.e.text(4));
     return over === undefined ? undefined : engineError(over);
   }
 
   get stats() {
     // The state and the counters (before the engine: none yet, the sends waiting).
-    const s = this.e ? this.e.info(...this.link()) : [0, 0, 0, 0, 0, 0, 0, 0, 0, -1, this.early?.sends.length ?? 0, 0, 0, 0];
+    const s = this.e ? new Float64Array(memory.buffer, this.e.input(15, 0, ...this.link()), 14) : [0, 0, 0, 0, 0, 0, 0, 0, 0, -1, this.early?.sends.length ?? 0, 0, 0, 0];
     return {
       connects: s[2],
       reconnects: s[3],
@@ -1032,16 +1055,16 @@ class Core {
   // Before the engine: the early socket's URL (the browser's parse) without userinfo, query
   // or fragment, as the engine shows it; a URL function's is not known yet.
   get url() {
-    if (this.e) return this.e.text_of(false);
+    if (this.e) return this.str(this.e.text(3));
     const ws = this.early?.ws;
     if (!ws) return '';
     const u = new URL(ws.url);
     return `${u.protocol}//${u.host}${u.pathname}`;
   }
 
-  get protocol() { return this.e?.state() === 1 && this.ws ? this.ws.protocol : ''; }
+  get protocol() { return this.e?.num(5) === 1 && this.ws ? this.ws.protocol : ''; }
 
-  get extensions() { return this.e?.state() === 1 && this.ws ? this.ws.extensions : ''; }
+  get extensions() { return this.e?.num(5) === 1 && this.ws ? this.ws.extensions : ''; }
 
   get buffered() {
     if (!this.e) {
@@ -1049,7 +1072,7 @@ class Core {
       for (const [data] of this.early?.sends ?? []) bytes += typeof data === 'string' ? new Blob([data]).size : data.byteLength;
       return bytes;
     }
-    return (this.ws ? this.ws.bufferedAmount : 0) + this.e.pending(...this.link());
+    return (this.ws ? this.ws.bufferedAmount : 0) + this.e.input(14, 0, ...this.link());
   }
 
   // `policy`: undefined (replay after a reconnect), -1 (drop) or a time to live in ms.
@@ -1063,11 +1086,11 @@ class Core {
     const [buffered, writable] = this.link();
     const kind = policy === undefined ? 0 : policy < 0 ? 1 : 2;
     const ttl = kind === 2 ? policy : 0;
-    const bad = typeof data === 'string'
+    const bad = this.str(typeof data === 'string'
       ? this.e.input(10, now(), buffered, writable, 0, kind, ttl, data)
-      : this.e.send_binary(now(), buffered, writable, data, kind, ttl);
+      : this.e.send_binary(now(), buffered, writable, data, kind, ttl));
     this.pump();
-    if (bad) throw engineError(bad);
+    if (bad !== undefined) throw engineError(bad);
   }
 
   close(code, reason) {
@@ -1086,7 +1109,10 @@ class Core {
     this.pump();
     const unsent = [];
     let kind;
-    while ((kind = this.e.next_unsent())) unsent.push(kind === 1 ? this.e.text() : this.e.bytes().buffer);
+    while ((kind = this.e.input(16, 0, 0, false))) {
+      const n = this.e.text(2);
+      unsent.push(kind === 1 ? this.str(n) : this.view(n).slice().buffer);
+    }
     return unsent;
   }
 
