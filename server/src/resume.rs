@@ -109,6 +109,10 @@ async fn run(
     let period = Duration::from_millis(if tick_ms == 0 { 3_600_000 } else { tick_ms });
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut shutdown = false;
+    // Every `break` below leaves no message half-taken: a `recv` that `select!` cancelled may
+    // already count its message as received in the store (Redis), so after the loop the socket
+    // is ended and `recv` drained to `None`, each message it still gives taken (recorded and
+    // answered, into the session) like any other.
     loop {
         tokio::select! {
             c = ctl.recv() => {
@@ -118,31 +122,25 @@ async fn run(
                     Ctl::Close(code, reason) => Some(Some((*code, reason.clone()))),
                     _ => None,
                 };
-                if let Some(close) = &end {
-                    kill.fire(close.clone());
-                    // Let the driver see it and drop the socket.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
                 shutdown |= matches!(c.ctl, Ctl::Shutdown);
-                // No break: `recv` drains what the connection had taken (one that this select
-                // cancelled may already count as received in a Redis store), then ends.
-                c.ack();
+                match end {
+                    Some(close) => {
+                        kill.fire(close);
+                        // Acknowledged once the driver has seen it and dropped the socket;
+                        // meanwhile this loop goes on taking what the connection had taken,
+                        // without delay (a reply held back here could find the session
+                        // already resumed on another connection, and be refused).
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            c.ack();
+                        });
+                    }
+                    None => c.ack(),
+                }
             }
             m = s.recv() => match m {
-                Some(Incoming::Message(m)) => {
-                    state.record(&client, generation, record_of(&m), m.len());
-                    let sent = match extras.answer(&m) {
-                        Answer::Echo => log.send(&mut s, m).await,
-                        Answer::Reply(text) => log.send(&mut s, text).await,
-                        Answer::Flood(f) => f.run(&mut s).await.is_ok(),
-                    };
-                    if !sent {
-                        break;
-                    }
-                }
-                Some(Incoming::Gap { from, to }) => {
-                    let v = serde_json::json!({ "type": "gap", "from": from, "to": to });
-                    if !log.send(&mut s, v.to_string()).await {
+                Some(incoming) => {
+                    if !take(&mut s, incoming, &mut extras, &log).await {
                         break;
                     }
                 }
@@ -156,6 +154,10 @@ async fn run(
                 }
             }
         }
+    }
+    kill.fire_once(None);
+    while let Some(incoming) = s.recv().await {
+        take(&mut s, incoming, &mut extras, &log).await;
     }
     guard.close = None;
     drop(guard); // the connection is over (stats)
@@ -172,6 +174,31 @@ async fn run(
             if s.send(text).await.is_err() {
                 break;
             }
+        }
+    }
+}
+
+/// Takes one message from the client (recorded in the stats) and answers it; false once the
+/// handler should stop.
+async fn take(
+    s: &mut ResumeSocket,
+    incoming: Incoming,
+    extras: &mut Extras,
+    log: &Log<'_>,
+) -> bool {
+    match incoming {
+        Incoming::Message(m) => {
+            log.state
+                .record(log.client, log.generation, record_of(&m), m.len());
+            match extras.answer(&m) {
+                Answer::Echo => log.send(s, m).await,
+                Answer::Reply(text) => log.send(s, text).await,
+                Answer::Flood(f) => f.run(s).await.is_ok(),
+            }
+        }
+        Incoming::Gap { from, to } => {
+            let v = serde_json::json!({ "type": "gap", "from": from, "to": to });
+            log.send(s, v.to_string()).await
         }
     }
 }
@@ -284,6 +311,13 @@ impl Kill {
         *lock(&self.0.close) = close;
         self.0.fired.store(true, Ordering::Release);
         self.0.waker.wake();
+    }
+
+    /// [`Kill::fire`] unless it has fired already (its close frame stays).
+    fn fire_once(&self, close: Option<(u16, String)>) {
+        if !self.0.fired.load(Ordering::Acquire) {
+            self.fire(close);
+        }
     }
 
     fn fired(&self, cx: &mut Context<'_>) -> bool {
