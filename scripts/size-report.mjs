@@ -7,7 +7,8 @@
 //    wasm-opt -Os -g from the npm `binaryen`), into target/size-report/:
 //    - its sections (raw and gzipped on their own; the custom sections are the kept names and
 //      debug info, which the shipped wasm does not have),
-//    - the largest functions and data (twiggy top), and the code grouped by crate / module.
+//    - the largest functions and data (read from the wasm's name section), and the code
+//      grouped by crate / module.
 // Gzip figures for single functions are estimates: their raw size times the whole code
 // section's gzip ratio (gzip works across function boundaries).
 // Options: --skip-build (reuse target/size-report/), --top N (default 30).
@@ -110,9 +111,66 @@ for (const s of sections) {
   console.log(`${pad(s.name, 34)} ${lpad(kb(s.raw), 10)} raw ${lpad(kb(s.gzip), 10)} gzip alone`);
 }
 
-// twiggy: items (functions, data segments, ...) by shallow size.
-const items = JSON.parse(execFileSync('twiggy', ['top', '-f', 'json', named], { encoding: 'utf8', maxBuffer: 64 << 20 }));
-console.log(`\n== The ${topN} largest items (twiggy top; gzip estimated at the code section's ratio ${ratio.toFixed(2)})`);
+// Items by shallow size, read from the wasm itself: each function's body (named by the `name`
+// section that -g keeps) and each data segment.
+function wasmItems(buf) {
+  const names = new Map();
+  const bodies = [];
+  const data = [];
+  let imported = 0;
+  for (let pos = 8; pos < buf.length;) {
+    const id = buf[pos];
+    const [size, start] = leb(buf, pos + 1);
+    const end = start + size;
+    let [count, at] = id === 0 ? [0, start] : leb(buf, start);
+    if (id === 0) {
+      const [len, from] = leb(buf, start);
+      if (buf.subarray(from, from + len).toString() === 'name') {
+        for (at = from + len; at < end;) {
+          const sub = buf[at];
+          const [subSize, subStart] = leb(buf, at + 1);
+          if (sub === 1) { // function names: count, then (index, name) pairs
+            let [n, q] = leb(buf, subStart);
+            for (; n > 0; n -= 1) {
+              const [index, q1] = leb(buf, q);
+              const [len2, q2] = leb(buf, q1);
+              names.set(index, buf.subarray(q2, q2 + len2).toString());
+              q = q2 + len2;
+            }
+          }
+          at = subStart + subSize;
+        }
+      }
+    } else if (id === 2) { // imports: module, field, kind, then the kind's description
+      for (; count > 0; count -= 1) {
+        for (let k = 0; k < 2; k += 1) { const [len, q] = leb(buf, at); at = q + len; }
+        const kind = buf[at++];
+        if (kind === 0) { imported += 1; [, at] = leb(buf, at); }
+        else if (kind === 1) { at += 1; const flags = buf[at++]; [, at] = leb(buf, at); if (flags & 1) [, at] = leb(buf, at); }
+        else if (kind === 2) { const flags = buf[at++]; [, at] = leb(buf, at); if (flags & 1) [, at] = leb(buf, at); }
+        else if (kind === 3) at += 2;
+        else [, at] = leb(buf, at); // tag
+      }
+    } else if (id === 10) {
+      for (; count > 0; count -= 1) { const [len, q] = leb(buf, at); bodies.push(len); at = q + len; }
+    } else if (id === 11) { // data segments: flags, (memory), (offset expression), bytes
+      for (let i = 0; count > 0; count -= 1, i += 1) {
+        const [flags, q] = leb(buf, at);
+        at = q;
+        if (flags === 2) [, at] = leb(buf, at);
+        if (flags !== 1) { while (buf[at] !== 0x0b) at += 1; at += 1; }
+        const [len, q2] = leb(buf, at);
+        data.push({ name: `data[${i}]`, shallow_size: len });
+        at = q2 + len;
+      }
+    }
+    pos = end;
+  }
+  const functions = bodies.map((len, i) => ({ name: names.get(imported + i) ?? `code[${imported + i}]`, shallow_size: len }));
+  return [...functions, ...data].sort((a, b) => b.shallow_size - a.shallow_size);
+}
+const items = wasmItems(wasm);
+console.log(`\n== The ${topN} largest items (functions and data; gzip estimated at the code section's ratio ${ratio.toFixed(2)})`);
 for (const it of items.filter((i) => group(i.name)).slice(0, topN)) {
   const name = it.name.length > 110 ? `${it.name.slice(0, 107)}...` : it.name;
   console.log(`${lpad(it.shallow_size, 7)} B ${lpad(`~${Math.round(it.shallow_size * ratio)}`, 6)} gz  ${name}`);
@@ -123,6 +181,7 @@ function group(name) {
   if (/^"/.test(name)) return null; // a custom section's part (names): not shipped
   if (/^data segment|^data\[/.test(name)) return 'data segments (.rodata: strings, tables)';
   if (/shim|^__externref|^core_\w+$/.test(name)) return 'wasm-bindgen export and externref shims';
+  if (/^(__wbg_)?engine_/.test(name)) return 'resocket::js (the engine\'s exports)';
   if (/^(code|elem|type|import|export|table|memory|global)\b|\[\d+\]$/.test(name) && !name.includes('::')) {
     return name.startsWith('import') ? 'imports' : 'wasm-bindgen shims and tables';
   }
