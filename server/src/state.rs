@@ -388,7 +388,19 @@ impl State {
         }
         let c = s.clients.entry(client.to_owned()).or_default();
         match seq {
-            Some(seq) => c.sent.push((seq, rec)),
+            // In the session's order: a handler still taking what its cut connection had
+            // taken may number a message just before a newer connection takes the session over
+            // and record it just after that one's first sends. (Only among close neighbours: a
+            // new session numbers from 1 again, after the old one's.)
+            Some(seq) => {
+                let later = c
+                    .sent
+                    .iter()
+                    .rev()
+                    .take_while(|(s, _)| *s > seq && *s <= seq + 64);
+                let at = c.sent.len() - later.count();
+                c.sent.insert(at, (seq, rec));
+            }
             None => c.resume.refused_sends += 1,
         }
     }
