@@ -349,7 +349,7 @@ async function sizes() {
       js: [...files('pkg', ['resume/resocket.js', 'resume/resocket_core.js']), ...snippets('pkg/resume')],
     }, 'the resocket/resume entry (the resume protocol built in): resume/resocket.js + its wasm, glue and snippet'),
     'rust-stream': await measure(pkgFiles('bench/out/min-rust-stream', 'rust_stream', true),
-      'a minimal resocket consumer (ReSocket + Typed/Json, wasm-pack, opt-level s, LTO, wasm-opt -Os;'
+      'a minimal resocket consumer (ReSocket + Typed/Json, resocket without the `resume` feature, wasm-pack, opt-level s, LTO, wasm-opt -Os;'
         + ' wasm import/export names shortened and JS glue and snippets minified as in the package)'),
     'gloo-net': await measure(pkgFiles('bench/out/min-gloo-net', 'gloo_net', true),
       'a minimal gloo-net + serde_json consumer (same build, names shortened and JS glue minified the same way)'),

@@ -646,7 +646,9 @@ impl Machine {
         self.interrupt(false);
         match self.phase {
             Phase::Connecting { id, .. } | Phase::Greeting { id, .. } | Phase::Open { id, .. } => {
-                if let Phase::Open { resume: true, .. } = self.phase {
+                if cfg!(feature = "resume")
+                    && matches!(self.phase, Phase::Open { resume: true, .. })
+                {
                     // The session ends on purpose: the server forgets it at once.
                     self.push_send(id, resume::control(Control::Bye));
                 }
@@ -721,13 +723,15 @@ impl Machine {
         id: SocketId,
         frame: Received<'_>,
     ) -> Take {
-        let resume = match &self.phase {
-            Phase::Greeting { id: i, .. } => *i == id,
-            Phase::Open { id: i, resume, .. } | Phase::Draining { id: i, resume, .. } => {
-                *i == id && *resume
-            }
-            _ => false,
-        };
+        // Without the `resume` feature no phase is in resume mode (see `Driver::received`).
+        let resume = cfg!(feature = "resume")
+            && match &self.phase {
+                Phase::Greeting { id: i, .. } => *i == id,
+                Phase::Open { id: i, resume, .. } | Phase::Draining { id: i, resume, .. } => {
+                    *i == id && *resume
+                }
+                _ => false,
+            };
         if !resume {
             let len = match frame {
                 Received::Text(text) => text.len(),
