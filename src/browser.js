@@ -30,6 +30,17 @@ export function socket(url, protocols) {
 }
 const ignore = () => {};
 
+// A readable message for a thrown value (sys::js_error_message): an Error's `name: message`
+// (its message alone when its name is empty), a string as it is, anything else as JSON (not
+// Rust's `Debug` of a JsValue, which would ship a JS value printer), or a fixed text when it
+// has none (undefined, a function, a symbol) or JSON throws (a BigInt, a cycle).
+export function errorMessage(v) {
+  if (v instanceof Error) return v.name ? `${v.name}: ${v.message}` : `${v.message}`;
+  if (typeof v == 'string') return v;
+  try { const s = JSON.stringify(v); if (typeof s == 'string') return s; } catch {}
+  return 'a thrown value that is not an Error';
+}
+
 // A task boundary marker (sys::TurnMarker): `mark()` posts to a MessageChannel, whose message
 // task runs `f` once the current browser task (and its burst of socket messages) is over.
 export class Turn {

@@ -74,21 +74,28 @@ struct Io {
 
 /// The browser driver of one `ReSocket` (see the module docs). Each part has its own cell,
 /// borrowed only for as long as it takes to read or write it.
+/// Calls a URL provider for an attempt and, once it answers, feeds [`Input::Resolved`] to the
+/// driver (held weakly meanwhile).
+type Resolver = Rc<dyn Fn(&Rc<Driver>, SocketId)>;
+
+/// Hands an event to the subscribers ([`Driver::fan_out`]).
+type FanOut = fn(&Driver, &Event);
+
 struct Driver {
     machine: RefCell<Machine>,
     io: RefCell<Io>,
     inbox: SharedInbox,
-    /// The URL provider, when there is one.
-    provider: Option<Rc<dyn Fn() -> UrlFuture>>,
+    /// Asks the URL provider, when there is one (see [`ReSocket::connect_with_provider`]).
+    resolver: Option<Resolver>,
     should_retry: Option<RetryPredicate>,
-    /// Refuse `ws://` but to localhost (the provider's URLs are checked here).
-    secure_only: bool,
     high_water_mark: u32,
     /// Whether received messages must be timed (a heartbeat is on).
     timed: bool,
     /// Resume mode: every received message goes through the machine's frame path.
     resume: bool,
     subscribers: RefCell<Vec<Weak<RefCell<EventQueue>>>>,
+    /// [`Driver::fan_out`], once there is a subscriber.
+    fan_out: Cell<Option<FanOut>>,
     /// Tasks waiting for the state to change (`Sink::poll_ready` while not open).
     state_wakers: RefCell<Vec<Waker>>,
     /// A dispatch is running: outputs queued meanwhile are carried out by it.
@@ -206,20 +213,9 @@ impl Driver {
 
     /// Calls the URL provider (user code: nothing borrowed) and feeds its answer back.
     fn resolve(self: &Rc<Self>, id: SocketId) {
-        let Some(provider) = self.provider.clone() else {
-            return;
-        };
-        let future = provider();
-        let weak = Rc::downgrade(self);
-        let secure_only = self.secure_only;
-        wasm_bindgen_futures::spawn_local(async move {
-            let result = future
-                .await
-                .and_then(|(url, protocols)| target(&url, protocols, secure_only));
-            if let Some(driver) = weak.upgrade() {
-                driver.input(Input::Resolved { id, result });
-            }
-        });
+        if let Some(resolver) = self.resolver.clone() {
+            resolver(self, id);
+        }
     }
 
     fn open(self: &Rc<Self>, id: SocketId, url: &str, protocols: &[String]) {
@@ -349,6 +345,21 @@ impl Driver {
     /// Delivers an event to the subscribers (their wakers are user code: nothing borrowed).
     fn deliver(self: &Rc<Self>, event: &Event) {
         Inbox::wake_if_waiting(&self.inbox);
+        if let Some(fan_out) = self.fan_out.get() {
+            fan_out(self, event);
+        }
+        if let Event::Open { .. } = event {
+            let link = self.link();
+            self.machine
+                .borrow_mut()
+                .handle(now_ms(), link, Input::OpenDelivered);
+        }
+    }
+
+    /// Queues a copy of `event` for each subscriber and wakes it. Only [`ReSocket::events`]
+    /// names it (as `Driver::fan_out`): an app that never subscribes does not link it, nor
+    /// the copying of events.
+    fn fan_out(&self, event: &Event) {
         let subscribers = {
             let mut subscribers = self.subscribers.borrow_mut();
             subscribers.retain(|s| s.strong_count() > 0);
@@ -363,12 +374,6 @@ impl Driver {
             if let Some(w) = waker {
                 w.wake();
             }
-        }
-        if let Event::Open { .. } = event {
-            let link = self.link();
-            self.machine
-                .borrow_mut()
-                .handle(now_ms(), link, Input::OpenDelivered);
         }
     }
 
@@ -466,14 +471,26 @@ impl ReSocket {
         provider: impl Fn() -> UrlFuture + 'static,
         options: Options,
     ) -> Self {
-        Self::start(None, Some(Rc::new(provider)), options)
+        // Built here, so that an app that never calls this links neither the task nor the
+        // provider's URL check.
+        let secure_only = options.secure_only;
+        let resolver: Resolver = Rc::new(move |driver, id| {
+            let future = provider();
+            let weak = Rc::downgrade(driver);
+            wasm_bindgen_futures::spawn_local(async move {
+                // Refuse `ws://` but to localhost, as `connect` does.
+                let result = future
+                    .await
+                    .and_then(|(url, protocols)| target(&url, protocols, secure_only));
+                if let Some(driver) = weak.upgrade() {
+                    driver.input(Input::Resolved { id, result });
+                }
+            });
+        });
+        Self::start(None, Some(resolver), options)
     }
 
-    fn start(
-        fixed: Option<Target>,
-        provider: Option<Rc<dyn Fn() -> UrlFuture>>,
-        options: Options,
-    ) -> Self {
+    fn start(fixed: Option<Target>, resolver: Option<Resolver>, options: Options) -> Self {
         let seed = options
             .jitter_seed
             .unwrap_or_else(|| (js_sys::Math::random() * u64::MAX as f64) as u64);
@@ -482,9 +499,8 @@ impl ReSocket {
             machine: RefCell::new(machine),
             io: RefCell::new(Io::default()),
             inbox: Inbox::new(options.inbox_messages),
-            provider,
+            resolver,
             should_retry: options.should_retry.clone(),
-            secure_only: options.secure_only,
             high_water_mark: options.high_water_mark,
             timed: options.heartbeat.is_some(),
             #[cfg(feature = "resume")]
@@ -492,6 +508,7 @@ impl ReSocket {
             #[cfg(not(feature = "resume"))]
             resume: false,
             subscribers: RefCell::new(Vec::new()),
+            fan_out: Cell::new(None),
             state_wakers: RefCell::new(Vec::new()),
             pumping: Cell::new(false),
             watch: RefCell::new(None),
@@ -624,6 +641,7 @@ impl ReSocket {
             .subscribers
             .borrow_mut()
             .push(Rc::downgrade(&queue));
+        self.driver.fan_out.set(Some(Driver::fan_out));
         Events {
             queue,
             driver: Rc::downgrade(&self.driver),

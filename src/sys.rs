@@ -103,6 +103,8 @@ impl Drop for Timeout {
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
+    #[wasm_bindgen(js_name = errorMessage)]
+    fn error_message(value: &JsValue) -> String;
     type Turn;
     #[wasm_bindgen(constructor)]
     fn new(f: &js_sys::Function) -> Turn;
@@ -200,23 +202,9 @@ pub(crate) fn now_ms() -> f64 {
     performance_now()
 }
 
-/// A readable message for a thrown JS value (`Error.message`, a string, or its JSON form).
+/// A readable message for a thrown JS value (`name: message` of an `Error`, a string, or its
+/// JSON form; see `errorMessage` in `src/browser.js`, which reads it in one call, without the
+/// five imports and the string copies it takes from Rust).
 pub(crate) fn js_error_message(value: &JsValue) -> String {
-    if let Some(err) = value.dyn_ref::<js_sys::Error>() {
-        let name = String::from(err.name());
-        let message = String::from(err.message());
-        if name.is_empty() {
-            message
-        } else {
-            name + ": " + &message
-        }
-    } else if let Some(s) = value.as_string() {
-        s
-    } else {
-        // JSON rather than Rust's `Debug` of a JsValue, which would ship a JS value printer.
-        js_sys::JSON::stringify(value)
-            .ok()
-            .and_then(|s| s.as_string())
-            .unwrap_or_else(|| String::from("a thrown value that is not an Error"))
-    }
+    error_message(value)
 }
