@@ -1,6 +1,7 @@
 //! URL checks done before the browser sees a URL, and redaction for error messages.
 
 use crate::error::{Error, Result};
+use crate::text::{text, Piece::S};
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -57,7 +58,7 @@ extern "C" {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn parse(url: &str) -> Option<Parts> {
-    use crate::text::Piece::{N, S};
+    use crate::text::Piece::N;
     let mut parsed = ::url::Url::parse(url).ok()?;
     let mapped = match parsed.scheme() {
         "http" => Some("ws"),
@@ -89,9 +90,9 @@ fn parse(url: &str) -> Option<Parts> {
 /// (`javascript:…`, `data:…`) is all path, any of it a payload: only its scheme is shown.
 pub(crate) fn shown(parts: &Parts) -> String {
     let mut out = if parts.host.is_empty() {
-        return [&parts.scheme, ":…"].concat();
+        return text(&[S(&parts.scheme), S(":…")]);
     } else {
-        [&parts.scheme, "://", &parts.host, &parts.path].concat()
+        text(&[S(&parts.scheme), S("://"), S(&parts.host), S(&parts.path)])
     };
     if parts.query || parts.fragment {
         out.push_str("?…");
@@ -112,8 +113,8 @@ fn shown_unparsed(url: &str) -> String {
     let head = url.get(..end).unwrap_or_default();
     let scheme_end = head.as_bytes().windows(3).position(|w| w == b"://");
     match scheme_end {
-        Some(i) => [head.get(..i).unwrap_or_default(), "://…"].concat(),
-        None if end < url.len() => [head, "…"].concat(),
+        Some(i) => text(&[S(head.get(..i).unwrap_or_default()), S("://…")]),
+        None if end < url.len() => text(&[S(head), S("…")]),
         None => head.to_owned(),
     }
 }
