@@ -942,8 +942,9 @@ impl Machine {
         let error = Error::Resume {
             reason: String::from(fault),
         };
-        self.emit(Event::Error(error.clone()));
-        self.fail(error.message());
+        let reason = error.message();
+        self.emit(Event::Error(error));
+        self.fail(reason);
     }
 
     /// Adds counts the JavaScript layer kept (it counts messages without entering wasm).
@@ -969,8 +970,9 @@ impl Machine {
             Input::OpenFailed { id, error } => {
                 if self.socket() == Some(id) {
                     self.push(Output::Release { id });
-                    self.emit(Event::Error(error.clone()));
-                    self.fail(error.message());
+                    let reason = error.message();
+                    self.emit(Event::Error(error));
+                    self.fail(reason);
                 }
             }
             Input::Opened { id, protocol } => self.opened(now, id, protocol),
@@ -1071,8 +1073,9 @@ impl Machine {
             // The same answer again could not work either.
             Err(error) if error.is_invalid_target() => {
                 self.cancel(Timer::Connect);
-                self.emit(Event::Error(error.clone()));
-                self.fail(error.message());
+                let reason = error.message();
+                self.emit(Event::Error(error));
+                self.fail(reason);
             }
             Err(error) => {
                 self.cancel(Timer::Connect);
@@ -1107,8 +1110,9 @@ impl Machine {
                 let error = Error::Resume {
                     reason: self.not_selected(&protocol),
                 };
-                self.emit(Event::Error(error.clone()));
-                self.fail(error.message());
+                let reason = error.message();
+                self.emit(Event::Error(error));
+                self.fail(reason);
                 return;
             }
         }
