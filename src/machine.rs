@@ -253,6 +253,11 @@ impl Config {
     }
 }
 
+/// Whether the resume protocol is built in. Without it no `ResumeConfig` or `Session` value
+/// exists (see `resume::On`), but an `Option` of one still has a tag the compiler cannot see
+/// through: the resume paths test this too, so that they leave the binary.
+const RESUME: bool = cfg!(feature = "resume");
+
 /// The shortest connect or heartbeat timeout, in ms: browsers clamp nested timers to 4 ms, so
 /// a shorter one would fail every attempt (the JavaScript options refuse one with a
 /// `TypeError`; the Rust options count it as this).
@@ -402,7 +407,10 @@ impl Machine {
             .unwrap_or_default();
         Machine {
             outbox: Outbox::new(config.outbox_messages, config.outbox_bytes, config.overflow),
-            session: config.resume.map(|r| Session::new(r.bounds)),
+            session: config
+                .resume
+                .filter(|_| RESUME)
+                .map(|r| Session::new(r.bounds)),
             config,
             fixed,
             phase: Phase::Idle,
@@ -527,8 +535,16 @@ impl Machine {
             outbox_len: self.outbox.len(),
             outbox_bytes: self.outbox.bytes(),
             in_flight: self.in_flight.len(),
-            unacked: self.session.as_ref().map_or(0, Session::buffered),
-            duplicates: self.session.as_ref().map_or(0, |s| s.duplicates),
+            unacked: self
+                .session
+                .as_ref()
+                .filter(|_| RESUME)
+                .map_or(0, Session::buffered),
+            duplicates: self
+                .session
+                .as_ref()
+                .filter(|_| RESUME)
+                .map_or(0, |s| s.duplicates),
             ..self.stats.clone()
         }
     }
@@ -646,9 +662,7 @@ impl Machine {
         self.interrupt(false);
         match self.phase {
             Phase::Connecting { id, .. } | Phase::Greeting { id, .. } | Phase::Open { id, .. } => {
-                if cfg!(feature = "resume")
-                    && matches!(self.phase, Phase::Open { resume: true, .. })
-                {
+                if RESUME && matches!(self.phase, Phase::Open { resume: true, .. }) {
                     // The session ends on purpose: the server forgets it at once.
                     self.push_send(id, resume::control(Control::Bye));
                 }
@@ -664,7 +678,7 @@ impl Machine {
         }
         self.cancel_all();
         self.forget_in_flight();
-        if let Some(session) = &mut self.session {
+        if let Some(session) = self.session.as_mut().filter(|_| RESUME) {
             session.forget();
         }
         let unsent = self.outbox.drain();
@@ -724,7 +738,7 @@ impl Machine {
         frame: Received<'_>,
     ) -> Take {
         // Without the `resume` feature no phase is in resume mode (see `Driver::received`).
-        let resume = cfg!(feature = "resume")
+        let resume = RESUME
             && match &self.phase {
                 Phase::Greeting { id: i, .. } => *i == id,
                 Phase::Open { id: i, resume, .. } | Phase::Draining { id: i, resume, .. } => {
@@ -773,7 +787,7 @@ impl Machine {
             return Take::Drop;
         }
         let live = matches!(self.phase, Phase::Open { .. });
-        let Some(session) = &mut self.session else {
+        let Some(session) = self.session.as_mut().filter(|_| RESUME) else {
             return Take::Drop;
         };
         let unacked = match session.inbound() {
@@ -808,7 +822,7 @@ impl Machine {
     fn control(&mut self, now: f64, link: Link, id: SocketId, control: Control) {
         let greeting = matches!(self.phase, Phase::Greeting { .. });
         let live = matches!(self.phase, Phase::Open { .. });
-        let Some(session) = &mut self.session else {
+        let Some(session) = self.session.as_mut().filter(|_| RESUME) else {
             return;
         };
         let mut reply = None;
@@ -881,7 +895,7 @@ impl Machine {
             return;
         };
         let protocol = protocol.clone();
-        let Some(session) = &mut self.session else {
+        let Some(session) = self.session.as_mut().filter(|_| RESUME) else {
             return;
         };
         let welcomed = match session.welcome(sid, resumed, recv, sent) {
@@ -922,7 +936,7 @@ impl Machine {
             missed_from: reset.missed_from,
             unconfirmed: reset.unconfirmed,
         });
-        let requeue = self.config.resume.is_some_and(|r| r.requeue_on_reset);
+        let requeue = RESUME && self.config.resume.is_some_and(|r| r.requeue_on_reset);
         let dropped = reset.messages.len();
         if requeue {
             for message in reset.messages.into_iter().rev() {
@@ -1092,10 +1106,10 @@ impl Machine {
         if i != id {
             return;
         }
-        if let Some(resume) = self.config.resume {
+        if let Some(resume) = self.config.resume.filter(|_| RESUME) {
             if protocol == PROTOCOL {
                 // Nothing but `hello` until `welcome`: the state stays `Connecting`.
-                if let Some(session) = &mut self.session {
+                if let Some(session) = self.session.as_mut().filter(|_| RESUME) {
                     let hello = session.hello();
                     self.push_send(id, hello);
                 }
@@ -1167,7 +1181,7 @@ impl Machine {
 
     /// The subprotocols to offer: in resume mode, `resocket.resume.v1` first.
     fn offer(&mut self, protocols: Vec<String>) -> Vec<String> {
-        if self.config.resume.is_none() {
+        if !RESUME || self.config.resume.is_none() {
             return protocols;
         }
         self.offered = protocols;
@@ -1222,7 +1236,12 @@ impl Machine {
 
     /// Whether a message of `size` bytes may go out now (resume mode: the resend buffer).
     fn has_room(&self, resume: bool, size: usize) -> bool {
-        !resume || self.session.as_ref().is_none_or(|s| s.has_room(size))
+        !resume
+            || self
+                .session
+                .as_ref()
+                .filter(|_| RESUME)
+                .is_none_or(|s| s.has_room(size))
     }
 
     fn closed(&mut self, link: Link, id: SocketId, close: CloseEvent, retry: Option<bool>) {
@@ -1290,7 +1309,7 @@ impl Machine {
             (Timer::Stable, Phase::Open { .. }) => self.failures = 0,
             (Timer::Heartbeat, &Phase::Open { id, .. }) => self.heartbeat(now, link, id),
             (Timer::Ack, &Phase::Open { id, .. }) => {
-                if let Some(session) = &mut self.session {
+                if let Some(session) = self.session.as_mut().filter(|_| RESUME) {
                     if link.writable && session.unacked() > 0 {
                         let ack = session.ack();
                         self.push_send(id, ack);
@@ -1654,7 +1673,7 @@ impl Machine {
         self.stats.messages_out += 1;
         self.stats.bytes_out += size as u64;
         if resume {
-            if let Some(session) = &mut self.session {
+            if let Some(session) = self.session.as_mut().filter(|_| RESUME) {
                 let (wire, ackreq) = session.push(&message);
                 self.push_send(id, wire);
                 if let Some(ackreq) = ackreq {
@@ -1676,7 +1695,7 @@ impl Machine {
     /// Sends the heartbeat ping: in flight too (its bytes count in `bufferedAmount`), but never
     /// resent.
     fn push_ping(&mut self, id: SocketId, link: Link) {
-        if cfg!(feature = "resume") && matches!(self.phase, Phase::Open { resume: true, .. }) {
+        if RESUME && matches!(self.phase, Phase::Open { resume: true, .. }) {
             // A control frame: never an app message (that would take a seq).
             self.push_send(id, resume::control(Control::Ping));
             return;
