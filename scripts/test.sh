@@ -54,6 +54,9 @@ layer docs-integrations bash -c 'cd integrations && RUSTDOCFLAGS="-D warnings" c
 layer crate-package node --test "$ROOT/tests/package/crate.test.mjs"
 # The simulator gets a layer of its own, which prints its seeds, steps and steps per second.
 layer native-tests cargo test -q --workspace --exclude resocket-resume -- --skip sim::
+# The crate without its default features (no JSON codec, no resume protocol) builds and passes
+# its own tests too.
+layer native-tests-minimal cargo test -q -p resocket --no-default-features -- --skip sim::
 # The resume adapters (docs/PROTOCOL.md): Rust (axum/tokio-tungstenite) and Node (`ws`), each
 # with the in-memory store and a real redis-server the tests start and stop.
 layer resume-adapter-rust cargo test -q -p resocket-resume

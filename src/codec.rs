@@ -13,11 +13,13 @@ use crate::message::Message;
 /// goes on); it never panics.
 ///
 /// ```
+/// # #[cfg(feature = "json")] {
 /// use resocket::{Codec, Json, Message};
 /// let msg = Json.encode(&vec![1, 2, 3]).unwrap();
 /// assert_eq!(msg, Message::Text("[1,2,3]".into()));
 /// let back: Vec<u8> = Json.decode(&msg).unwrap();
 /// assert_eq!(back, vec![1, 2, 3]);
+/// # }
 /// ```
 pub trait Codec {
     /// Encodes `value` into a message.

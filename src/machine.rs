@@ -2442,134 +2442,161 @@ mod tests {
 
     // ----------------------------------------------------------------------- resume mode
 
-    const SID: &str = "0123456789abcdef0123456789abcdef";
+    /// The resume protocol's client side (the cargo feature `resume`).
+    #[cfg(feature = "resume")]
+    mod resume_mode {
+        use super::*;
 
-    fn resumable(edit: impl FnOnce(crate::Resume) -> crate::Resume) -> Machine {
-        let target = crate::url::target(URL, vec![String::from("app.v1")], false);
-        Machine::new(
-            config(|o| o.resume(edit(crate::Resume::default()))),
-            target.ok(),
-            7,
-        )
-    }
+        const SID: &str = "0123456789abcdef0123456789abcdef";
 
-    /// After a failure: the next socket asked for (firing the retry timer if it waits).
-    fn next_socket(m: &mut Machine, now: f64) -> SocketId {
-        let out = outputs(m);
-        if out.iter().any(|o| matches!(o, Output::Open { .. })) {
-            return opened_id(&out);
+        fn resumable(edit: impl FnOnce(crate::Resume) -> crate::Resume) -> Machine {
+            let target = crate::url::target(URL, vec![String::from("app.v1")], false);
+            Machine::new(
+                config(|o| o.resume(edit(crate::Resume::default()))),
+                target.ok(),
+                7,
+            )
         }
-        m.handle(now, Link::default(), Input::Fired(Timer::Retry));
-        opened_id(&outputs(m))
-    }
 
-    fn text_of(m: &Message) -> &str {
-        match m {
-            Message::Text(t) => t,
-            Message::Binary(_) => "<binary>",
+        /// After a failure: the next socket asked for (firing the retry timer if it waits).
+        fn next_socket(m: &mut Machine, now: f64) -> SocketId {
+            let out = outputs(m);
+            if out.iter().any(|o| matches!(o, Output::Open { .. })) {
+                return opened_id(&out);
+            }
+            m.handle(now, Link::default(), Input::Fired(Timer::Retry));
+            opened_id(&outputs(m))
         }
-    }
 
-    fn wire(outputs: &[Output]) -> Vec<String> {
-        sends(outputs)
-            .iter()
-            .map(|m| String::from(text_of(m)))
-            .collect()
-    }
-
-    fn frame(m: &mut Machine, now: f64, id: SocketId, text: &str) -> Take {
-        m.received_frame(now, open_link(0), id, Received::Text(text))
-    }
-
-    fn welcome(resumed: bool, recv: u64, sent: u64) -> String {
-        Control::Welcome {
-            sid: SID.into(),
-            resumed,
-            recv,
-            sent,
+        fn text_of(m: &Message) -> &str {
+            match m {
+                Message::Text(t) => t,
+                Message::Binary(_) => "<binary>",
+            }
         }
-        .encode()
-    }
 
-    /// Connects and opens socket the next socket with the protocol selected: its id, and
-    /// the outputs up to `hello`.
-    fn greet(m: &mut Machine, now: f64) -> (SocketId, Vec<Output>) {
-        m.handle(now, Link::default(), Input::Start { online: true });
-        let out = outputs(m);
-        let id = opened_id(&out);
-        reopen(m, now, id)
-    }
+        fn wire(outputs: &[Output]) -> Vec<String> {
+            sends(outputs)
+                .iter()
+                .map(|m| String::from(text_of(m)))
+                .collect()
+        }
 
-    fn reopen(m: &mut Machine, now: f64, id: SocketId) -> (SocketId, Vec<Output>) {
-        m.handle(
-            now,
-            open_link(0),
-            Input::Opened {
-                id,
-                protocol: PROTOCOL.into(),
-            },
-        );
-        (id, outputs(m))
-    }
+        fn frame(m: &mut Machine, now: f64, id: SocketId, text: &str) -> Take {
+            m.received_frame(now, open_link(0), id, Received::Text(text))
+        }
 
-    #[test]
-    fn resume_offers_the_protocol_first_and_says_hello_before_anything() {
-        let mut m = resumable(|r| r);
-        m.handle(0.0, Link::default(), Input::Start { online: true });
-        let out = outputs(&mut m);
-        let protocols = out.iter().find_map(|o| match o {
-            Output::Open { protocols, .. } => Some(protocols.clone()),
-            _ => None,
-        });
-        assert_eq!(protocols, Some(vec![PROTOCOL.into(), "app.v1".into()]));
-        // Queued before the socket opens: it waits for `welcome`.
-        m.send(Link::default(), msg("early")).unwrap();
-        let (id, out) = reopen(&mut m, 1.0, opened_id(&out));
-        assert_eq!(
-            wire(&out),
-            vec!["\0{\"t\":\"hello\",\"sid\":null,\"recv\":0}"]
-        );
-        assert!(events(&out).is_empty(), "no Open before welcome: {out:?}");
-        assert_eq!(m.state(), State::Connecting { attempt: 0 });
-        // Sends while greeting wait too.
-        m.send(open_link(0), msg("\0also")).unwrap();
-        assert!(outputs(&mut m).is_empty());
-        assert_eq!(frame(&mut m, 2.0, id, &welcome(false, 0, 0)), Take::Drop);
-        let out = outputs(&mut m);
-        assert!(out.contains(&Output::Cancel(Timer::Connect)));
-        assert_eq!(
-            events(&out),
-            vec![
-                Event::Open {
-                    protocol: PROTOCOL.into()
+        fn welcome(resumed: bool, recv: u64, sent: u64) -> String {
+            Control::Welcome {
+                sid: SID.into(),
+                resumed,
+                recv,
+                sent,
+            }
+            .encode()
+        }
+
+        /// Connects and opens socket the next socket with the protocol selected: its id, and
+        /// the outputs up to `hello`.
+        fn greet(m: &mut Machine, now: f64) -> (SocketId, Vec<Output>) {
+            m.handle(now, Link::default(), Input::Start { online: true });
+            let out = outputs(m);
+            let id = opened_id(&out);
+            reopen(m, now, id)
+        }
+
+        fn reopen(m: &mut Machine, now: f64, id: SocketId) -> (SocketId, Vec<Output>) {
+            m.handle(
+                now,
+                open_link(0),
+                Input::Opened {
+                    id,
+                    protocol: PROTOCOL.into(),
                 },
-                Event::Resumed {
-                    resumed: false,
-                    resent: 0,
-                    replayed: 0
-                }
-            ]
-        );
-        assert_eq!(wire(&out), vec!["\0{\"t\":\"from\",\"seq\":1}"]);
-        m.handle(2.0, open_link(0), Input::OpenDelivered);
-        // The outbox, in order, the app text starting with U+0000 escaped.
-        assert_eq!(wire(&outputs(&mut m)), vec!["early", "\0\0also"]);
-        assert_eq!(m.state(), State::Open);
-    }
+            );
+            (id, outputs(m))
+        }
 
-    #[test]
-    fn a_server_without_the_protocol_fails_clearly_or_falls_back() {
-        for (selected, expected) in [
-            (
-                "",
-                "the server selected no subprotocol, not resocket.resume.v1",
-            ),
-            (
-                "app.v1",
-                "the server selected subprotocol number 1 of the list",
-            ),
-        ] {
+        #[test]
+        fn resume_offers_the_protocol_first_and_says_hello_before_anything() {
             let mut m = resumable(|r| r);
+            m.handle(0.0, Link::default(), Input::Start { online: true });
+            let out = outputs(&mut m);
+            let protocols = out.iter().find_map(|o| match o {
+                Output::Open { protocols, .. } => Some(protocols.clone()),
+                _ => None,
+            });
+            assert_eq!(protocols, Some(vec![PROTOCOL.into(), "app.v1".into()]));
+            // Queued before the socket opens: it waits for `welcome`.
+            m.send(Link::default(), msg("early")).unwrap();
+            let (id, out) = reopen(&mut m, 1.0, opened_id(&out));
+            assert_eq!(
+                wire(&out),
+                vec!["\0{\"t\":\"hello\",\"sid\":null,\"recv\":0}"]
+            );
+            assert!(events(&out).is_empty(), "no Open before welcome: {out:?}");
+            assert_eq!(m.state(), State::Connecting { attempt: 0 });
+            // Sends while greeting wait too.
+            m.send(open_link(0), msg("\0also")).unwrap();
+            assert!(outputs(&mut m).is_empty());
+            assert_eq!(frame(&mut m, 2.0, id, &welcome(false, 0, 0)), Take::Drop);
+            let out = outputs(&mut m);
+            assert!(out.contains(&Output::Cancel(Timer::Connect)));
+            assert_eq!(
+                events(&out),
+                vec![
+                    Event::Open {
+                        protocol: PROTOCOL.into()
+                    },
+                    Event::Resumed {
+                        resumed: false,
+                        resent: 0,
+                        replayed: 0
+                    }
+                ]
+            );
+            assert_eq!(wire(&out), vec!["\0{\"t\":\"from\",\"seq\":1}"]);
+            m.handle(2.0, open_link(0), Input::OpenDelivered);
+            // The outbox, in order, the app text starting with U+0000 escaped.
+            assert_eq!(wire(&outputs(&mut m)), vec!["early", "\0\0also"]);
+            assert_eq!(m.state(), State::Open);
+        }
+
+        #[test]
+        fn a_server_without_the_protocol_fails_clearly_or_falls_back() {
+            for (selected, expected) in [
+                (
+                    "",
+                    "the server selected no subprotocol, not resocket.resume.v1",
+                ),
+                (
+                    "app.v1",
+                    "the server selected subprotocol number 1 of the list",
+                ),
+            ] {
+                let mut m = resumable(|r| r);
+                m.handle(0.0, Link::default(), Input::Start { online: true });
+                let id = opened_id(&outputs(&mut m));
+                m.handle(
+                    1.0,
+                    open_link(0),
+                    Input::Opened {
+                        id,
+                        protocol: selected.into(),
+                    },
+                );
+                let out = outputs(&mut m);
+                assert!(sends(&out).is_empty(), "no hello: {out:?}");
+                assert!(out.contains(&Output::Release { id }));
+                let State::Failed { reason } = m.state() else {
+                    panic!("{:?}", m.state())
+                };
+                assert!(reason.contains(expected), "{reason}");
+                assert!(!reason.contains("app.v1"), "named by place: {reason}");
+                assert_eq!(m.armed(), [false; 6], "no reconnect loop");
+            }
+            // Fallback: plain mode for that connection.
+            let mut m = resumable(|r| r.fallback(Fallback::Plain));
             m.handle(0.0, Link::default(), Input::Start { online: true });
             let id = opened_id(&outputs(&mut m));
             m.handle(
@@ -2577,378 +2604,357 @@ mod tests {
                 open_link(0),
                 Input::Opened {
                     id,
-                    protocol: selected.into(),
+                    protocol: String::new(),
                 },
             );
-            let out = outputs(&mut m);
-            assert!(sends(&out).is_empty(), "no hello: {out:?}");
-            assert!(out.contains(&Output::Release { id }));
-            let State::Failed { reason } = m.state() else {
-                panic!("{:?}", m.state())
-            };
-            assert!(reason.contains(expected), "{reason}");
-            assert!(!reason.contains("app.v1"), "named by place: {reason}");
-            assert_eq!(m.armed(), [false; 6], "no reconnect loop");
-        }
-        // Fallback: plain mode for that connection.
-        let mut m = resumable(|r| r.fallback(Fallback::Plain));
-        m.handle(0.0, Link::default(), Input::Start { online: true });
-        let id = opened_id(&outputs(&mut m));
-        m.handle(
-            1.0,
-            open_link(0),
-            Input::Opened {
-                id,
-                protocol: String::new(),
-            },
-        );
-        assert_eq!(
-            events(&outputs(&mut m)),
-            vec![Event::Open {
-                protocol: String::new()
-            }]
-        );
-        m.handle(1.0, open_link(0), Input::OpenDelivered);
-        m.send(open_link(0), msg("\0raw")).unwrap();
-        assert_eq!(
-            wire(&outputs(&mut m)),
-            vec!["\0raw"],
-            "no escaping in plain mode"
-        );
-        assert_eq!(frame(&mut m, 2.0, id, "\0{\"t\":\"ping\"}"), Take::Deliver);
-    }
-
-    #[test]
-    fn resume_exactly_once_across_a_drop_with_replay_gap_and_acks() {
-        let mut m = resumable(|r| r);
-        let (id, _) = greet(&mut m, 0.0);
-        frame(&mut m, 1.0, id, &welcome(false, 0, 0));
-        outputs(&mut m);
-        m.handle(1.0, open_link(0), Input::OpenDelivered);
-        assert_eq!(
-            frame(&mut m, 1.0, id, "\0{\"t\":\"from\",\"seq\":1}"),
-            Take::Drop
-        );
-        assert_eq!(frame(&mut m, 2.0, id, "tick 1"), Take::Deliver);
-        assert_eq!(
-            m.received_frame(2.0, open_link(0), id, Received::Binary(3)),
-            Take::Deliver,
-            "binary is an app message too"
-        );
-        assert_eq!(frame(&mut m, 2.0, id, "\0\0x"), Take::Unescape);
-        let out = outputs(&mut m);
-        assert!(out.contains(&Output::Arm {
-            timer: Timer::Ack,
-            ms: resume::ACK_DELAY_MS
-        }));
-        m.handle(202.0, open_link(0), Input::Fired(Timer::Ack));
-        assert_eq!(wire(&outputs(&mut m)), vec!["\0{\"t\":\"ack\",\"seq\":3}"]);
-        for s in ["a", "b", "c"] {
-            m.send(open_link(0), msg(s)).unwrap();
-        }
-        assert_eq!(wire(&outputs(&mut m)), vec!["a", "b", "c"]);
-        frame(&mut m, 203.0, id, "\0{\"t\":\"ack\",\"seq\":1}");
-        assert_eq!(m.stats().unacked, 2);
-        assert_eq!(m.stats().in_flight, 0, "no bufferedAmount accounting");
-        // The link dies: nothing requeued (the session holds b and c).
-        m.handle(
-            300.0,
-            open_link(9),
-            Input::Closed {
-                id,
-                close: closed(1006),
-                retry: None,
-            },
-        );
-        assert_eq!(m.stats().requeued, 0);
-        let next = next_socket(&mut m, 350.0);
-        m.send(Link::default(), msg("d")).unwrap();
-        let (_, out) = reopen(&mut m, 400.0, next);
-        assert_eq!(
-            wire(&out),
-            vec![format!(
-                "\0{{\"t\":\"hello\",\"sid\":\"{SID}\",\"recv\":3}}"
-            )]
-        );
-        // The server had "b"; it holds its seqs 5 and 6 only (4 was dropped): a gap.
-        frame(&mut m, 401.0, next, &welcome(true, 2, 6));
-        let out = outputs(&mut m);
-        assert_eq!(wire(&out), vec!["\0{\"t\":\"from\",\"seq\":3}", "c"]);
-        assert!(events(&out).contains(&Event::Resumed {
-            resumed: true,
-            resent: 1,
-            replayed: 3
-        }));
-        m.handle(401.0, open_link(0), Input::OpenDelivered);
-        assert_eq!(wire(&outputs(&mut m)), vec!["d"]);
-        frame(&mut m, 402.0, next, "\0{\"t\":\"from\",\"seq\":5}");
-        assert_eq!(
-            events(&outputs(&mut m)),
-            vec![Event::Gap { from: 4, to: 4 }]
-        );
-        assert_eq!(frame(&mut m, 402.0, next, "tick 5"), Take::Deliver);
-        // The server asks for an ack; pings are answered.
-        frame(&mut m, 403.0, next, "\0{\"t\":\"ackreq\"}");
-        frame(&mut m, 403.0, next, "\0{\"t\":\"ping\"}");
-        let out = outputs(&mut m);
-        assert_eq!(
-            wire(&out),
-            vec!["\0{\"t\":\"ack\",\"seq\":5}", "\0{\"t\":\"pong\"}"]
-        );
-        assert!(out.contains(&Output::Cancel(Timer::Ack)));
-        // close(): bye first.
-        m.close(Some(1000), None).unwrap();
-        let out = outputs(&mut m);
-        assert_eq!(wire(&out)[0], "\0{\"t\":\"bye\"}");
-        assert!(matches!(out[1], Output::Send { .. } | Output::Close { .. }));
-    }
-
-    #[test]
-    fn acks_go_out_every_32_messages_without_waiting() {
-        let mut m = resumable(|r| r);
-        let (id, _) = greet(&mut m, 0.0);
-        frame(&mut m, 0.0, id, &welcome(false, 0, 0));
-        frame(&mut m, 0.0, id, "\0{\"t\":\"from\",\"seq\":1}");
-        outputs(&mut m);
-        for _ in 0..64 {
-            frame(&mut m, 1.0, id, "x");
-        }
-        assert_eq!(
-            wire(&outputs(&mut m)),
-            vec![
-                "\0{\"t\":\"ack\",\"seq\":32}",
-                "\0{\"t\":\"ack\",\"seq\":64}"
-            ]
-        );
-        assert!(!m.armed()[Timer::Ack.index()]);
-    }
-
-    /// The server's close frame has arrived (the socket is CLOSING, its close event not yet):
-    /// frames that arrived before it are still read, but nothing is written to that socket
-    /// (the browser would discard it and log "WebSocket is already in CLOSING or CLOSED
-    /// state"): no ack (every 32 messages, or the timer's), no reply to `ackreq` or `ping`, no
-    /// `from`, re-sent message or outbox message after a late `welcome`, no outbox message
-    /// after an ack. The next connection's `hello` and `welcome` settle it all.
-    #[test]
-    fn resume_writes_nothing_to_a_socket_that_is_closing() {
-        let closing = Link {
-            buffered: 0,
-            writable: false,
-        };
-        let mut m = resumable(|r| r);
-        let (id, _) = greet(&mut m, 0.0);
-        frame(&mut m, 0.0, id, &welcome(false, 0, 0));
-        frame(&mut m, 0.0, id, "\0{\"t\":\"from\",\"seq\":1}");
-        m.handle(0.0, open_link(0), Input::OpenDelivered);
-        m.send(open_link(0), msg("a")).unwrap();
-        outputs(&mut m);
-        // Held back by the buffer's room? No: by the socket. Queued while CLOSING.
-        m.send(closing, msg("b")).unwrap();
-        assert!(sends(&outputs(&mut m)).is_empty());
-        for _ in 0..40 {
             assert_eq!(
-                m.received_frame(1.0, closing, id, Received::Text("x")),
-                Take::Deliver
+                events(&outputs(&mut m)),
+                vec![Event::Open {
+                    protocol: String::new()
+                }]
             );
+            m.handle(1.0, open_link(0), Input::OpenDelivered);
+            m.send(open_link(0), msg("\0raw")).unwrap();
+            assert_eq!(
+                wire(&outputs(&mut m)),
+                vec!["\0raw"],
+                "no escaping in plain mode"
+            );
+            assert_eq!(frame(&mut m, 2.0, id, "\0{\"t\":\"ping\"}"), Take::Deliver);
         }
-        for control in ["ackreq", "ping"] {
-            let text = format!("\0{{\"t\":\"{control}\"}}");
-            m.received_frame(1.0, closing, id, Received::Text(&text));
-        }
-        m.received_frame(
-            1.0,
-            closing,
-            id,
-            Received::Text("\0{\"t\":\"ack\",\"seq\":1}"),
-        );
-        m.handle(201.0, closing, Input::Fired(Timer::Ack));
-        let out = outputs(&mut m);
-        assert!(sends(&out).is_empty(), "{:?}", wire(&out));
-        // The close event: the next connection acknowledges all 40 in its hello.
-        m.handle(
-            300.0,
-            closing,
-            Input::Closed {
-                id,
-                close: closed(1001),
-                retry: None,
-            },
-        );
-        let next = next_socket(&mut m, 350.0);
-        let (_, out) = reopen(&mut m, 400.0, next);
-        assert_eq!(
-            wire(&out),
-            vec![format!(
-                "\0{{\"t\":\"hello\",\"sid\":\"{SID}\",\"recv\":40}}"
-            )]
-        );
-        // A welcome that arrives as this socket too is closing: nothing written either.
-        m.received_frame(401.0, closing, next, Received::Text(&welcome(true, 1, 40)));
-        let out = outputs(&mut m);
-        assert!(sends(&out).is_empty(), "{:?}", wire(&out));
-        m.handle(401.0, closing, Input::OpenDelivered);
-        assert!(sends(&outputs(&mut m)).is_empty());
-        // On the one after: `from`, then "b" (never written, so never numbered) from the outbox.
-        m.handle(
-            450.0,
-            closing,
-            Input::Closed {
-                id: next,
-                close: closed(1006),
-                retry: None,
-            },
-        );
-        let last = next_socket(&mut m, 500.0);
-        reopen(&mut m, 550.0, last);
-        frame(&mut m, 551.0, last, &welcome(true, 1, 40));
-        m.handle(551.0, open_link(0), Input::OpenDelivered);
-        let out = outputs(&mut m);
-        assert_eq!(wire(&out), vec!["\0{\"t\":\"from\",\"seq\":2}", "b"]);
-    }
 
-    #[test]
-    fn a_lost_session_is_reported_and_unconfirmed_messages_requeued_or_dropped() {
-        for requeue in [true, false] {
-            let mut m = resumable(|r| r.requeue_on_reset(requeue));
+        #[test]
+        fn resume_exactly_once_across_a_drop_with_replay_gap_and_acks() {
+            let mut m = resumable(|r| r);
+            let (id, _) = greet(&mut m, 0.0);
+            frame(&mut m, 1.0, id, &welcome(false, 0, 0));
+            outputs(&mut m);
+            m.handle(1.0, open_link(0), Input::OpenDelivered);
+            assert_eq!(
+                frame(&mut m, 1.0, id, "\0{\"t\":\"from\",\"seq\":1}"),
+                Take::Drop
+            );
+            assert_eq!(frame(&mut m, 2.0, id, "tick 1"), Take::Deliver);
+            assert_eq!(
+                m.received_frame(2.0, open_link(0), id, Received::Binary(3)),
+                Take::Deliver,
+                "binary is an app message too"
+            );
+            assert_eq!(frame(&mut m, 2.0, id, "\0\0x"), Take::Unescape);
+            let out = outputs(&mut m);
+            assert!(out.contains(&Output::Arm {
+                timer: Timer::Ack,
+                ms: resume::ACK_DELAY_MS
+            }));
+            m.handle(202.0, open_link(0), Input::Fired(Timer::Ack));
+            assert_eq!(wire(&outputs(&mut m)), vec!["\0{\"t\":\"ack\",\"seq\":3}"]);
+            for s in ["a", "b", "c"] {
+                m.send(open_link(0), msg(s)).unwrap();
+            }
+            assert_eq!(wire(&outputs(&mut m)), vec!["a", "b", "c"]);
+            frame(&mut m, 203.0, id, "\0{\"t\":\"ack\",\"seq\":1}");
+            assert_eq!(m.stats().unacked, 2);
+            assert_eq!(m.stats().in_flight, 0, "no bufferedAmount accounting");
+            // The link dies: nothing requeued (the session holds b and c).
+            m.handle(
+                300.0,
+                open_link(9),
+                Input::Closed {
+                    id,
+                    close: closed(1006),
+                    retry: None,
+                },
+            );
+            assert_eq!(m.stats().requeued, 0);
+            let next = next_socket(&mut m, 350.0);
+            m.send(Link::default(), msg("d")).unwrap();
+            let (_, out) = reopen(&mut m, 400.0, next);
+            assert_eq!(
+                wire(&out),
+                vec![format!(
+                    "\0{{\"t\":\"hello\",\"sid\":\"{SID}\",\"recv\":3}}"
+                )]
+            );
+            // The server had "b"; it holds its seqs 5 and 6 only (4 was dropped): a gap.
+            frame(&mut m, 401.0, next, &welcome(true, 2, 6));
+            let out = outputs(&mut m);
+            assert_eq!(wire(&out), vec!["\0{\"t\":\"from\",\"seq\":3}", "c"]);
+            assert!(events(&out).contains(&Event::Resumed {
+                resumed: true,
+                resent: 1,
+                replayed: 3
+            }));
+            m.handle(401.0, open_link(0), Input::OpenDelivered);
+            assert_eq!(wire(&outputs(&mut m)), vec!["d"]);
+            frame(&mut m, 402.0, next, "\0{\"t\":\"from\",\"seq\":5}");
+            assert_eq!(
+                events(&outputs(&mut m)),
+                vec![Event::Gap { from: 4, to: 4 }]
+            );
+            assert_eq!(frame(&mut m, 402.0, next, "tick 5"), Take::Deliver);
+            // The server asks for an ack; pings are answered.
+            frame(&mut m, 403.0, next, "\0{\"t\":\"ackreq\"}");
+            frame(&mut m, 403.0, next, "\0{\"t\":\"ping\"}");
+            let out = outputs(&mut m);
+            assert_eq!(
+                wire(&out),
+                vec!["\0{\"t\":\"ack\",\"seq\":5}", "\0{\"t\":\"pong\"}"]
+            );
+            assert!(out.contains(&Output::Cancel(Timer::Ack)));
+            // close(): bye first.
+            m.close(Some(1000), None).unwrap();
+            let out = outputs(&mut m);
+            assert_eq!(wire(&out)[0], "\0{\"t\":\"bye\"}");
+            assert!(matches!(out[1], Output::Send { .. } | Output::Close { .. }));
+        }
+
+        #[test]
+        fn acks_go_out_every_32_messages_without_waiting() {
+            let mut m = resumable(|r| r);
             let (id, _) = greet(&mut m, 0.0);
             frame(&mut m, 0.0, id, &welcome(false, 0, 0));
             frame(&mut m, 0.0, id, "\0{\"t\":\"from\",\"seq\":1}");
-            frame(&mut m, 0.0, id, "s1");
+            outputs(&mut m);
+            for _ in 0..64 {
+                frame(&mut m, 1.0, id, "x");
+            }
+            assert_eq!(
+                wire(&outputs(&mut m)),
+                vec![
+                    "\0{\"t\":\"ack\",\"seq\":32}",
+                    "\0{\"t\":\"ack\",\"seq\":64}"
+                ]
+            );
+            assert!(!m.armed()[Timer::Ack.index()]);
+        }
+
+        /// The server's close frame has arrived (the socket is CLOSING, its close event not yet):
+        /// frames that arrived before it are still read, but nothing is written to that socket
+        /// (the browser would discard it and log "WebSocket is already in CLOSING or CLOSED
+        /// state"): no ack (every 32 messages, or the timer's), no reply to `ackreq` or `ping`, no
+        /// `from`, re-sent message or outbox message after a late `welcome`, no outbox message
+        /// after an ack. The next connection's `hello` and `welcome` settle it all.
+        #[test]
+        fn resume_writes_nothing_to_a_socket_that_is_closing() {
+            let closing = Link {
+                buffered: 0,
+                writable: false,
+            };
+            let mut m = resumable(|r| r);
+            let (id, _) = greet(&mut m, 0.0);
+            frame(&mut m, 0.0, id, &welcome(false, 0, 0));
+            frame(&mut m, 0.0, id, "\0{\"t\":\"from\",\"seq\":1}");
             m.handle(0.0, open_link(0), Input::OpenDelivered);
             m.send(open_link(0), msg("a")).unwrap();
-            m.send(open_link(0), msg("b")).unwrap();
             outputs(&mut m);
+            // Held back by the buffer's room? No: by the socket. Queued while CLOSING.
+            m.send(closing, msg("b")).unwrap();
+            assert!(sends(&outputs(&mut m)).is_empty());
+            for _ in 0..40 {
+                assert_eq!(
+                    m.received_frame(1.0, closing, id, Received::Text("x")),
+                    Take::Deliver
+                );
+            }
+            for control in ["ackreq", "ping"] {
+                let text = format!("\0{{\"t\":\"{control}\"}}");
+                m.received_frame(1.0, closing, id, Received::Text(&text));
+            }
+            m.received_frame(
+                1.0,
+                closing,
+                id,
+                Received::Text("\0{\"t\":\"ack\",\"seq\":1}"),
+            );
+            m.handle(201.0, closing, Input::Fired(Timer::Ack));
+            let out = outputs(&mut m);
+            assert!(sends(&out).is_empty(), "{:?}", wire(&out));
+            // The close event: the next connection acknowledges all 40 in its hello.
             m.handle(
-                5.0,
-                open_link(0),
+                300.0,
+                closing,
                 Input::Closed {
                     id,
                     close: closed(1001),
                     retry: None,
                 },
             );
-            let next = next_socket(&mut m, 6.0);
-            m.send(Link::default(), msg("c")).unwrap();
-            let (_, _) = reopen(&mut m, 6.0, next);
-            let other = Control::Welcome {
-                sid: "ffffffffffffffffffffffffffffffff".into(),
-                resumed: false,
-                recv: 0,
-                sent: 0,
-            }
-            .encode();
-            frame(&mut m, 7.0, next, &other);
-            let out = outputs(&mut m);
-            let ev = events(&out);
+            let next = next_socket(&mut m, 350.0);
+            let (_, out) = reopen(&mut m, 400.0, next);
             assert_eq!(
-                ev[0],
-                Event::Reset {
-                    missed_from: 2,
-                    unconfirmed: (1, 2)
-                }
+                wire(&out),
+                vec![format!(
+                    "\0{{\"t\":\"hello\",\"sid\":\"{SID}\",\"recv\":40}}"
+                )]
             );
-            m.handle(7.0, open_link(0), Input::OpenDelivered);
-            let out2 = outputs(&mut m);
-            if requeue {
-                assert_eq!(wire(&out2), vec!["a", "b", "c"], "as new messages, first");
-            } else {
-                assert!(ev.contains(&Event::Discarded {
-                    dropped: 2,
-                    expired: 0
-                }));
-                assert_eq!(wire(&out2), vec!["c"]);
-            }
-        }
-    }
-
-    #[test]
-    fn protocol_violations_fail_without_a_payload_or_sid_in_the_reason() {
-        let cases: [&[&str]; 5] = [
-            &["tick"],                                   // app message before welcome
-            &["\0{\"t\":\"from\",\"seq\":1}"],           // control before welcome
-            &["\0{\"t\":\"nope\"}"],                     // unknown t
-            &["WELCOME", "x"],                           // app before from
-            &["WELCOME", "\0{\"t\":\"ack\",\"seq\":9}"], // ack above sent
-        ];
-        for case in cases {
-            let mut m = resumable(|r| r);
-            let (id, _) = greet(&mut m, 0.0);
-            for f in case {
-                let f = if *f == "WELCOME" {
-                    welcome(false, 0, 0)
-                } else {
-                    String::from(*f)
-                };
-                frame(&mut m, 1.0, id, &f);
-            }
+            // A welcome that arrives as this socket too is closing: nothing written either.
+            m.received_frame(401.0, closing, next, Received::Text(&welcome(true, 1, 40)));
             let out = outputs(&mut m);
-            let State::Failed { reason } = m.state() else {
-                panic!("{case:?}: {:?}", m.state())
-            };
-            assert!(reason.starts_with("resume protocol: "), "{reason}");
-            assert!(
-                !reason.contains(SID) && !reason.contains("tick"),
-                "{reason}"
+            assert!(sends(&out).is_empty(), "{:?}", wire(&out));
+            m.handle(401.0, closing, Input::OpenDelivered);
+            assert!(sends(&outputs(&mut m)).is_empty());
+            // On the one after: `from`, then "b" (never written, so never numbered) from the outbox.
+            m.handle(
+                450.0,
+                closing,
+                Input::Closed {
+                    id: next,
+                    close: closed(1006),
+                    retry: None,
+                },
             );
-            assert!(out.contains(&Output::Release { id }));
+            let last = next_socket(&mut m, 500.0);
+            reopen(&mut m, 550.0, last);
+            frame(&mut m, 551.0, last, &welcome(true, 1, 40));
+            m.handle(551.0, open_link(0), Input::OpenDelivered);
+            let out = outputs(&mut m);
+            assert_eq!(wire(&out), vec!["\0{\"t\":\"from\",\"seq\":2}", "b"]);
         }
-    }
 
-    #[test]
-    fn per_message_policies_drop_on_reconnect_and_expire_and_are_reported() {
-        let mut m = fixed(config(|o| o));
-        let id = start_open(&mut m, 0.0);
-        // Handed to the socket, then the link dies with all of them unsent.
-        m.send_with(0.0, open_link(0), msg("drop"), OnReconnect::Drop)
+        #[test]
+        fn a_lost_session_is_reported_and_unconfirmed_messages_requeued_or_dropped() {
+            for requeue in [true, false] {
+                let mut m = resumable(|r| r.requeue_on_reset(requeue));
+                let (id, _) = greet(&mut m, 0.0);
+                frame(&mut m, 0.0, id, &welcome(false, 0, 0));
+                frame(&mut m, 0.0, id, "\0{\"t\":\"from\",\"seq\":1}");
+                frame(&mut m, 0.0, id, "s1");
+                m.handle(0.0, open_link(0), Input::OpenDelivered);
+                m.send(open_link(0), msg("a")).unwrap();
+                m.send(open_link(0), msg("b")).unwrap();
+                outputs(&mut m);
+                m.handle(
+                    5.0,
+                    open_link(0),
+                    Input::Closed {
+                        id,
+                        close: closed(1001),
+                        retry: None,
+                    },
+                );
+                let next = next_socket(&mut m, 6.0);
+                m.send(Link::default(), msg("c")).unwrap();
+                let (_, _) = reopen(&mut m, 6.0, next);
+                let other = Control::Welcome {
+                    sid: "ffffffffffffffffffffffffffffffff".into(),
+                    resumed: false,
+                    recv: 0,
+                    sent: 0,
+                }
+                .encode();
+                frame(&mut m, 7.0, next, &other);
+                let out = outputs(&mut m);
+                let ev = events(&out);
+                assert_eq!(
+                    ev[0],
+                    Event::Reset {
+                        missed_from: 2,
+                        unconfirmed: (1, 2)
+                    }
+                );
+                m.handle(7.0, open_link(0), Input::OpenDelivered);
+                let out2 = outputs(&mut m);
+                if requeue {
+                    assert_eq!(wire(&out2), vec!["a", "b", "c"], "as new messages, first");
+                } else {
+                    assert!(ev.contains(&Event::Discarded {
+                        dropped: 2,
+                        expired: 0
+                    }));
+                    assert_eq!(wire(&out2), vec!["c"]);
+                }
+            }
+        }
+
+        #[test]
+        fn protocol_violations_fail_without_a_payload_or_sid_in_the_reason() {
+            let cases: [&[&str]; 5] = [
+                &["tick"],                                   // app message before welcome
+                &["\0{\"t\":\"from\",\"seq\":1}"],           // control before welcome
+                &["\0{\"t\":\"nope\"}"],                     // unknown t
+                &["WELCOME", "x"],                           // app before from
+                &["WELCOME", "\0{\"t\":\"ack\",\"seq\":9}"], // ack above sent
+            ];
+            for case in cases {
+                let mut m = resumable(|r| r);
+                let (id, _) = greet(&mut m, 0.0);
+                for f in case {
+                    let f = if *f == "WELCOME" {
+                        welcome(false, 0, 0)
+                    } else {
+                        String::from(*f)
+                    };
+                    frame(&mut m, 1.0, id, &f);
+                }
+                let out = outputs(&mut m);
+                let State::Failed { reason } = m.state() else {
+                    panic!("{case:?}: {:?}", m.state())
+                };
+                assert!(reason.starts_with("resume protocol: "), "{reason}");
+                assert!(
+                    !reason.contains(SID) && !reason.contains("tick"),
+                    "{reason}"
+                );
+                assert!(out.contains(&Output::Release { id }));
+            }
+        }
+
+        #[test]
+        fn per_message_policies_drop_on_reconnect_and_expire_and_are_reported() {
+            let mut m = fixed(config(|o| o));
+            let id = start_open(&mut m, 0.0);
+            // Handed to the socket, then the link dies with all of them unsent.
+            m.send_with(0.0, open_link(0), msg("drop"), OnReconnect::Drop)
+                .unwrap();
+            m.send_with(0.0, open_link(4), msg("keep"), OnReconnect::Replay)
+                .unwrap();
+            m.send_with(
+                0.0,
+                open_link(8),
+                msg("ttl"),
+                OnReconnect::Expire(Duration::from_millis(100)),
+            )
             .unwrap();
-        m.send_with(0.0, open_link(4), msg("keep"), OnReconnect::Replay)
+            outputs(&mut m);
+            m.handle(
+                10.0,
+                open_link(11),
+                Input::Closed {
+                    id,
+                    close: closed(1006),
+                    retry: None,
+                },
+            );
+            let next = next_socket(&mut m, 15.0);
+            // Sent during the outage with Drop: still goes on the next connection.
+            m.send_with(20.0, Link::default(), msg("late"), OnReconnect::Drop)
+                .unwrap();
+            m.send_with(
+                20.0,
+                Link::default(),
+                msg("soon"),
+                OnReconnect::Expire(Duration::from_millis(1000)),
+            )
             .unwrap();
-        m.send_with(
-            0.0,
-            open_link(8),
-            msg("ttl"),
-            OnReconnect::Expire(Duration::from_millis(100)),
-        )
-        .unwrap();
-        outputs(&mut m);
-        m.handle(
-            10.0,
-            open_link(11),
-            Input::Closed {
-                id,
-                close: closed(1006),
-                retry: None,
-            },
-        );
-        let next = next_socket(&mut m, 15.0);
-        // Sent during the outage with Drop: still goes on the next connection.
-        m.send_with(20.0, Link::default(), msg("late"), OnReconnect::Drop)
-            .unwrap();
-        m.send_with(
-            20.0,
-            Link::default(),
-            msg("soon"),
-            OnReconnect::Expire(Duration::from_millis(1000)),
-        )
-        .unwrap();
-        m.handle(
-            500.0,
-            Link::default(),
-            Input::Opened {
-                id: next,
-                protocol: String::new(),
-            },
-        );
-        outputs(&mut m);
-        m.handle(500.0, open_link(0), Input::OpenDelivered);
-        let out = outputs(&mut m);
-        assert_eq!(sends(&out), vec![msg("keep"), msg("late"), msg("soon")]);
-        assert_eq!(
-            events(&out),
-            vec![Event::Discarded {
-                dropped: 1,
-                expired: 1
-            }]
-        );
+            m.handle(
+                500.0,
+                Link::default(),
+                Input::Opened {
+                    id: next,
+                    protocol: String::new(),
+                },
+            );
+            outputs(&mut m);
+            m.handle(500.0, open_link(0), Input::OpenDelivered);
+            let out = outputs(&mut m);
+            assert_eq!(sends(&out), vec![msg("keep"), msg("late"), msg("soon")]);
+            assert_eq!(
+                events(&out),
+                vec![Event::Discarded {
+                    dropped: 1,
+                    expired: 1
+                }]
+            );
+        }
     }
 }

@@ -72,8 +72,6 @@ struct Io {
     timers: [Option<Timeout>; 6],
 }
 
-/// The browser driver of one `ReSocket` (see the module docs). Each part has its own cell,
-/// borrowed only for as long as it takes to read or write it.
 /// Calls a URL provider for an attempt and, once it answers, feeds [`Input::Resolved`] to the
 /// driver (held weakly meanwhile).
 type Resolver = Rc<dyn Fn(&Rc<Driver>, SocketId)>;
@@ -81,6 +79,8 @@ type Resolver = Rc<dyn Fn(&Rc<Driver>, SocketId)>;
 /// Hands an event to the subscribers ([`Driver::fan_out`]).
 type FanOut = fn(&Driver, &Event);
 
+/// The browser driver of one `ReSocket` (see the module docs). Each part has its own cell,
+/// borrowed only for as long as it takes to read or write it.
 struct Driver {
     machine: RefCell<Machine>,
     io: RefCell<Io>,

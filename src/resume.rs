@@ -758,7 +758,7 @@ pub(crate) fn control(c: Control) -> Message {
     Message::Text(c.encode())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "resume"))]
 mod tests {
     use super::*;
     use alloc::string::ToString;

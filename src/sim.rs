@@ -2546,6 +2546,7 @@ fn report(label: &str, k: &Counters, secs: f64) {
     println!("sim {label}: events by kind: {}", kinds.join(", "));
 }
 
+#[cfg(feature = "resume")]
 mod resume;
 
 #[cfg(test)]
