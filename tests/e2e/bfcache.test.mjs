@@ -23,7 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROME_ARGS, ROOT, getJson, newPage, startServer } from './harness.mjs';
+import { CHROME_ARGS, ROOT, getJson, newPage, startServer, until as untilWithin } from './harness.mjs';
 
 const FIXTURES = path.join(ROOT, 'tests', 'e2e', 'fixtures');
 const WAIT = 60_000; // for any one condition; a busy 2-core machine can be slow
@@ -51,20 +51,8 @@ function launch(args = []) {
   });
 }
 
-/** Polls `f` (sync or async) until it returns something truthy; the error shows the last value. */
-async function until(what, f, ms = WAIT) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    last = await f();
-    if (last) return last;
-    if (Date.now() > end) {
-      throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
-    }
-    await sleep(50);
-  }
-}
-
+/** Polls `f` (see the harness's `until`), by default for as long as WAIT. */
+const until = (what, f, ms = WAIT) => untilWithin(what, f, ms);
 const stats = (id) => getJson(`${server.http}/stats?client=${encodeURIComponent(id)}`);
 const texts = (s) => s.messages.map((m) => m.t);
 

@@ -7,7 +7,7 @@
 // plain feed loses the ticks of a drop and the page counts them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getJson, launchBrowser, newPage, startServer } from './harness.mjs';
+import { getJson, launchBrowser, newPage, startServer, until } from './harness.mjs';
 
 const CLIENT = `dash-resume-e2e-${process.pid}`;
 
@@ -98,6 +98,11 @@ describe('dashboard resume switch', () => {
     assert.equal(await page.isChecked('#resume-switch'), true);
     await waitState('open');
     assert.equal(await text('feed'), 'resume');
+    // The switch opens the new socket before it closes the old one (the page's choice: the old
+    // feed's close is no outage of the new one), so the two may overlap for a moment. Once the
+    // old one is gone, the server's count starts again: the chaos below must never make two.
+    await until('the plain socket closed', async () => (await stats()).current_connections === 1);
+    await getJson(`${server.http}/control/reset`);
     assert.match(page.url(), /[?&]resume=1/);
     await page.waitForFunction(() => window.sessionWatch.ticks >= 20, null, { timeout: 5_000 });
     assert.ok((await logEntries('state')).some((m) => m.startsWith('resume on: a new ReSocket')));

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, startServer, launchBrowser, newPage, getJson } from './harness.mjs';
+import { ROOT, startServer, launchBrowser, newPage, getJson, until } from './harness.mjs';
 
 const APPS = path.join(ROOT, 'target', 'example-apps');
 const LEPTOS = path.join(APPS, 'leptos-ticker');
@@ -34,18 +34,6 @@ after(async () => {
 
 const stats = (client) => getJson(`${server.http}/stats?client=${client}`);
 const control = (verb) => getJson(`${server.http}/control/${verb}`);
-
-/** Polls `check` (async, returns a truthy value when done) until it passes or times out. */
-async function until(what, check, timeout = 10_000) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await check();
-    if (last) return last;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Records every class the #state badge takes from now on, in `window.stateLog`. */
 async function recordStates(page) {

@@ -78,3 +78,17 @@ export async function getJson(url) {
   if (!r.ok) throw new Error(`${url} answered ${r.status}`);
   return r.json();
 }
+
+/**
+ * Polls `check` every 20 ms until it returns something truthy, and returns that; throws after
+ * `ms` naming `what` and the last value.
+ */
+export async function until(what, check, ms = 10_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const last = await check();
+    if (last) return last;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { ROOT, getJson, launchBrowser, newPage, startServer } from './harness.mjs';
+import { ROOT, getJson, launchBrowser, newPage, startServer, until } from './harness.mjs';
 import { startRedis } from '../../adapters/resocket-resume-ws/test/helpers.mjs';
 
 const FIXTURES = path.join(ROOT, 'tests', 'e2e', 'fixtures');
@@ -83,14 +83,6 @@ async function startNode(kind, port = 0) {
 
 const stats = (node, client) => getJson(`${node.http}/stats?client=${client}`);
 const control = (node, verb) => getJson(`${node.http}/control/${verb}`);
-
-async function until(what, check, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(20);
-  }
-}
 
 async function cluster(kinds, t) {
   const client = `cluster-${kinds.join('-')}`;
