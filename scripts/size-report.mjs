@@ -25,7 +25,8 @@ const skipBuild = args.includes('--skip-build');
 const topN = Number(args[args.indexOf('--top') + 1]) || 30;
 
 const gz = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
-const kb = (n) => `${(n / 1000).toFixed(2)} KB`;
+// KB of 1,024 bytes, as `npm run bench` counts them (bench/report.mjs).
+const kb = (n) => `${(n / 1024).toFixed(2)} KB`;
 const pad = (s, n) => String(s).padEnd(n);
 const lpad = (s, n) => String(s).padStart(n);
 
