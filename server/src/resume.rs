@@ -155,7 +155,7 @@ async fn run(
             }
         }
     }
-    kill.fire_once(None);
+    kill.end();
     while let Some(incoming) = s.recv().await {
         take(&mut s, incoming, &mut extras, &log).await;
     }
@@ -313,10 +313,11 @@ impl Kill {
         self.0.waker.wake();
     }
 
-    /// [`Kill::fire`] unless it has fired already (its close frame stays).
-    fn fire_once(&self, close: Option<(u16, String)>) {
+    /// Cuts the connection without a close frame, unless it was cut already (a close frame
+    /// asked for stays).
+    fn end(&self) {
         if !self.0.fired.load(Ordering::Acquire) {
-            self.fire(close);
+            self.fire(None);
         }
     }
 
