@@ -102,7 +102,7 @@ for (let pos = 8; pos < wasm.length;) {
     name = `custom "${wasm.subarray(at, at + len).toString()}"`;
   }
   const body = wasm.subarray(start, start + size);
-  sections.push({ name, raw: size, gzip: gz(body), custom: id === 0 });
+  sections.push({ id, name, start, end: start + size, raw: size, gzip: gz(body), custom: id === 0 });
   pos = start + size;
 }
 const code = sections.find((s) => s.name === 'code');
@@ -114,15 +114,12 @@ for (const s of sections) {
 
 // Items by shallow size, read from the wasm itself: each function's body (named by the `name`
 // section that -g keeps) and each data segment.
-function wasmItems(buf) {
+function wasmItems(buf, sections) {
   const names = new Map();
   const bodies = [];
   const data = [];
   let imported = 0;
-  for (let pos = 8; pos < buf.length;) {
-    const id = buf[pos];
-    const [size, start] = leb(buf, pos + 1);
-    const end = start + size;
+  for (const { id, start, end } of sections) {
     let [count, at] = id === 0 ? [0, start] : leb(buf, start);
     if (id === 0) {
       const [len, from] = leb(buf, start);
@@ -165,12 +162,11 @@ function wasmItems(buf) {
         at = q2 + len;
       }
     }
-    pos = end;
   }
   const functions = bodies.map((len, i) => ({ name: names.get(imported + i) ?? `code[${imported + i}]`, shallow_size: len }));
   return [...functions, ...data].sort((a, b) => b.shallow_size - a.shallow_size);
 }
-const items = wasmItems(wasm);
+const items = wasmItems(wasm, sections);
 console.log(`\n== The ${topN} largest items (functions and data; gzip estimated at the code section's ratio ${ratio.toFixed(2)})`);
 for (const it of items.filter((i) => group(i.name)).slice(0, topN)) {
   const name = it.name.length > 110 ? `${it.name.slice(0, 107)}...` : it.name;
