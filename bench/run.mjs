@@ -339,15 +339,15 @@ async function sizes() {
   const shipped = {
     raw: { what: 'nothing (built into the browser)', wasm: 0, js: 0, total: 0 },
     'resocket-js': await measure({
-      // What the bundler entry loads: the class, and the `web` build's glue, wasm and snippet.
-      wasm: files('pkg', ['web/resocket_core_bg.wasm']),
-      js: [...files('pkg', ['resocket.js', 'web/resocket_core.js']), ...snippets('pkg/web')],
-    }, 'npm package pkg/, what its bundler entry loads: resocket.js (the class) + web/resocket_core_bg.wasm'
-      + ' + web/resocket_core.js + web/snippets/ (JS minified by terser)'),
+      // What the root entry loads: the class with its loader, and the engine's wasm.
+      wasm: files('pkg', ['resocket.wasm']),
+      js: files('pkg', ['resocket.js']),
+    }, 'npm package pkg/, what its root entry loads: resocket.js (the class and its loader, minified by terser)'
+      + ' + resocket.wasm (the engine: plain wasm exports, no glue)'),
     'resocket-js-resume': await measure({
-      wasm: files('pkg', ['resume/resocket_core_bg.wasm']),
-      js: [...files('pkg', ['resume/resocket.js', 'resume/resocket_core.js']), ...snippets('pkg/resume')],
-    }, 'the resocket/resume entry (the resume protocol built in): resume/resocket.js + its wasm, glue and snippet'),
+      wasm: files('pkg', ['resume/resocket.wasm']),
+      js: files('pkg', ['resume/resocket.js']),
+    }, 'the resocket/resume entry (the resume protocol built in): resume/resocket.js + resume/resocket.wasm'),
     'rust-stream': await measure(pkgFiles('bench/out/min-rust-stream', 'rust_stream', true),
       'a minimal resocket consumer (ReSocket + Typed/Json, resocket without the `resume` feature, wasm-pack, opt-level s, LTO, wasm-opt -Os;'
         + ' wasm import/export names shortened and JS glue and snippets minified as in the package)'),

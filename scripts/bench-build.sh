@@ -11,8 +11,8 @@ step() { echo "[bench-build] $*"; }
 step "resocket-server (release)"
 cargo build -q --release -p resocket-server
 pkg_stale() {
-  [ ! -f pkg/resocket_core_bg.wasm ] || [ ! -f pkg/web/resocket_core_bg.wasm ] && return 0
-  [ -n "$(find src Cargo.toml -newer pkg/resocket_core_bg.wasm -print -quit)" ]
+  [ ! -f pkg/resocket.wasm ] || [ ! -f pkg/resume/resocket.wasm ] && return 0
+  [ -n "$(find src Cargo.toml scripts/package.mjs scripts/engine-wasm.mjs -newer pkg/resocket.wasm -print -quit)" ]
 }
 if [ "${BENCH_REBUILD:-0}" = 1 ] || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && pkg_stale; }; then
   bash "$ROOT/scripts/build.sh"

@@ -9,7 +9,7 @@
 #   5. node bench/flood-memory.mjs: memory during a 30 s upload to a slow reader (its section of
 #      bench/results.md, bench/flood-memory.json)
 # `npm run bench -- --profile`: instead, CPU and allocation profiles of the receive path
-# (bench/profile.mjs), on `wasm-pack --profiling` builds that keep wasm function names.
+# (bench/profile.mjs), on builds that keep wasm function names.
 #   6. node bench/resume-cost.mjs (before step 5): the per-message cost of resume mode (its
 #      section of bench/results.md, bench/resume-cost.json)
 # `npm run bench -- memory`: only step 5 (it needs the server and the npm package, rebuilt when
@@ -22,8 +22,8 @@ ensure_setup
 if [ "${1:-}" = memory ] || [ "${1:-}" = resume ]; then
   echo "[bench] resocket-server (release)"
   cargo build -q --release -p resocket-server
-  if [ "${BENCH_REBUILD:-0}" = 1 ] || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && { [ ! -f pkg/web/resocket_core_bg.wasm ] \
-    || [ -n "$(find src Cargo.toml -newer pkg/web/resocket_core_bg.wasm -print -quit)" ]; }; }; then
+  if [ "${BENCH_REBUILD:-0}" = 1 ] || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && { [ ! -f pkg/resocket.wasm ] \
+    || [ -n "$(find src Cargo.toml -newer pkg/resocket.wasm -print -quit)" ]; }; }; then
     bash "$ROOT/scripts/build.sh"
   fi
   if [ "$1" = resume ]; then exec node "$ROOT/bench/resume-cost.mjs"; fi
@@ -43,8 +43,16 @@ if [ "${1:-}" = --profile ]; then
       "$target/wasm32-unknown-unknown/release/$file.wasm"
     wasm-opt -Os -g "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm"
   }
-  profiling_build "$ROOT" resocket "$ROOT/bench/out/pkg-profiling" resocket_core -p resocket --no-default-features --features npm
-  cp "$ROOT/src/js/resocket.js" "$ROOT/bench/out/pkg-profiling/resocket.js" # the package's entry, as scripts/package.mjs
+  # The npm package's engine as scripts/build.sh builds it, its function names kept, under the
+  # package's root entry as scripts/package.mjs writes it (not minified).
+  echo "[bench] profiling build of the npm engine -> bench/out/pkg-profiling"
+  mkdir -p "$ROOT/bench/out/pkg-profiling"
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=z cargo build -q --release --target wasm32-unknown-unknown -p resocket --no-default-features --features npm
+  node "$ROOT/scripts/engine-wasm.mjs" "$ROOT/target/wasm32-unknown-unknown/release/resocket.wasm" \
+    "$ROOT/bench/out/pkg-profiling/resocket.wasm" --keep-names
+  { sed 's/^export function/function/' "$ROOT/src/url.js"; cat "$ROOT/src/js/resocket.js"
+    echo "instantiate(new URL('./resocket.wasm', import.meta.url)).then(engineLoaded, (e) => engineLoaded(null, e));"
+  } > "$ROOT/bench/out/pkg-profiling/resocket.js"
   profiling_build "$ROOT/bench/rust-stream" bench_rust_stream "$ROOT/bench/out/rust-stream-profiling" rust_stream
   npx --no-install webpack --config bench/webpack.config.js --no-stats --env pkg=bench/out/pkg-profiling \
     --env rustStream=bench/out/rust-stream-profiling --env out=dist-profiling --env profiling

@@ -1,193 +1,153 @@
-// Completes the npm package after the two wasm-pack builds (the wasm engine and its glue,
-// `resocket_core*`): pkg/ (bundler target, for webpack and Vite) and pkg/web/ (the `web` target,
-// for a plain <script type="module">, exposed as the `resocket/web` entry point) each get the
-// entry module src/js/resocket.js (the `ReSocket` class, importing ./resocket_core.js) and its
-// types src/js/resocket.d.ts; the web entry also re-exports the glue's `init`/`initSync`.
+// Writes the npm package (pkg/) around the two engine builds scripts/build.sh made
+// (pkg/resocket.wasm, and pkg/resume/resocket.wasm with the resume protocol; see
+// scripts/engine-wasm.mjs): every entry module is the `ReSocket` class (src/js/resocket.js,
+// with src/url.js in front) followed by a few lines that load its wasm the way that runtime
+// can, and each has the types src/js/resocket.d.ts. The wasm imports nothing and answers in
+// numbers, so there is no glue between the class and it.
+//
+//   resocket.js          browsers, workers, bundlers: starts the wasm's fetch and compile at
+//                        import (`new URL('./resocket.wasm', import.meta.url)`, which bundlers
+//                        emit as an asset); a socket constructed meanwhile connects at once
+//   web/resocket.js      `resocket/web`: the page loads the wasm itself with `init()` or
+//                        `initSync()` (from wherever it serves it)
+//   node/resocket.js     Node.js (and Vitest, SSR builds): reads the wasm from beside it,
+//                        synchronously, so `require()` of the package works too
+//   deno/resocket.js     Deno: imports the .wasm file natively (no --allow-read)
+//   resume/...           `resocket/resume`: the same, over the engine with the resume protocol
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { minifyInPlace } from './minify.mjs';
-import { minifyWasmNames } from './wasm-names.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PKG = path.join(ROOT, 'pkg');
-const manifestPath = path.join(PKG, 'package.json');
-const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-
-// wasm-pack leaves a package.json, README and .gitignore in pkg/web and pkg/resume; the one
-// package is pkg/.
-for (const dir of ['web', 'resume']) {
-  for (const extra of ['package.json', 'README.md', '.gitignore', 'LICENSE-MIT', 'LICENSE-APACHE']) {
-    fs.rmSync(path.join(PKG, dir, extra), { force: true });
-  }
-}
 const SRC = path.join(ROOT, 'src', 'js');
-// The class runs the browser's URL parser itself (`urlParts`, the crate's own snippet, which the
-// engine then does not import) and hands the engine the parts: the snippet goes in front of it.
+const write = (file, text) => {
+  fs.mkdirSync(path.dirname(path.join(PKG, file)), { recursive: true });
+  fs.writeFileSync(path.join(PKG, file), text);
+};
+
+// The class runs the runtime's URL parser itself (`urlParts`) and hands the engine the parts.
 const urlParts = fs.readFileSync(path.join(ROOT, 'src', 'url.js'), 'utf8').replace(/^export function/m, 'function');
 const entry = `${urlParts}\n${fs.readFileSync(path.join(SRC, 'resocket.js'), 'utf8')}`;
 const types = fs.readFileSync(path.join(SRC, 'resocket.d.ts'), 'utf8');
-const webInit = "export { default, initSync } from './resocket_core.js';\n";
-// The class reads the engine's answers in its wasm's memory: every loader hands it the wasm's
-// exports along with the engine module.
-// How each entry gets the engine module. The bundler entry takes the `web` build's glue and
-// starts the wasm's streaming compile at import (`new URL(..., import.meta.url)`, which
-// bundlers emit as an asset): the class is usable at once, and a socket constructed before the
-// wasm is fetched, compiled and started opens its WebSocket meanwhile. The `web` entry imports
-// it statically (the page calls `init()` before using the class), as does the `node` entry
-// through it.
-const bundlerLoad = "import init, * as core from './web/resocket_core.js';\n"
-  + "init({ module_or_path: new URL('./web/resocket_core_bg.wasm', import.meta.url) })"
-  + '.then((wasm) => engineLoaded(core, wasm), (e) => engineLoaded(null, null, e));\n';
-// The `web` entry: the page's init() (or initSync()) loads the engine; a socket constructed
-// before opens its WebSocket meanwhile, as with the bundler entry.
-const webLoad = [
-  "import initEngine, * as core from './resocket_core.js';",
+
+// Loading at import, from the wasm beside the module.
+const fetchLoad = (wasm) => `instantiate(new URL('${wasm}', import.meta.url)).then(engineLoaded, (e) => engineLoaded(null, e));\n`;
+// `init()` / `initSync()` for the page to call (`wasm`: where `init()` fetches it by default).
+const webLoad = (wasm) => [
   'export default async function init(input) {',
-  '  const wasm = await initEngine(input);',
-  '  engineLoaded(core, wasm);',
-  '  return wasm;',
+  `  if (!x) engineLoaded(await instantiate(input?.module_or_path ?? input ?? new URL('${wasm}', import.meta.url)));`,
+  '  return x;',
   '}',
   'export function initSync(input) {',
-  '  const wasm = core.initSync(input);',
-  '  engineLoaded(core, wasm);',
-  '  return wasm;',
+  '  if (!x) engineLoaded(instantiateSync(input?.module ?? input));',
+  '  return x;',
   '}',
   '',
 ].join('\n');
-fs.writeFileSync(path.join(PKG, 'resocket.js'), `${entry}\n${bundlerLoad}`);
-fs.writeFileSync(path.join(PKG, 'resocket.d.ts'), types);
-fs.writeFileSync(path.join(PKG, 'web', 'resocket.js'), `${entry}\n${webLoad}`);
-// The `resocket/resume` entry: the same class over the engine built with the resume protocol
-// (pkg/resume/, a `web` build), loaded as the bundler entry loads its own; `resume/web.js`
-// imports it statically, for the Node.js entry, which instantiates it first.
+// The Node.js entry: the `web` module, instantiated from the file at once.
+const nodeLoad = (web, wasm) => [
+  "import { readFileSync } from 'node:fs';",
+  `import { initSync, ReSocket } from '${web}';`,
+  '',
+  `initSync(readFileSync(new URL('${wasm}', import.meta.url)));`,
+  '',
+  'export { ReSocket };',
+  '',
+].join('\n');
 const resumeOn = 'resumeBuilt = true;\n';
-fs.writeFileSync(path.join(PKG, 'resume', 'resocket.js'),
-  `${entry}\n${resumeOn}${bundlerLoad.replaceAll('./web/', './')}`);
-fs.writeFileSync(path.join(PKG, 'resume', 'web.js'), `${entry}\n${resumeOn}${webLoad}`);
-fs.writeFileSync(path.join(PKG, 'resume', 'resocket.d.ts'), types);
-fs.writeFileSync(path.join(PKG, 'resume', 'node.js'), [
-  "import { readFileSync } from 'node:fs';",
-  "import { initSync, ReSocket } from './web.js';",
-  '',
-  "initSync({ module: readFileSync(new URL('./resocket_core_bg.wasm', import.meta.url)) });",
-  '',
-  'export { ReSocket };',
-  '',
-].join('\n'));
-// Deno imports a .wasm file natively (2.1+), where fetching the file beside the module would
-// need --allow-read: its entry takes the bundler build's glue, which imports the wasm.
-fs.mkdirSync(path.join(PKG, 'deno'), { recursive: true });
-fs.writeFileSync(path.join(PKG, 'deno', 'resocket.js'),
-  `${entry}\n`
-  + "import * as core from '../resocket_core.js';\nimport * as wasm from '../resocket_core_bg.wasm';\n"
-  + 'engineLoaded(core, wasm);\n');
-fs.writeFileSync(path.join(PKG, 'web', 'resocket.d.ts'), `${types}\n${webInit}`
-  + "export type { InitInput, InitOutput, SyncInitInput } from './resocket_core.js';\n");
-// The `node` entry (Node.js, and Vitest or an SSR build, which resolve with the `node`
-// condition): Node cannot import a .wasm file without a flag, so it loads the `web` build's
-// wasm from the file beside it, synchronously (no top-level await: `require()` of it works too,
-// in Node.js 22.12 and later). Deno imports .wasm files natively and takes the bundler build.
-fs.mkdirSync(path.join(PKG, 'node'), { recursive: true });
-fs.writeFileSync(path.join(PKG, 'node', 'resocket.js'), [
-  "import { readFileSync } from 'node:fs';",
-  "import { initSync, ReSocket } from '../web/resocket.js';",
-  '',
-  "initSync({ module: readFileSync(new URL('../web/resocket_core_bg.wasm', import.meta.url)) });",
-  '',
-  'export { ReSocket };',
-  '',
-].join('\n'));
-// The README an npm user reads (the crate's README is about Rust).
-fs.copyFileSync(path.join(ROOT, 'docs', 'npm-README.md'), path.join(PKG, 'README.md'));
-const filesOf = (dir) => fs.readdirSync(path.join(PKG, dir))
-  .filter((f) => /\.(js|wasm|d\.ts)$/.test(f))
-  .map((f) => `${dir}/${f}`);
-const webFiles = [...filesOf('web'), ...filesOf('resume')];
-// wasm-bindgen writes the crate's JS snippets beside each build, every module the crate
-// declares, also those the engine imports nothing from (the Rust driver's browser.js): only
-// those the glue imports are kept.
-for (const [dir, glue] of [['', 'resocket_core_bg.js'], ['web/', 'resocket_core.js'], ['resume/', 'resocket_core.js']]) {
-  const code = fs.readFileSync(path.join(PKG, dir, glue), 'utf8');
-  const root = path.join(PKG, dir, 'snippets');
-  if (!fs.existsSync(root)) continue;
-  for (const file of fs.readdirSync(root, { recursive: true })) {
-    if (file.endsWith('.js') && !code.includes(`snippets/${file}`)) fs.rmSync(path.join(root, file));
-  }
-}
-const snippets = ['snippets/', 'web/snippets/', 'resume/snippets/'].filter((d) => fs.existsSync(path.join(PKG, d)));
+const webTypes = `${types}
+/** Where \`init()\` loads the engine (the package's \`resocket.wasm\`) from: its URL (fetched), a fetch \`Response\`, its bytes or a compiled module. */
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+/** What \`initSync()\` takes: the engine's bytes or a compiled module. */
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+/** The engine's exports (the class's own interface to it). */
+export type InitOutput = WebAssembly.Exports;
+/**
+ * Loads the engine (by default \`resocket.wasm\` beside the package's root, fetched). Sockets
+ * constructed before it connect at once and are handed to it once it is loaded.
+ */
+export default function init(input?: InitInput | Promise<InitInput> | { module_or_path: InitInput | Promise<InitInput> }): Promise<InitOutput>;
+/** Loads the engine at once from its bytes or a compiled module. */
+export function initSync(input: SyncInitInput | { module: SyncInitInput }): InitOutput;
+`;
 
-manifest.files = [...new Set([
-  ...manifest.files.filter((f) => !/^(web|resume)\//.test(f) && f !== 'snippets'),
-  'resocket.js', 'resocket.d.ts',
-  ...webFiles,
-  'node/resocket.js',
-  'deno/resocket.js',
-  ...snippets,
-  // npm adds LICENSE files by itself, but not these names; wasm-pack copies them into pkg/.
-  ...['LICENSE-MIT', 'LICENSE-APACHE'].filter((f) => fs.existsSync(path.join(PKG, f))),
-])];
-// The node entry's body loads the wasm: a bundler must keep it.
-manifest.sideEffects = [...(manifest.sideEffects ?? []), './node/resocket.js', './deno/resocket.js',
-  './resume/node.js'];
-// Node.js 20 runs it with a WebSocket class given (the `ws` package's); 22+ has its own.
-manifest.engines = { node: '>=20' };
-manifest.repository = { type: 'git', url: `git+${manifest.repository.url.replace(/(\.git)?$/, '.git')}` };
-manifest.main = 'resocket.js';
-manifest.module = 'resocket.js';
-manifest.types = 'resocket.d.ts';
-// Conditions, first match wins: a browser or worker bundle (webpack, Vite) takes the bundler
-// entry (the `web` glue, its wasm fetched as an asset); Deno the `deno` entry (it imports the
-// .wasm file natively); Node.js (and Vitest, SSR builds) the `node` entry; anything else the
-// bundler entry.
-manifest.exports = {
-  '.': {
-    types: './resocket.d.ts',
-    browser: './resocket.js',
-    worker: './resocket.js',
-    deno: './deno/resocket.js',
-    node: './node/resocket.js',
-    default: './resocket.js',
+write('resocket.js', `${entry}\n${fetchLoad('./resocket.wasm')}`);
+write('resocket.d.ts', types);
+write('web/resocket.js', `${entry}\n${webLoad('../resocket.wasm')}`);
+write('web/resocket.d.ts', webTypes);
+write('node/resocket.js', nodeLoad('../web/resocket.js', '../resocket.wasm'));
+write('deno/resocket.js', `${entry}\nimport * as wasm from '../resocket.wasm';\nengineLoaded(wasm);\n`);
+write('resume/resocket.js', `${entry}\n${resumeOn}${fetchLoad('./resocket.wasm')}`);
+write('resume/resocket.d.ts', types);
+write('resume/web.js', `${entry}\n${resumeOn}${webLoad('./resocket.wasm')}`);
+write('resume/node.js', nodeLoad('./web.js', './resocket.wasm'));
+
+// The README an npm user reads (the crate's README is about Rust), and the licences.
+fs.copyFileSync(path.join(ROOT, 'docs', 'npm-README.md'), path.join(PKG, 'README.md'));
+for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) fs.copyFileSync(path.join(ROOT, f), path.join(PKG, f));
+
+// The package's identity comes from the crate's manifest.
+const cargo = fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8');
+const field = (name) => cargo.match(new RegExp(`^${name} = "([^"]*)"`, 'm'))?.[1];
+const keywords = JSON.parse(cargo.match(/^keywords = (\[.*\])$/m)[1]);
+const manifest = {
+  name: field('name'),
+  type: 'module',
+  description: field('description'),
+  version: field('version'),
+  license: field('license'),
+  repository: { type: 'git', url: `git+${field('repository')}.git` },
+  files: [
+    'resocket.js', 'resocket.d.ts', 'resocket.wasm',
+    'web/resocket.js', 'web/resocket.d.ts',
+    'node/resocket.js', 'deno/resocket.js',
+    'resume/resocket.js', 'resume/resocket.d.ts', 'resume/resocket.wasm', 'resume/web.js', 'resume/node.js',
+    // npm adds LICENSE files by itself, but not these names.
+    'LICENSE-MIT', 'LICENSE-APACHE',
+  ],
+  main: 'resocket.js',
+  module: 'resocket.js',
+  types: 'resocket.d.ts',
+  // The entries that start loading their wasm at import: a bundler must keep them.
+  sideEffects: ['./resocket.js', './node/resocket.js', './deno/resocket.js', './resume/resocket.js', './resume/node.js'],
+  keywords,
+  // Node.js 20 runs it with a WebSocket class given (the `ws` package's); 22+ has its own.
+  engines: { node: '>=20' },
+  // Conditions, first match wins: a browser or worker bundle (webpack, Vite) takes the root
+  // entry (the wasm fetched as an asset); Deno the `deno` entry; Node.js (and Vitest, SSR
+  // builds) the `node` entry; anything else the root entry.
+  exports: {
+    '.': {
+      types: './resocket.d.ts',
+      browser: './resocket.js',
+      worker: './resocket.js',
+      deno: './deno/resocket.js',
+      node: './node/resocket.js',
+      default: './resocket.js',
+    },
+    './web': { types: './web/resocket.d.ts', default: './web/resocket.js' },
+    // The class with the resume protocol (`{ resume: true }`); Deno takes the browser entry
+    // (the wasm is fetched from beside it: --allow-read).
+    './resume': {
+      types: './resume/resocket.d.ts',
+      node: './resume/node.js',
+      default: './resume/resocket.js',
+    },
+    './package.json': './package.json',
   },
-  './web': { types: './web/resocket.d.ts', default: './web/resocket.js' },
-  // The class with the resume protocol (`{ resume: true }`); Deno takes the browser entry (the
-  // wasm is fetched from beside it: --allow-read).
-  './resume': {
-    types: './resume/resocket.d.ts',
-    node: './resume/node.js',
-    default: './resume/resocket.js',
-  },
-  './package.json': './package.json',
 };
-// The shipped JavaScript (both builds' glue, the bundler entry and the crate's snippets) is
-// minified with terser (scripts/minify.mjs: ES modules, export names kept). The glue repeats
-// each Rust doc comment as JSDoc; resocket.d.ts (written by hand, what editors show) has the
-// documentation, so that goes too.
-const jsFiles = (dir) => fs.readdirSync(path.join(PKG, dir), { recursive: true })
-  .filter((f) => f.endsWith('.js'))
-  .map((f) => path.join(dir, f));
-const shipped = [
-  'resocket_core_bg.js', 'resocket_core.js', 'web/resocket_core.js', 'resocket.js', 'web/resocket.js',
-  'deno/resocket.js', 'resume/resocket_core.js', 'resume/resocket.js', 'resume/web.js',
-  ...snippets.flatMap((d) => jsFiles(d)),
-];
-// First the names the wasm and its glue find each other by are shortened (scripts/wasm-names.mjs),
-// in both builds, while the glue still says `wasm.<export>`.
-const at = (...f) => path.join(PKG, ...f);
-let renamed = 0;
-for (const [wasmFile, glueFiles, typeFiles] of [
-  [at('resocket_core_bg.wasm'), [at('resocket_core_bg.js'), at('resocket_core.js')], [at('resocket_core_bg.wasm.d.ts')]],
-  [at('web', 'resocket_core_bg.wasm'), [at('web', 'resocket_core.js')], [at('web', 'resocket_core_bg.wasm.d.ts')]],
-  [at('resume', 'resocket_core_bg.wasm'), [at('resume', 'resocket_core.js')], [at('resume', 'resocket_core_bg.wasm.d.ts')]],
-]) {
-  const { names, saved } = minifyWasmNames({ wasmFile, glueModule: './resocket_core_bg.js', glueFiles, typeFiles });
-  renamed += saved;
-  if (!names) throw new Error(`${wasmFile}: no names to shorten`);
+for (const f of manifest.files) {
+  if (!fs.existsSync(path.join(PKG, f))) throw new Error(`pkg/${f} is missing`);
 }
+
+// The shipped JavaScript is minified with terser (scripts/minify.mjs: ES modules, export
+// names kept); resocket.d.ts (written by hand, what editors show) has the documentation.
+const shipped = ['resocket.js', 'web/resocket.js', 'deno/resocket.js', 'resume/resocket.js', 'resume/web.js'];
 let saved = 0;
 for (const file of shipped) saved += await minifyInPlace(path.join(PKG, file));
 
-fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+fs.writeFileSync(path.join(PKG, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`[package] pkg/package.json: entry points "." (browser, worker, deno, node), "./web", "./resume"; ${manifest.files.length} files;`
-  + ` wasm import/export names shortened (${renamed} bytes saved);`
   + ` ${shipped.length} JS files minified (${saved} bytes saved)`);

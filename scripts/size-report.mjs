@@ -1,12 +1,12 @@
 // `node scripts/size-report.mjs`: where the npm package's gzip bytes go. Measures only.
 //
-// 1. What an app loads from pkg/ (scripts/build.sh must have run): the bundler build's wasm,
-//    its JS glue, the ReSocket class (resocket.js) and the crate's snippet, each gzipped (-9).
-// 2. The same wasm built with names kept (the profile recipe: cargo build --release with
-//    opt-level "z" and the npm features, wasm-bindgen --keep-debug --target bundler, then
-//    wasm-opt -Os -g from the npm `binaryen`), into target/size-report/:
-//    - its sections (raw and gzipped on their own; the custom sections are the kept names and
-//      debug info, which the shipped wasm does not have),
+// 1. What an app loads from pkg/ (scripts/build.sh must have run): the engine's wasm and the
+//    root entry (the ReSocket class and its loader), each gzipped (-9).
+// 2. The same wasm built with names kept (the package's recipe: cargo build --release with
+//    opt-level "z" and the `npm` feature, then scripts/engine-wasm.mjs --keep-names: wasm-opt
+//    -Oz -g from the npm `binaryen`), into target/size-report/:
+//    - its sections (raw and gzipped on their own; the custom sections are the kept names,
+//      which the shipped wasm does not have),
 //    - the largest functions and data (read from the wasm's name section), and the code
 //      grouped by crate / module.
 // Gzip figures for single functions are estimates: their raw size times the whole code
@@ -37,45 +37,38 @@ function sh(cmd, argv, env = {}) {
 
 // ---------------------------------------------------------------- 1. the shipped package
 const PKG = path.join(ROOT, 'pkg');
-if (!fs.existsSync(path.join(PKG, 'resocket_core_bg.wasm'))) {
+if (!fs.existsSync(path.join(PKG, 'resocket.wasm'))) {
   console.error('pkg/ is not built: run `bash scripts/build.sh` first');
   process.exit(1);
 }
-// The bundler entry (resocket.js) loads the `web` build's glue, wasm and snippet.
-const snippet = fs.readdirSync(path.join(PKG, 'web', 'snippets'), { recursive: true })
-  .filter((f) => f.endsWith('.js')).map((f) => path.join('web', 'snippets', f));
+// The root entry (resocket.js: the class and its loader) fetches resocket.wasm; nothing else.
 const shipped = [
-  ['wasm engine', 'web/resocket_core_bg.wasm'],
-  ['wasm-bindgen glue', 'web/resocket_core.js'],
-  ['ReSocket class', 'resocket.js'],
-  ...snippet.map((f) => ['crate snippet (browser.js)', f]),
+  ['wasm engine', 'resocket.wasm'],
+  ['ReSocket class and loader', 'resocket.js'],
 ].map(([what, file]) => {
   const buf = fs.readFileSync(path.join(PKG, file));
   return { what, file, raw: buf.length, gzip: gz(buf) };
 });
 const total = shipped.reduce((s, f) => s + f.gzip, 0);
-console.log('\n== What an app loads (pkg/, the bundler entry), gzip -9 per file');
+console.log('\n== What an app loads (pkg/, the root entry), gzip -9 per file');
 for (const f of shipped) {
   console.log(`${pad(f.what, 28)} ${pad(f.file, 48)} ${lpad(kb(f.raw), 10)} raw ${lpad(kb(f.gzip), 10)} gzip ${lpad((100 * f.gzip / total).toFixed(1), 5)} %`);
 }
 console.log(`${pad('total', 77)} ${lpad(kb(total), 25)} gzip (target: 25 KB)`);
 // The `resocket/resume` entry loads the same class over the engine with the resume protocol.
-const resumeFiles = ['resume/resocket_core_bg.wasm', 'resume/resocket_core.js', 'resume/resocket.js',
-  ...fs.readdirSync(path.join(PKG, 'resume', 'snippets'), { recursive: true })
-    .filter((f) => f.endsWith('.js')).map((f) => path.join('resume', 'snippets', f))];
+const resumeFiles = ['resume/resocket.wasm', 'resume/resocket.js'];
 const resumeTotal = resumeFiles.reduce((s, f) => s + gz(fs.readFileSync(path.join(PKG, f))), 0);
-console.log(`${pad('the resocket/resume entry (resume/: its wasm, glue, class, snippet)', 77)} ${lpad(kb(resumeTotal), 25)} gzip`);
+console.log(`${pad('the resocket/resume entry (resume/: its wasm and class)', 77)} ${lpad(kb(resumeTotal), 25)} gzip`);
 
 // ---------------------------------------------------------------- 2. the profile build
-const named = path.join(OUT, 'resocket_core_bg.opt.wasm');
+// The package's engine build, its function names kept (scripts/engine-wasm.mjs --keep-names).
+const named = path.join(OUT, 'resocket.named.wasm');
 if (!skipBuild) {
   fs.mkdirSync(OUT, { recursive: true });
   sh('cargo', ['build', '-q', '--release', '--target', 'wasm32-unknown-unknown', '--no-default-features', '--features', 'npm'],
     { CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z' });
-  sh('wasm-bindgen', ['--keep-debug', '--target', 'bundler', '--out-dir', OUT, '--out-name', 'resocket_core',
-    path.join(ROOT, 'target', 'wasm32-unknown-unknown', 'release', 'resocket.wasm')]);
-  sh(path.join(ROOT, 'node_modules', '.bin', 'wasm-opt'), ['-Os', '-g', '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
-    path.join(OUT, 'resocket_core_bg.wasm'), '-o', named]);
+  sh('node', [path.join(ROOT, 'scripts', 'engine-wasm.mjs'),
+    path.join(ROOT, 'target', 'wasm32-unknown-unknown', 'release', 'resocket.wasm'), named, '--keep-names']);
 }
 const wasm = fs.readFileSync(named);
 
@@ -91,6 +84,32 @@ function leb(buf, pos) {
     shift += 7;
     if (b < 0x80) return [value, pos];
   }
+}
+// Rust symbol names as paths (`a::b::c`): the legacy mangling's identifiers in order, its hash
+// dropped; the v0 mangling's identifiers read the same way (good enough to group by crate).
+// The engine's exports (src/js/abi.rs) are single letters.
+const EXPORTS = { b: 'scratch', n: 'new', i: 'input', r: 'received', s: 'send_binary', m: 'frame', p: 'poll',
+  u: 'num', t: 'text', a: 'at', f: 'free' };
+function demangle(name) {
+  if (EXPORTS[name]) return `engine export ${name} (${EXPORTS[name]})`;
+  if (!/^_(ZN|R)/.test(name)) return name;
+  const legacy = name.startsWith('_ZN');
+  // v0: crate roots and impls carry a disambiguator (`s<base62>_`) before the identifier.
+  if (!legacy) name = name.replace(/s[0-9A-Za-z]*_(?=\d)/g, '');
+  const parts = [];
+  for (let at = legacy ? 3 : 2; at < name.length;) {
+    const m = (legacy ? /^(\d+)/ : /^(\d+)_?/).exec(name.slice(at));
+    if (!m) { at += 1; continue; }
+    const len = Number(m[1]);
+    const ident = name.slice(at + m[0].length, at + m[0].length + len);
+    at += m[0].length + len;
+    if (/^h[0-9a-f]{16}$/.test(ident) || !ident) continue;
+    parts.push(legacy ? ident.replace(/^_(?=\$)/, '') : ident);
+  }
+  return parts.join('::').replace(/\$LT\$/g, '<').replace(/\$GT\$/g, '>').replace(/\$C\$/g, ',')
+    .replace(/\$RF\$/g, '&').replace(/\$BP\$/g, '*').replace(/\$u20\$/g, ' ').replace(/\$u7b\$/g, '{')
+    .replace(/\$u7d\$/g, '}').replace(/\$u5b\$/g, '[').replace(/\$u5d\$/g, ']').replace(/\$u27\$/g, "'")
+    .replace(/\.\./g, '::');
 }
 const sections = [];
 for (let pos = 8; pos < wasm.length;) {
@@ -132,7 +151,7 @@ function wasmItems(buf, sections) {
             for (; n > 0; n -= 1) {
               const [index, q1] = leb(buf, q);
               const [len2, q2] = leb(buf, q1);
-              names.set(index, buf.subarray(q2, q2 + len2).toString());
+              names.set(index, demangle(buf.subarray(q2, q2 + len2).toString()));
               q = q2 + len2;
             }
           }
@@ -177,8 +196,7 @@ for (const it of items.filter((i) => group(i.name)).slice(0, topN)) {
 function group(name) {
   if (/^"/.test(name)) return null; // a custom section's part (names): not shipped
   if (/^data segment|^data\[/.test(name)) return 'data segments (.rodata: strings, tables)';
-  if (/shim|^__externref|^core_\w+$/.test(name)) return 'wasm-bindgen export and externref shims';
-  if (/^(__wbg_)?engine_/.test(name)) return 'resocket::js (the engine\'s exports)';
+  if (/^engine export/.test(name)) return 'resocket::js (the engine\'s exports)';
   if (/^(code|elem|type|import|export|table|memory|global)\b|\[\d+\]$/.test(name) && !name.includes('::')) {
     return name.startsWith('import') ? 'imports' : 'wasm-bindgen shims and tables';
   }

@@ -7,8 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_setup
 echo "[soak] building resocket-server"
 cargo build -q --release -p resocket-server
-if [ "${BENCH_REBUILD:-0}" = 1 ] || [ ! -f pkg/web/resocket_core_bg.wasm ] \
-  || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && [ -n "$(find src Cargo.toml -newer pkg/web/resocket_core_bg.wasm -print -quit)" ]; }; then
+if [ "${BENCH_REBUILD:-0}" = 1 ] || [ ! -f pkg/resocket.wasm ] \
+  || { [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && [ -n "$(find src Cargo.toml -newer pkg/resocket.wasm -print -quit)" ]; }; then
   bash "$ROOT/scripts/build.sh"
 fi
 exec node "$ROOT/bench/soak.mjs" "$@"

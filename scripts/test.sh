@@ -41,12 +41,14 @@ layer() {
 
 layer rustfmt cargo fmt --all -- --check
 layer clippy-native cargo clippy -q --workspace --all-targets -- -D warnings
-layer clippy-wasm32 cargo clippy -q -p resocket --target wasm32-unknown-unknown --all-targets --all-features -- -D warnings
+# Every feature but `npm`, which builds the npm engine alone (without the Rust driver).
+layer clippy-wasm32 cargo clippy -q -p resocket --target wasm32-unknown-unknown --all-targets --features json,resume,js -- -D warnings
 # `default-features = false` (no JSON codec) is a supported build too.
 layer clippy-wasm32-minimal cargo clippy -q -p resocket --target wasm32-unknown-unknown --no-default-features -- -D warnings
 # The npm package's build: release (debug assertions off) is the one without std, with the
 # crate's own panic handler.
 layer clippy-wasm32-npm cargo clippy -q --release -p resocket --target wasm32-unknown-unknown --no-default-features --features npm -- -D warnings
+layer clippy-wasm32-npm-resume cargo clippy -q --release -p resocket --target wasm32-unknown-unknown --no-default-features --features npm,resume -- -D warnings
 # The crates' documentation as docs.rs builds it (for wasm32, see [package.metadata.docs.rs]),
 # warnings denied, and what `cargo package` ships (tests/package/crate.test.mjs).
 layer docs-wasm32 env RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p resocket --target wasm32-unknown-unknown

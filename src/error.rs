@@ -329,7 +329,7 @@ impl Error {
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 impl Error {
     /// Turns a JavaScript exception into [`Error::Js`], keeping its message.
     pub(crate) fn from_js(value: &wasm_bindgen::JsValue) -> Self {

@@ -33,8 +33,15 @@
 //! Browser objects are `!Send`; so are the handles here. Use them from `spawn_local` tasks on
 //! the thread that created them. resocket never wraps them in a panicking `SendWrapper`.
 #![no_std]
-#![forbid(unsafe_code)]
+// No unsafe code, but for the npm engine's wasm exports (feature `js`, src/js/abi.rs: the
+// `#[export_name]`s and the one static they share).
+#![cfg_attr(not(feature = "js"), forbid(unsafe_code))]
+#![cfg_attr(feature = "js", deny(unsafe_code))]
 #![deny(missing_docs, missing_debug_implementations)]
+// The npm package's engine (feature `npm`) is the machine driven by its JavaScript class: what
+// only the Rust driver (or, without `resume`, the resume protocol) reaches is dead in that build
+// alone. Every other build checks for dead code.
+#![cfg_attr(all(target_arch = "wasm32", feature = "npm"), allow(dead_code))]
 
 extern crate alloc;
 // The crate needs only `core` and `alloc`. Every build but the npm package's own wasm (feature
@@ -79,17 +86,20 @@ mod text;
 mod typed;
 mod url;
 
-#[cfg(target_arch = "wasm32")]
+// The Rust driver (the browser glue of `ReSocket` and `Connection`): on wasm32, but not in the
+// npm package's own wasm (feature `npm`), whose engine is driven by its JavaScript class and
+// must link neither wasm-bindgen nor js-sys (see src/js/abi.rs).
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 mod connection;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 mod inbox;
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 mod js;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 mod resocket;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 mod socket;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 mod sys;
 
 pub use backoff::{Backoff, Jitter};
@@ -108,11 +118,11 @@ pub use outbox::Overflow;
 pub use typed::Typed;
 pub use url::{redact_url, validate_url};
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 pub use connection::{ConnectOptions, Connection, Receiver, Sender};
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 pub use resocket::{Events, ReSocket};
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 pub use sys::live_listeners;
 
 /// The npm package's allocator (feature `npm`): smaller than dlmalloc in the wasm.

@@ -87,7 +87,7 @@ impl<In, Out, C, S> Typed<In, Out, C, S> {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 impl<In, Out, C: Clone> Typed<In, Out, C, crate::connection::Connection> {
     /// Splits into a cloneable typed sender and a typed receiver, for separate tasks.
     ///

@@ -30,7 +30,7 @@ pub(crate) struct Parts {
 /// own `URL` in the browser, resolved against the document's base URL (a worker's location),
 /// the `url` crate elsewhere (absolute URLs only). `http` and `https` become `ws` and `wss`.
 /// `None` when it is not a URL.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 fn parse(url: &str) -> Option<Parts> {
     use wasm_bindgen::JsCast;
     let parts = url_parts(url).dyn_into::<js_sys::Array>().ok()?;
@@ -46,7 +46,7 @@ fn parse(url: &str) -> Option<Parts> {
     })
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/url.js")]
 extern "C" {
     /// `[scheme, hostname, host, path, has query, has fragment, href]` of `url` as the
@@ -54,6 +54,13 @@ extern "C" {
     /// or `undefined`.
     #[wasm_bindgen(js_name = urlParts)]
     fn url_parts(url: &str) -> wasm_bindgen::JsValue;
+}
+
+/// The npm package's engine is handed URLs its class parsed with the runtime's `URL` (see
+/// `src/js/mod.rs`), and links no JavaScript bindings: nothing in it parses.
+#[cfg(all(target_arch = "wasm32", feature = "npm"))]
+fn parse(_: &str) -> Option<Parts> {
+    None
 }
 
 #[cfg(not(target_arch = "wasm32"))]

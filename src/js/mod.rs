@@ -22,8 +22,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use wasm_bindgen::prelude::*;
-
 use crate::backoff::Jitter;
 use crate::error::Error;
 use crate::events::{Event, State};
@@ -37,6 +35,8 @@ use crate::options::{Heartbeat, OnReconnect, Options};
 use crate::outbox::Overflow;
 use crate::url::{target_of, validate_protocols, Parts, Target};
 
+mod abi;
+
 /// Milliseconds as whole microseconds (`as` saturates).
 fn millis(ms: f64) -> Duration {
     Duration::from_micros((ms * 1000.0) as u64)
@@ -47,7 +47,26 @@ fn protocol_list(joined: &str) -> Vec<String> {
     if joined.is_empty() {
         return Vec::new();
     }
-    joined.split('\n').map(String::from).collect()
+    let mut rest = Some(joined);
+    let mut list = Vec::new();
+    while let Some(line) = line(&mut rest) {
+        list.push(String::from(line));
+    }
+    list
+}
+
+/// The text up to the next newline (or the end), taken from the front of `rest`; `None` once
+/// `rest` is used up. A byte loop: `str::split` links `memchr` and a pattern searcher into the
+/// wasm for this alone.
+fn line<'a>(rest: &mut Option<&'a str>) -> Option<&'a str> {
+    let text = rest.take()?;
+    match text.bytes().position(|b| b == b'\n') {
+        Some(at) => {
+            *rest = text.get(at + 1..);
+            text.get(..at)
+        }
+        None => Some(text),
+    }
 }
 
 /// `kind\nmessage` of an error: the class builds the JavaScript exception (a DOMException
@@ -61,8 +80,8 @@ fn error_text(err: &Error) -> String {
 /// fragment, href; all empty when it is not a URL), then the URL as given, each ended by a
 /// newline (a parsed part has none; the URL as given comes last, whatever it holds).
 fn parsed(text: &str) -> (Option<Parts>, &str) {
-    let mut lines = text.splitn(8, '\n');
-    let mut next = || String::from(lines.next().unwrap_or_default());
+    let mut rest = Some(text);
+    let mut next = || String::from(line(&mut rest).unwrap_or_default());
     let parts = Parts {
         scheme: next(),
         hostname: next(),
@@ -72,7 +91,7 @@ fn parsed(text: &str) -> (Option<Parts>, &str) {
         fragment: next() == "true",
         href: next(),
     };
-    let given = lines.next().unwrap_or_default();
+    let given = rest.unwrap_or_default();
     ((!parts.scheme.is_empty()).then_some(parts), given)
 }
 
@@ -84,7 +103,6 @@ fn target(url: &str, protocols: &str, secure_only: bool) -> Result<Target, Error
 }
 
 /// The machine of one JavaScript `ReSocket`, and the output being carried out.
-#[wasm_bindgen]
 pub struct Engine {
     machine: Machine,
     /// The output [`Engine::poll`] returned last, read through the field getters.
@@ -114,17 +132,15 @@ fn link(buffered: f64, writable: bool) -> Link {
     }
 }
 
-#[wasm_bindgen]
 impl Engine {
     /// A machine for `config` (numbers in the order `resocket.js` writes them, NaN where an
     /// option was not given), the heartbeat ping (`None`: no heartbeat), a fixed URL as
     /// [`parsed`] reads it (`None`: a URL function answers, see [`Engine::input`]) and the
     /// subprotocols. [`Engine::refused`] says whether it took them.
-    #[wasm_bindgen(constructor)]
     pub fn new(
         config: &[f64],
-        ping: Option<String>,
-        url: Option<String>,
+        ping: Option<&str>,
+        url: Option<&str>,
         protocols: &str,
         secure_only: bool,
     ) -> Engine {
@@ -166,7 +182,7 @@ impl Engine {
         }
         o.heartbeat = ping.map(|ping| {
             Heartbeat::new(
-                ping,
+                String::from(ping),
                 at(10).map_or(Duration::from_secs(15), millis),
                 at(11).map_or(Duration::from_secs(10), millis),
             )
@@ -192,7 +208,7 @@ impl Engine {
             o.resume = Some(r);
         }
         // Without a fixed URL the subprotocols are checked all the same.
-        let checked = match &url {
+        let checked = match url {
             Some(url) => target(url, protocols, secure_only).map(Some),
             None => validate_protocols(&protocol_list(protocols)).map(|()| None),
         };
@@ -269,18 +285,18 @@ impl Engine {
         id: f64,
         a: f64,
         b: f64,
-        s: Option<String>,
-        t: Option<String>,
+        s: Option<&str>,
+        t: Option<&str>,
     ) -> f64 {
         let id = id as u64;
-        let s = s.unwrap_or_default();
+        let s = String::from(s.unwrap_or_default());
         let t = t.unwrap_or_default();
         let input = match kind {
             0 => Input::Start { online: a != 0.0 },
             1 => Input::Reconnect,
             2 => Input::Resolved {
                 id,
-                result: target(&s, &t, self.secure_only),
+                result: target(&s, t, self.secure_only),
             },
             3 => Input::Resolved {
                 id,
@@ -288,7 +304,10 @@ impl Engine {
             },
             4 => Input::OpenFailed {
                 id,
-                error: Error::InvalidUrl { url: s, reason: t },
+                error: Error::InvalidUrl {
+                    url: s,
+                    reason: t.into(),
+                },
             },
             5 => Input::Opened { id, protocol: s },
             6 => Input::OpenDelivered,
@@ -347,11 +366,18 @@ impl Engine {
         now: f64,
         buffered: f64,
         writable: bool,
-        bytes: Vec<u8>,
+        bytes: &[u8],
         policy: f64,
         ttl: f64,
     ) -> f64 {
-        self.send(now, buffered, writable, Message::Binary(bytes), policy, ttl)
+        self.send(
+            now,
+            buffered,
+            writable,
+            Message::Binary(bytes.to_vec()),
+            policy,
+            ttl,
+        )
     }
 
     fn send(
@@ -385,10 +411,10 @@ impl Engine {
         buffered: f64,
         writable: bool,
         id: f64,
-        text: Option<String>,
+        text: Option<&str>,
         len: f64,
     ) -> u8 {
-        let frame = match &text {
+        let frame = match text {
             Some(text) => Received::Text(text),
             None => Received::Binary(len as usize),
         };

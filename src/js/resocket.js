@@ -9,13 +9,12 @@
 // the heartbeat are the machine's decisions; the driver carries them out and dispatches its
 // events through the socket's `Relay` as DOM events.
 //
-// The engine module (`resocket_core.js`: its wasm's fetch, compile and start) is supplied by
-// the build's entry through `engineLoaded` (scripts/package.mjs): the bundler entry imports it
-// dynamically, so importing the package does not wait for the wasm, and a socket constructed
-// meanwhile opens its WebSocket at once and hands it to the engine once it is there (see
-// `Core`: the first message does not wait for the wasm's fetch and compile).
-let engine = null; // the module's { Engine }, once loaded
-let memory = null; // its wasm's memory, where the engine's answers are read
+// The engine's wasm (src/js/abi.rs: it imports nothing, and its exports take and answer
+// numbers) is supplied by the build's entry through `engineLoaded` (scripts/package.mjs): the
+// bundler entry starts its fetch and compile at import without waiting for it, and a socket
+// constructed meanwhile opens its WebSocket at once and hands it to the engine once it is
+// there (see `Core`: the first message does not wait for the wasm's fetch and compile).
+let x = null; // the wasm's exports, once loaded
 let loadError = null; // why it could not be loaded
 const booting = new Set(); // the cores constructed before it
 // Set by the `resocket/resume` entry, whose engine has the resume protocol built in.
@@ -23,17 +22,93 @@ let resumeBuilt = false;
 let readyResolve;
 const ready = new Promise((resolve) => { readyResolve = resolve; });
 
-// Called once by the entry with the engine module and its wasm's exports, or with the error
-// that kept it from loading.
-function engineLoaded(module, wasm, error) {
-  if (engine || loadError) return;
-  if (module) {
-    engine = module;
-    memory = wasm.memory;
-  } else loadError = withKind(new Error(`the resocket engine (wasm) could not be loaded: ${errorMessage(error)}`), 'EngineLoad');
+// Called once by the entry with the wasm's exports, or with the error that kept it from
+// loading.
+function engineLoaded(exports, error) {
+  if (x || loadError) return;
+  if (exports) x = exports;
+  else loadError = withKind(new Error(`the resocket engine (wasm) could not be loaded: ${errorMessage(error)}`), 'EngineLoad');
   for (const core of booting) core.boot();
   booting.clear();
   readyResolve();
+}
+
+// The engine's exports from what a page or a runtime hands over: a URL (fetched), a fetch
+// `Response`, the wasm's bytes or a compiled `WebAssembly.Module` (or a promise of one).
+// Compiled while it streams in where the server says `application/wasm`.
+async function instantiate(input) {
+  let source = await input;
+  if (typeof source === 'string' || source instanceof URL) source = await fetch(source);
+  if (typeof Response === 'function' && source instanceof Response) {
+    if (!source.ok) throw new Error(`fetching ${source.url} answered HTTP ${source.status}`);
+    if (/^application\/wasm\b/.test(source.headers.get('Content-Type')) && WebAssembly.instantiateStreaming) {
+      return (await WebAssembly.instantiateStreaming(source, {})).instance.exports;
+    }
+    source = await source.arrayBuffer();
+  }
+  const made = await WebAssembly.instantiate(source, {});
+  return (made.instance ?? made).exports;
+}
+
+// The same, at once, from the wasm's bytes or a `WebAssembly.Module`.
+function instantiateSync(source) {
+  const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source);
+  return new WebAssembly.Instance(module, {}).exports;
+}
+
+// The engine's text out: strings are written into its scratch buffer as UTF-8.
+const encoder = new TextEncoder();
+
+// Writes `values` (strings, byte arrays; null or undefined: none) one after the other into the
+// engine's scratch buffer (export `b`), and answers their lengths in bytes (-1: none).
+function put(...values) {
+  let room = 0;
+  for (const v of values) room += v == null ? 0 : typeof v === 'string' ? v.length * 3 : v.length;
+  if (!room) return values.map((v) => (v == null ? -1 : 0));
+  let at = x.b(room);
+  const mem = new Uint8Array(x.memory.buffer);
+  return values.map((v) => {
+    if (v == null) return -1;
+    let n = v.length;
+    if (typeof v === 'string') n = encoder.encodeInto(v, mem.subarray(at, at + room)).written;
+    else mem.set(v, at);
+    at += n;
+    return n;
+  });
+}
+
+// Engines the page dropped without `free()` are freed by the garbage collector.
+const dropped = new FinalizationRegistry((h) => x.f(h));
+
+// One engine (a machine of src/machine.rs) in the wasm: its handle and the exports over it, as
+// src/js/mod.rs documents them.
+class Engine {
+  constructor(config, ping, url, protocols, secure) {
+    this.h = x.n(config.length, ...put(new Uint8Array(new Float64Array(config).buffer), ping, url, protocols).slice(1), secure);
+    dropped.register(this, this.h, this);
+  }
+
+  free() {
+    dropped.unregister(this);
+    x.f(this.h);
+    this.h = 0;
+  }
+
+  input(kind, now, buffered, writable, id, a, b, s, t) { return x.i(this.h, kind, now, buffered, writable, id, a, b, ...put(s, t)); }
+
+  received(now, id, len) { return x.r(this.h, now, id, len); }
+
+  send_binary(now, buffered, writable, bytes, policy, ttl) { return x.s(this.h, now, buffered, writable, put(bytes)[0], policy, ttl); }
+
+  frame(now, buffered, writable, id, text, len) { return x.m(this.h, now, buffered, writable, id, put(text)[0], len); }
+
+  poll() { return x.p(this.h); }
+
+  num(i) { return x.u(this.h, i); }
+
+  text(i) { return x.t(this.h, i); }
+
+  at() { return x.a(this.h); }
 }
 
 const addListener = EventTarget.prototype.addEventListener;
@@ -676,7 +751,7 @@ class Core {
     this.o = o;
     this.C = o.WebSocket;
     this.source = source;
-    if (engine) {
+    if (x) {
       this.boot(true);
       return;
     }
@@ -735,14 +810,14 @@ class Core {
     const fixed = typeof source === 'string' ? source : undefined;
     const hb = o.heartbeat;
     const re = o.resume;
-    const e = new engine.Engine(new Float64Array([
+    const e = new Engine([
       num(o.minDelay), num(o.maxDelay), num(o.factor), num(JITTER[o.jitter]), num(o.maxRetries),
       num(o.stableAfter), num(o.connectTimeout), num(o.outboxMessages), num(o.outboxBytes),
       num(OVERFLOW[o.overflow]), num(hb?.interval), num(hb?.timeout), num(o.maxMessageBytes),
       o.jitterSeed ?? Math.floor(Math.random() * 2 ** 53),
       re ? 1 : 0, re?.fallback === 'plain' ? 1 : 0, num(re?.maxBuffered), num(re?.maxBufferedBytes),
       re?.overflow === 'wait' ? 0 : 1, re?.onReset === 'drop' ? 0 : 1,
-    ]), hb ? hb.message ?? '{"type":"ping"}' : undefined, fixed === undefined ? undefined : urlText(fixed), protocols, secure);
+    ], hb ? hb.message ?? '{"type":"ping"}' : undefined, fixed === undefined ? undefined : urlText(fixed), protocols, secure);
     this.e = e;
     // The URL or the subprotocols refused (the engine checks them as it will connect).
     const bad = this.str(e.text(5));
@@ -796,7 +871,7 @@ class Core {
   str(n) { return n < 0 ? undefined : decoder.decode(this.view(n)); }
 
   // An engine answer of `n` bytes: a view of the wasm's memory, good until the next engine call.
-  view(n) { return new Uint8Array(memory.buffer, this.e.at(), n); }
+  view(n) { return new Uint8Array(x.memory.buffer, this.e.at(), n); }
 
   // What the machine needs to know of the current socket before an input.
   link() {
@@ -1035,7 +1110,7 @@ class Core {
 
   get stats() {
     // The state and the counters (before the engine: none yet, the sends waiting).
-    const s = this.e ? new Float64Array(memory.buffer, this.e.input(15, 0, ...this.link()), 14) : [0, 0, 0, 0, 0, 0, 0, 0, 0, -1, this.early?.sends.length ?? 0, 0, 0, 0];
+    const s = this.e ? new Float64Array(x.memory.buffer, this.e.input(15, 0, ...this.link()), 14) : [0, 0, 0, 0, 0, 0, 0, 0, 0, -1, this.early?.sends.length ?? 0, 0, 0, 0];
     return {
       connects: s[2],
       reconnects: s[3],

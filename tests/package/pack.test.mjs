@@ -20,24 +20,23 @@ const manifest = JSON.parse(fs.readFileSync(path.join(PKG, 'package.json'), 'utf
 console.log(`[pack] ${path.relative(ROOT, info.tarball)}: ${info.files.length} files, `
   + `${info.size} bytes packed, ${info.unpackedSize} unpacked`);
 
-// Every file the tarball may hold: the three builds (bundler at the root, `web/`, and
-// `resume/` with the resume protocol), the node entries, the crate's JS snippet of each build, types, README, licences, package.json.
+// Every file the tarball may hold: the engine's two builds (`resocket.wasm`, and
+// `resume/resocket.wasm` with the resume protocol), the entry modules, types, README,
+// licences, package.json.
 const ALLOWED = [
   /^package\.json$/, /^README\.md$/, /^LICENSE-(MIT|APACHE)$/,
   /^((web|resume)\/)?resocket\.(js|d\.ts)$/,
-  /^((web|resume)\/)?resocket_core(_bg)?\.(js|d\.ts|wasm|wasm\.d\.ts)$/,
+  /^(resume\/)?resocket\.wasm$/,
   /^(node|deno)\/resocket\.js$/,
   /^resume\/(node|web)\.js$/,
-  // The one wasm-bindgen snippet the engine imports (the URL parser).
-  /^((web|resume)\/)?snippets\/resocket-[0-9a-f]+\/src\/url\.js$/,
 ];
 
 test('the tarball holds only the package files', () => {
   const stray = info.files.filter((f) => !ALLOWED.some((re) => re.test(f)));
   assert.deepEqual(stray, [], 'files that do not belong in the package');
   for (const f of ['package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'resocket.js',
-    'resocket_core_bg.wasm', 'web/resocket.js', 'web/resocket_core_bg.wasm', 'node/resocket.js', 'deno/resocket.js',
-    'resume/resocket.js', 'resume/resocket_core_bg.wasm', 'resume/node.js']) {
+    'resocket.wasm', 'web/resocket.js', 'node/resocket.js', 'deno/resocket.js',
+    'resume/resocket.js', 'resume/resocket.wasm', 'resume/node.js']) {
     assert.ok(info.files.includes(f), `${f} is in the tarball`);
   }
 });

@@ -1,0 +1,127 @@
+// Turns cargo's wasm of the npm engine (feature `npm`: src/js/abi.rs) into the package's
+// `resocket.wasm`: only the engine's exports and its memory are kept (cargo also exports what
+// linked crates declare `#[no_mangle]`, wasm-bindgen's allocator shims among them), custom
+// sections are dropped (names, producers, wasm-bindgen's descriptors), then binaryen's
+// wasm-opt removes what nothing reaches any more and optimises for size. The result must
+// import nothing: the class instantiates it with an empty import object.
+//
+//   node scripts/engine-wasm.mjs <cargo's .wasm> <out .wasm> [--keep-names]
+// --keep-names keeps the name section (for scripts/size-report.mjs).
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// src/js/abi.rs's exports (`m` only with the resume protocol) and the memory.
+export const ENGINE_EXPORTS = new Set(['memory', 'b', 'n', 'i', 'r', 's', 'm', 'p', 'u', 't', 'a', 'f']);
+
+function leb(buf, at) {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = buf[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (byte < 0x80) return [value, at];
+  }
+}
+
+function uleb(n) {
+  const out = [];
+  do {
+    let byte = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return Buffer.from(out);
+}
+
+// The module with only `keep`'s exports, without custom sections (but `name` if `names`).
+export function filterWasm(buf, keep, names = false) {
+  const parts = [buf.subarray(0, 8)];
+  let imports = 0;
+  for (let at = 8; at < buf.length;) {
+    const id = buf[at];
+    const [size, start] = leb(buf, at + 1);
+    const end = start + size;
+    const body = buf.subarray(start, end);
+    if (id === 0) {
+      const [len, q] = leb(body, 0);
+      if (names && body.subarray(q, q + len).toString() === 'name') parts.push(buf.subarray(at, end));
+    } else if (id === 7) {
+      let [count, p] = leb(body, 0);
+      const kept = [];
+      for (; count > 0; count -= 1) {
+        const from = p;
+        const [len, q] = leb(body, p);
+        const name = body.subarray(q, q + len).toString();
+        p = leb(body, q + len + 1)[1];
+        if (keep.has(name)) kept.push(body.subarray(from, p));
+      }
+      const section = Buffer.concat([uleb(kept.length), ...kept]);
+      parts.push(Buffer.from([7]), uleb(section.length), section);
+    } else {
+      if (id === 2) [imports] = leb(body, 0);
+      parts.push(buf.subarray(at, end));
+    }
+    at = end;
+  }
+  return { wasm: Buffer.concat(parts), imports };
+}
+
+// What a module imports (module and name of each).
+export function importsOf(buf) {
+  for (let at = 8; at < buf.length;) {
+    const id = buf[at];
+    const [size, start] = leb(buf, at + 1);
+    if (id === 2) {
+      const body = buf.subarray(start, start + size);
+      let [count, p] = leb(body, 0);
+      const out = [];
+      for (; count > 0; count -= 1) {
+        const [ml, q] = leb(body, p);
+        const module = body.subarray(q, q + ml).toString();
+        const [nl, r] = leb(body, q + ml);
+        out.push(`${module}.${body.subarray(r, r + nl).toString()}`);
+        p = r + nl;
+        const kind = body[p++];
+        if (kind === 0) p = leb(body, p)[1];
+        else if (kind === 1) { p += 1; const flags = body[p++]; p = leb(body, p)[1]; if (flags & 1) p = leb(body, p)[1]; }
+        else if (kind === 2) { const flags = body[p++]; p = leb(body, p)[1]; if (flags & 1) p = leb(body, p)[1]; }
+        else if (kind === 3) p += 2;
+        else p = leb(body, p + 1)[1];
+      }
+      return out;
+    }
+    at = start + size;
+  }
+  return [];
+}
+
+export function buildEngineWasm(input, output, { keepNames = false } = {}) {
+  const { wasm } = filterWasm(fs.readFileSync(input), ENGINE_EXPORTS, keepNames);
+  const filtered = `${output}.filtered.wasm`;
+  fs.writeFileSync(filtered, wasm);
+  // The features rustc's wasm32 target enables (binaryen's defaults are the MVP's).
+  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wasm-opt'), [
+    '-Oz', ...(keepNames ? ['-g'] : []), '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
+    '--enable-sign-ext', '--enable-mutable-globals', '--enable-multivalue', '--enable-reference-types',
+    filtered, '-o', output,
+  ], { stdio: 'inherit' });
+  fs.rmSync(filtered);
+  const left = importsOf(fs.readFileSync(output));
+  if (left.length) {
+    throw new Error(`${output}: the engine must import nothing, but imports ${left.join(', ')}`
+      + ' (a wasm-bindgen or web-sys call reached the npm engine?)');
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [input, output, ...flags] = process.argv.slice(2);
+  buildEngineWasm(input, output, { keepNames: flags.includes('--keep-names') });
+  const bytes = fs.readFileSync(output);
+  const { gzipSync } = await import('node:zlib');
+  console.log(`[engine] ${path.relative(ROOT, output)}: ${bytes.length} bytes, ${gzipSync(bytes, { level: 9 }).length} gzip`);
+}
