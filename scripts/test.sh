@@ -94,7 +94,7 @@ SYSTEM_NODE="$(PATH="$(tr ':' '\n' <<<"$PATH" | grep -v node_modules | paste -sd
 if [ -n "$SYSTEM_NODE" ] && [ "$("$SYSTEM_NODE" -p 'typeof WebSocket')" = undefined ]; then OLD_NODE=("$SYSTEM_NODE"); fi
 echo "[node] Node.js 22: $("$NODE22" --version); without a global WebSocket: ${OLD_NODE[*]} ($("${OLD_NODE[@]}" --version))"
 layer package-hygiene "$NODE22" --test --test-concurrency=1 "$ROOT"/tests/package/pack.test.mjs "$ROOT"/tests/package/consumers.test.mjs
-layer node22 "$NODE22" --test "$ROOT/tests/node/behaviour.test.mjs"
+layer node22 "$NODE22" --test "$ROOT/tests/node/behaviour.test.mjs" "$ROOT/tests/node/engine-memory.test.mjs"
 layer node-ws-class env RESOCKET_TEST_WEBSOCKET=ws "${OLD_NODE[@]}" --test "$ROOT/tests/node/behaviour.test.mjs"
 layer node-no-websocket "${OLD_NODE[@]}" --test "$ROOT/tests/node/no-websocket.test.mjs"
 layer e2e-tests node --test --test-concurrency=1 "$ROOT"/tests/e2e/*.test.mjs

@@ -133,7 +133,7 @@ pub use sys::live_listeners;
     not(test)
 ))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: js::heap::Heap = js::heap::Heap::new();
 
 /// The npm package's panic handler (feature `npm`, release builds): the wasm traps
 /// (`unreachable`), which JS sees as a `RuntimeError`, like a panic under std's

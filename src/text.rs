@@ -27,19 +27,13 @@ pub(crate) fn text(pieces: &[Piece<'_>]) -> String {
     out
 }
 
-/// Appends `n` in decimal.
-fn push_number(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Appends `n` in decimal (no table, no indexing: the smallest code for a few numbers per
+/// message).
+fn push_number(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_number(out, n / 10);
     }
-    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 #[cfg(test)]

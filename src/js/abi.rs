@@ -96,18 +96,23 @@ pub extern "C" fn new(config: u32, ping: i32, url: i32, protocols: i32, secure_o
         .bytes(i32::try_from(config.saturating_mul(8)).unwrap_or(-1))
         .unwrap_or_default()
         .chunks_exact(8)
-        .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap_or_default()))
         .collect();
     let ping = r.text(ping);
     let url = r.text(url);
     let protocols = r.text(protocols).unwrap_or_default();
     let engine = Engine::new(&config, ping, url, protocols, secure_only != 0);
-    let free = w.engines.iter().position(Option::is_none);
-    let i = free.unwrap_or(w.engines.len());
-    if i == w.engines.len() {
-        w.engines.push(None);
+    // The first free slot, else a new one.
+    let i = match w.engines.iter_mut().position(|slot| slot.is_none()) {
+        Some(i) => i,
+        None => {
+            w.engines.push(None);
+            w.engines.len() - 1
+        }
+    };
+    if let Some(slot) = w.engines.get_mut(i) {
+        *slot = Some(engine);
     }
-    w.engines[i] = Some(engine);
     i as u32 + 1
 }
 

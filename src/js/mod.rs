@@ -36,6 +36,8 @@ use crate::outbox::Overflow;
 use crate::url::{target_of, validate_protocols, Parts, Target};
 
 mod abi;
+#[cfg(feature = "npm")]
+pub(crate) mod heap;
 
 /// Milliseconds as whole microseconds (`as` saturates).
 fn millis(ms: f64) -> Duration {
