@@ -240,10 +240,33 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) fn validate_protocols(protocols: &[String]) -> Result<()> {
     for (i, p) in protocols.iter().enumerate() {
-        let valid_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
+        // A token's bytes: visible ASCII but the separators (a byte of a non-ASCII character
+        // is not ASCII). A byte test, not a search in a string of separators.
+        let valid_byte = |b: u8| {
+            b.is_ascii_graphic()
+                && !matches!(
+                    b,
+                    b'(' | b')'
+                        | b'<'
+                        | b'>'
+                        | b'@'
+                        | b','
+                        | b';'
+                        | b':'
+                        | b'\\'
+                        | b'"'
+                        | b'/'
+                        | b'['
+                        | b']'
+                        | b'?'
+                        | b'='
+                        | b'{'
+                        | b'}'
+                )
+        };
         let reason = if p.is_empty() {
             Some("empty")
-        } else if !p.chars().all(valid_char) {
+        } else if !p.bytes().all(valid_byte) {
             Some("contains a character not allowed in a token")
         } else if protocols.iter().take(i).any(|q| q.eq_ignore_ascii_case(p)) {
             // As the browser: `echo` and `ECHO` are the same subprotocol.
