@@ -128,14 +128,18 @@ impl RawSocket {
             on_message.function(),
             on_close.function(),
         )
-        .map_err(|e| Error::InvalidUrl {
-            url: redact_url(url),
-            // The browser's message repeats the URL, query string included: keep only its kind.
-            reason: js_error_message(&e)
-                .split(':')
-                .next()
-                .unwrap_or("rejected by the browser")
-                .to_owned(),
+        .map_err(|e| {
+            // The browser's message repeats the URL, query string included: keep only its
+            // kind, what comes before the first colon (a byte scan, not a string searcher).
+            let message = js_error_message(&e);
+            let kind = message.bytes().position(|b| b == b':');
+            Error::InvalidUrl {
+                url: redact_url(url),
+                reason: kind
+                    .and_then(|end| message.get(..end))
+                    .unwrap_or(&message)
+                    .to_owned(),
+            }
         })?;
         Ok(RawSocket {
             ws,
