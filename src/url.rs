@@ -34,16 +34,23 @@ pub(crate) struct Parts {
 fn parse(url: &str) -> Option<Parts> {
     use wasm_bindgen::JsCast;
     let parts = url_parts(url).dyn_into::<js_sys::Array>().ok()?;
-    let text = |i: u32| parts.get(i).as_string().unwrap_or_default();
     Some(Parts {
-        scheme: text(0),
-        hostname: text(1),
-        host: text(2),
-        path: text(3),
+        scheme: part(&parts, 0),
+        hostname: part(&parts, 1),
+        host: part(&parts, 2),
+        path: part(&parts, 3),
         query: parts.get(4).is_truthy(),
         fragment: parts.get(5).is_truthy(),
-        href: text(6),
+        href: part(&parts, 6),
     })
+}
+
+/// The text at `i` of `urlParts`' answer (empty if it is not one). Out of line: one copy for
+/// the five parts.
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
+#[inline(never)]
+fn part(parts: &js_sys::Array, i: u32) -> String {
+    parts.get(i).as_string().unwrap_or_default()
 }
 
 #[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
