@@ -1,24 +1,24 @@
 // The crate's few lines of JavaScript (a wasm-bindgen snippet: one module, shipped beside the
 // glue): what is cheaper or only possible on the JavaScript side.
 
-// Sets `ws.onmessage` to call `f(text)` when the payload is a string, else `f(undefined, event)`:
-// one call into wasm per message instead of three (the closure, reading `data`, copying the
-// string), and no event handle for a text message.
-export function listen(ws, f) {
-  ws.onmessage = (e) => { const d = e.data; if (typeof d === 'string') f(d); else f(undefined, e); };
-}
-
-// `new WebSocket(url, protocols)` with the global class. Without one (Node.js before 22), it
-// throws a message without a colon (the caller keeps what comes before one) that names what is
-// missing. (The npm package's driver, in resocket.js, creates its sockets itself, with the
-// class of its `WebSocket` option.)
+// `new WebSocket(url, protocols)` with the global class, its binary type `arraybuffer` and its
+// handlers: `open` and `close` (given the events), and `message`, called as `message(text)` when
+// the payload is a string, else `message(undefined, event)` (one call into wasm per message
+// instead of three: the closure, reading `data`, copying the string; and no event handle for a
+// text message). Without a WebSocket class (Node.js before 22), it throws a message without a
+// colon (the caller keeps what comes before one) that names what is missing. (The npm package's
+// driver, in resocket.js, creates its sockets itself, with the class of its `WebSocket` option.)
 // The error event is ignored (the close event after it carries what matters), but it has a
 // listener: the `ws` package's socket, an EventEmitter, throws an error event nobody listens to.
-export function socket(url, protocols) {
+export function socket(url, protocols, open, message, close) {
   const C = globalThis.WebSocket;
   if (typeof C != 'function') throw 'this runtime has no WebSocket class (Node.js before 22?)';
   const ws = protocols ? new C(url, protocols) : new C(url);
   ws.onerror = ignore;
+  ws.binaryType = 'arraybuffer';
+  ws.onopen = open;
+  ws.onmessage = (e) => { const d = e.data; if (typeof d === 'string') message(d); else message(undefined, e); };
+  ws.onclose = close;
   // Binary data is sent as a view of wasm memory. A browser copies it at once; a WebSocket
   // written in JavaScript (the `ws` package's) may keep it for later (while compressing), when
   // the memory holds something else: it gets a copy.
@@ -27,6 +27,12 @@ export function socket(url, protocols) {
     ws.send = (d) => send.call(ws, ArrayBuffer.isView(d) ? d.slice() : d);
   }
   return ws;
+}
+// Detaches the handlers `socket` set (so none can run into freed closures), then closes a
+// socket still connecting or open with code 1000 (which cannot be refused; any error ignored).
+export function detach(ws) {
+  ws.onopen = ws.onmessage = ws.onclose = null;
+  if (ws.readyState < 2) try { ws.close(1000); } catch {}
 }
 const ignore = () => {};
 

@@ -5,7 +5,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{BinaryType, MessageEvent, WebSocket};
+use web_sys::{MessageEvent, WebSocket};
 
 use crate::error::{Error, Result};
 use crate::message::{CloseEvent, Message, ReadyState};
@@ -60,14 +60,23 @@ impl Incoming {
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    /// Sets `ws.onmessage` to call `f(text)` when the payload is a string, else `f(undefined,
-    /// event)`: one call into wasm per message instead of three (the closure, reading `data`,
-    /// copying the string), and no event handle for a text message.
-    fn listen(ws: &WebSocket, f: &js_sys::Function);
-    /// `new WebSocket(url, protocols)` with the global class; throws when there is none
-    /// (Node.js before 22).
+    /// `new WebSocket(url, protocols)` with the global class, binary type `arraybuffer`, its
+    /// handlers set: `open`, `close` (given the close event) and `message`, called as
+    /// `message(text)` when the payload is a string, else `message(undefined, event)` (one call
+    /// into wasm per message instead of three: the closure, reading `data`, copying the
+    /// string; and no event handle for a text message). Throws when there is no such class
+    /// (Node.js before 22). One call instead of five, with fewer imports.
     #[wasm_bindgen(catch)]
-    fn socket(url: &str, protocols: Option<js_sys::Array>) -> Result<WebSocket, JsValue>;
+    fn socket(
+        url: &str,
+        protocols: Option<js_sys::Array>,
+        open: &js_sys::Function,
+        message: &js_sys::Function,
+        close: &js_sys::Function,
+    ) -> Result<WebSocket, JsValue>;
+    /// Removes the handlers `socket` set, then closes the socket with code 1000 if it is still
+    /// connecting or open.
+    fn detach(ws: &WebSocket);
 }
 
 /// One browser `WebSocket` (binary type `ArrayBuffer`) whose three handlers are owned here.
@@ -91,22 +100,10 @@ impl RawSocket {
         mut on_close: impl FnMut(CloseEvent) + 'static,
     ) -> Result<Self> {
         validate_protocols(protocols)?;
-        let list = (!protocols.is_empty())
-            .then(|| protocols.iter().map(|p| JsValue::from_str(p)).collect());
-        let ws = socket(url, list).map_err(|e| Error::InvalidUrl {
-            url: redact_url(url),
-            // The browser's message repeats the URL, query string included: keep only its kind.
-            reason: js_error_message(&e)
-                .split(':')
-                .next()
-                .unwrap_or("rejected by the browser")
-                .to_owned(),
-        })?;
-        ws.set_binary_type(BinaryType::Arraybuffer);
         let on_open = Listener::new(Closure::new(on_open) as Closure<dyn FnMut()>);
-        // A text message comes as its text, already copied (`listen`), any other as the browser's
-        // event; the JavaScript layer's relay calls it with the event only, and passes the
-        // payload through without copying it into wasm and back.
+        // A text message comes as its text, already copied (see `socket`), any other as the
+        // browser's event; the JavaScript layer's relay calls it with the event only, and passes
+        // the payload through without copying it into wasm and back.
         let on_message = Listener::new(Closure::new(
             move |text: Option<String>, event: Option<MessageEvent>| match (text, event) {
                 (Some(text), _) => on_message(Incoming::Text(text)),
@@ -122,9 +119,28 @@ impl RawSocket {
                 was_clean: event.was_clean(),
             })
         }) as Closure<dyn FnMut(web_sys::CloseEvent)>);
-        ws.set_onopen(Some(on_open.function()));
-        listen(&ws, on_message.function());
-        ws.set_onclose(Some(on_close.function()));
+        let list = (!protocols.is_empty())
+            .then(|| protocols.iter().map(|p| JsValue::from_str(p)).collect());
+        let ws = socket(
+            url,
+            list,
+            on_open.function(),
+            on_message.function(),
+            on_close.function(),
+        )
+        .map_err(|e| {
+            // The browser's message repeats the URL, query string included: keep only its
+            // kind, what comes before the first colon (a byte scan, not a string searcher).
+            let message = js_error_message(&e);
+            let kind = message.bytes().position(|b| b == b':');
+            Error::InvalidUrl {
+                url: redact_url(url),
+                reason: kind
+                    .and_then(|end| message.get(..end))
+                    .unwrap_or(&message)
+                    .to_owned(),
+            }
+        })?;
         Ok(RawSocket {
             ws,
             _on_open: on_open,
@@ -174,16 +190,7 @@ impl RawSocket {
 impl Drop for RawSocket {
     fn drop(&mut self) {
         // Detach first so no handler can run into freed closures; then close a socket that is
-        // still connecting or open. The closures are dropped after this body.
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        if matches!(
-            self.ws.ready_state(),
-            WebSocket::CONNECTING | WebSocket::OPEN
-        ) {
-            // Cannot fail: 1000 without a reason is always valid.
-            let _ = self.ws.close_with_code(1000);
-        }
+        // still connecting or open (see `detach`). The closures are dropped after this body.
+        detach(&self.ws);
     }
 }

@@ -34,16 +34,23 @@ pub(crate) struct Parts {
 fn parse(url: &str) -> Option<Parts> {
     use wasm_bindgen::JsCast;
     let parts = url_parts(url).dyn_into::<js_sys::Array>().ok()?;
-    let text = |i: u32| parts.get(i).as_string().unwrap_or_default();
     Some(Parts {
-        scheme: text(0),
-        hostname: text(1),
-        host: text(2),
-        path: text(3),
+        scheme: part(&parts, 0),
+        hostname: part(&parts, 1),
+        host: part(&parts, 2),
+        path: part(&parts, 3),
         query: parts.get(4).is_truthy(),
         fragment: parts.get(5).is_truthy(),
-        href: text(6),
+        href: part(&parts, 6),
     })
+}
+
+/// The text at `i` of `urlParts`' answer (empty if it is not one). Out of line: one copy for
+/// the five parts.
+#[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
+#[inline(never)]
+fn part(parts: &js_sys::Array, i: u32) -> String {
+    parts.get(i).as_string().unwrap_or_default()
 }
 
 #[cfg(all(target_arch = "wasm32", not(feature = "npm")))]
@@ -240,10 +247,33 @@ pub fn validate_url(url: &str, secure_only: bool) -> Result<()> {
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) fn validate_protocols(protocols: &[String]) -> Result<()> {
     for (i, p) in protocols.iter().enumerate() {
-        let valid_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
+        // A token's bytes: visible ASCII but the separators (a byte of a non-ASCII character
+        // is not ASCII). A byte test, not a search in a string of separators.
+        let valid_byte = |b: u8| {
+            b.is_ascii_graphic()
+                && !matches!(
+                    b,
+                    b'(' | b')'
+                        | b'<'
+                        | b'>'
+                        | b'@'
+                        | b','
+                        | b';'
+                        | b':'
+                        | b'\\'
+                        | b'"'
+                        | b'/'
+                        | b'['
+                        | b']'
+                        | b'?'
+                        | b'='
+                        | b'{'
+                        | b'}'
+                )
+        };
         let reason = if p.is_empty() {
             Some("empty")
-        } else if !p.chars().all(valid_char) {
+        } else if !p.bytes().all(valid_byte) {
             Some("contains a character not allowed in a token")
         } else if protocols.iter().take(i).any(|q| q.eq_ignore_ascii_case(p)) {
             // As the browser: `echo` and `ECHO` are the same subprotocol.
