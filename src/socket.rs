@@ -29,8 +29,7 @@ pub(crate) fn payload_len(data: &JsValue) -> usize {
 }
 
 /// A received message as the socket hands it on: a text message's text, already copied into
-/// wasm, or the browser's event (any other message, and every message the JavaScript layer's
-/// relay passes on).
+/// wasm, or the browser's event (any other message).
 pub(crate) enum Incoming {
     /// A text message.
     Text(String),
@@ -101,9 +100,8 @@ impl RawSocket {
     ) -> Result<Self> {
         validate_protocols(protocols)?;
         let on_open = Listener::new(Closure::new(on_open) as Closure<dyn FnMut()>);
-        // A text message comes as its text, already copied (see `socket`), any other as the
-        // browser's event; the JavaScript layer's relay calls it with the event only, and passes
-        // the payload through without copying it into wasm and back.
+        // A text message comes as its text, already copied (see `socket` in src/browser.js),
+        // any other as the browser's event.
         let on_message = Listener::new(Closure::new(
             move |text: Option<String>, event: Option<MessageEvent>| match (text, event) {
                 (Some(text), _) => on_message(Incoming::Text(text)),

@@ -1,5 +1,6 @@
-// The URL parser the crate uses in the browser (a wasm-bindgen snippet of its own, so that a
-// build that needs only this, the npm package's engine, ships only this).
+// The runtime's URL parser, as the crate uses it: a wasm-bindgen snippet of the Rust driver
+// (src/url.rs), and the npm package's class puts it in front of its own code
+// (scripts/package.mjs), handing the engine the parts.
 
 // `[scheme, hostname, host, path, has query, has fragment, href]` of `s` as the browser's
 // WHATWG `URL` parses it (`undefined` if it is not a URL): what the socket connects to.
