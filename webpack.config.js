@@ -1,5 +1,5 @@
 // Bundles the live dashboard in www/ with the resocket npm package from pkg/ (built by
-// `wasm-pack build --target bundler`), imported as `resocket` exactly as an app would, and uPlot
+// `scripts/build.sh`: the engine's wasm and the entry modules), imported as `resocket` exactly as an app would, and uPlot
 // (the price chart) from node_modules. Static files are copied as they are.
 const path = require('path');
 const fs = require('fs');

@@ -1,6 +1,6 @@
 // The one terser configuration for shipped JavaScript: scripts/package.mjs minifies the npm
-// package's glue and snippets with it, and bench/run.mjs minifies the other wasm clients' glue
-// the same way before it measures them, so the size comparison stays fair.
+// package's entry modules with it, and bench/run.mjs minifies the other wasm clients' glue the
+// same way before it measures them, so the size comparison stays fair.
 import fs from 'node:fs';
 import { minify } from 'terser';
 

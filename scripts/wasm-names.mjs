@@ -3,7 +3,9 @@
 // wasm-bindgen names each import `__wbg_<name>_<16 hex digits>` and each export after the Rust
 // item (`resocket_remove_event_listener`). Every such name is written twice, once in the wasm
 // (import and export sections) and once in the glue, and the hex digits do not compress: about
-// 2 KB of the package's gzip size. This renames them consistently in both, the way binaryen's
+// 2 KB of a package's gzip size. bench/run.mjs and scripts/rust-size.mjs apply it to the
+// wasm-bindgen clients they measure (resocket's Rust consumer and gloo-net's), alike; the npm
+// package's engine has no wasm-bindgen names (src/js/abi.rs). This renames them consistently in both, the way binaryen's
 // `--minify-imports-and-exports` does for `env` imports (which skips wasm-bindgen's modules):
 //
 // - imports from the glue module (`./<name>_bg.js`) become short identifiers; imports from the

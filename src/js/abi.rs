@@ -49,8 +49,14 @@ fn world() -> &'static mut World {
 impl World {
     /// The engine of handle `h`, if it is live.
     fn engine(&mut self, h: u32) -> Option<&mut Engine> {
-        self.engines.get_mut((h as usize).checked_sub(1)?)?.as_mut()
+        live(&mut self.engines, h)
     }
+}
+
+/// The engine of handle `h` in `engines`, if it is live (for exports that also read the scratch
+/// buffer while they hold it).
+fn live(engines: &mut [Option<Engine>], h: u32) -> Option<&mut Engine> {
+    engines.get_mut((h as usize).checked_sub(1)?)?.as_mut()
 }
 
 /// Reads the scratch buffer front to back.
@@ -78,11 +84,14 @@ impl<'a> Reader<'a> {
 }
 
 /// `b`: room for `len` bytes in the scratch buffer, and its address (good until the next call).
+/// The buffer only grows (zeroed once, when it does): what a call writes is read by its
+/// lengths, never past them.
 #[export_name = "b"]
 pub extern "C" fn scratch(len: u32) -> u32 {
     let scratch = &mut world().scratch;
-    scratch.clear();
-    scratch.resize(len as usize, 0);
+    if scratch.len() < len as usize {
+        scratch.resize(len as usize, 0);
+    }
     scratch.as_ptr() as u32
 }
 
@@ -146,7 +155,7 @@ pub extern "C" fn input(
     let World { scratch, engines } = world();
     let mut r = Reader { rest: scratch };
     let (s, t) = (r.text(s), r.text(t));
-    let Some(Some(e)) = (h as usize).checked_sub(1).and_then(|i| engines.get_mut(i)) else {
+    let Some(e) = live(engines, h) else {
         return -1.0;
     };
     e.input(kind as u8, now, buffered, writable != 0, id, a, b, s, t)
@@ -173,7 +182,7 @@ pub extern "C" fn send_binary(
 ) -> f64 {
     let World { scratch, engines } = world();
     let bytes = Reader { rest: scratch }.bytes(len).unwrap_or_default();
-    let Some(Some(e)) = (h as usize).checked_sub(1).and_then(|i| engines.get_mut(i)) else {
+    let Some(e) = live(engines, h) else {
         return -1.0;
     };
     e.send_binary(now, buffered, writable != 0, bytes, policy, ttl)
@@ -193,7 +202,7 @@ pub extern "C" fn frame(
 ) -> u32 {
     let World { scratch, engines } = world();
     let text = Reader { rest: scratch }.text(text);
-    let Some(Some(e)) = (h as usize).checked_sub(1).and_then(|i| engines.get_mut(i)) else {
+    let Some(e) = live(engines, h) else {
         return 0;
     };
     u32::from(e.frame(now, buffered, writable != 0, id, text, len))

@@ -60,21 +60,32 @@ impl State {
         let size = 1usize << c;
         let align = size.min(PAGE);
         // Nothing else in the engine grows the memory; should something have, start after it.
-        let memory = wasm32::memory_size(0) * PAGE;
+        // (A 4 GiB memory's size does not fit in a wasm32 usize: no more blocks then.)
+        let Some(memory) = wasm32::memory_size(0).checked_mul(PAGE) else {
+            return ptr::null_mut();
+        };
         if self.end != memory {
             self.next = memory;
             self.end = memory;
         }
-        let start = (self.next + align - 1) & !(align - 1);
+        let Some(start) = self.next.checked_add(align - 1).map(|n| n & !(align - 1)) else {
+            return ptr::null_mut();
+        };
         let Some(end) = start.checked_add(size) else {
             return ptr::null_mut();
         };
         if end > self.end {
             let pages = (end - self.end).div_ceil(PAGE);
+            let Some(grown) = pages
+                .checked_mul(PAGE)
+                .and_then(|b| self.end.checked_add(b))
+            else {
+                return ptr::null_mut();
+            };
             if wasm32::memory_grow(0, pages) == usize::MAX {
                 return ptr::null_mut();
             }
-            self.end += pages * PAGE;
+            self.end = grown;
         }
         self.next = end;
         start as *mut u8
