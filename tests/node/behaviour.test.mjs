@@ -82,6 +82,27 @@ test('echo: text and binary, then close(1000) ends with one close event carrying
   assert.equal((await stats(server, id)).total_connections, 1);
 });
 
+test('text goes out as the browser sends it: lone surrogates as U+FFFD, queued or not, any size', async () => {
+  // Every text send crosses into the engine as UTF-8 (TextEncoder) and comes back out of it.
+  const id = client('text');
+  const ws = open(`${server.ws}/ws/echo?client=${id}`);
+  const got = [];
+  ws.onmessage = (e) => got.push(e.data);
+  const texts = ['a\ud800b', '\udc00', '😀 astral', '\u0000nul', 'é'.repeat(3), '',
+    `${'ü😀\ud83d'.repeat(100_000)}end`];
+  try {
+    for (const t of texts) ws.send(t); // while connecting: into the outbox
+    await nextEvent(ws, 'open');
+    for (const t of texts) ws.send(t); // open: straight out
+    await until(() => got.length === texts.length * 2, 10_000, 'every echo');
+    const expected = [...texts, ...texts].map((t) => t.toWellFormed());
+    assert.equal(got.length, expected.length);
+    got.forEach((g, i) => assert.ok(g === expected[i], `echo ${i} (${expected[i].length} UTF-16 units) as sent`));
+  } finally {
+    ws.close();
+  }
+});
+
 test('server killed and restarted: reconnects, and what was sent while down arrives once, in order', async () => {
   const port = await freePort();
   let own = await startServer({ port });
