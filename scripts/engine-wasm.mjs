@@ -11,21 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { importsOf, leb, sectionsOf } from './wasm-read.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // src/js/abi.rs's exports (`m` only with the resume protocol) and the memory.
 export const ENGINE_EXPORTS = new Set(['memory', 'b', 'n', 'i', 'r', 's', 'm', 'p', 'u', 't', 'a', 'f']);
-
-function leb(buf, at) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const byte = buf[at++];
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (byte < 0x80) return [value, at];
-  }
-}
 
 function uleb(n) {
   const out = [];
@@ -41,67 +31,29 @@ function uleb(n) {
 // The module with only `keep`'s exports, without custom sections (but `name` if `names`).
 export function filterWasm(buf, keep, names = false) {
   const parts = [buf.subarray(0, 8)];
-  let imports = 0;
-  for (let at = 8; at < buf.length;) {
-    const id = buf[at];
-    const [size, start] = leb(buf, at + 1);
-    const end = start + size;
-    const body = buf.subarray(start, end);
-    if (id === 0) {
-      const [len, q] = leb(body, 0);
-      if (names && body.subarray(q, q + len).toString() === 'name') parts.push(buf.subarray(at, end));
-    } else if (id === 7) {
+  for (const { id, name, at, start, end } of sectionsOf(buf)) {
+    if (id === 7) {
+      const body = buf.subarray(start, end);
       let [count, p] = leb(body, 0);
       const kept = [];
       for (; count > 0; count -= 1) {
         const from = p;
         const [len, q] = leb(body, p);
-        const name = body.subarray(q, q + len).toString();
+        const exported = body.subarray(q, q + len).toString();
         p = leb(body, q + len + 1)[1];
-        if (keep.has(name)) kept.push(body.subarray(from, p));
+        if (keep.has(exported)) kept.push(body.subarray(from, p));
       }
       const section = Buffer.concat([uleb(kept.length), ...kept]);
       parts.push(Buffer.from([7]), uleb(section.length), section);
-    } else {
-      if (id === 2) [imports] = leb(body, 0);
+    } else if (id !== 0 || (names && name === 'custom "name"')) {
       parts.push(buf.subarray(at, end));
     }
-    at = end;
   }
-  return { wasm: Buffer.concat(parts), imports };
-}
-
-// What a module imports (module and name of each).
-export function importsOf(buf) {
-  for (let at = 8; at < buf.length;) {
-    const id = buf[at];
-    const [size, start] = leb(buf, at + 1);
-    if (id === 2) {
-      const body = buf.subarray(start, start + size);
-      let [count, p] = leb(body, 0);
-      const out = [];
-      for (; count > 0; count -= 1) {
-        const [ml, q] = leb(body, p);
-        const module = body.subarray(q, q + ml).toString();
-        const [nl, r] = leb(body, q + ml);
-        out.push(`${module}.${body.subarray(r, r + nl).toString()}`);
-        p = r + nl;
-        const kind = body[p++];
-        if (kind === 0) p = leb(body, p)[1];
-        else if (kind === 1) { p += 1; const flags = body[p++]; p = leb(body, p)[1]; if (flags & 1) p = leb(body, p)[1]; }
-        else if (kind === 2) { const flags = body[p++]; p = leb(body, p)[1]; if (flags & 1) p = leb(body, p)[1]; }
-        else if (kind === 3) p += 2;
-        else p = leb(body, p + 1)[1];
-      }
-      return out;
-    }
-    at = start + size;
-  }
-  return [];
+  return Buffer.concat(parts);
 }
 
 export function buildEngineWasm(input, output, { keepNames = false } = {}) {
-  const { wasm } = filterWasm(fs.readFileSync(input), ENGINE_EXPORTS, keepNames);
+  const wasm = filterWasm(fs.readFileSync(input), ENGINE_EXPORTS, keepNames);
   const filtered = `${output}.filtered.wasm`;
   fs.writeFileSync(filtered, wasm);
   // The features rustc's wasm32 target enables (binaryen's defaults are the MVP's).
