@@ -66,11 +66,12 @@ function put(...values) {
   for (const v of values) room += v == null ? 0 : typeof v === 'string' ? v.length * 3 : v.length;
   if (!room) return values.map((v) => (v == null ? -1 : 0));
   let at = x.b(room);
+  const end = at + room; // the room asked for: nothing is written past it
   const mem = new Uint8Array(x.memory.buffer);
   return values.map((v) => {
     if (v == null) return -1;
     let n = v.length;
-    if (typeof v === 'string') n = encoder.encodeInto(v, mem.subarray(at, at + room)).written;
+    if (typeof v === 'string') n = encoder.encodeInto(v, mem.subarray(at, end)).written;
     else mem.set(v, at);
     at += n;
     return n;
