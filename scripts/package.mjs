@@ -33,7 +33,7 @@ const entry = `${urlParts}\n${fs.readFileSync(path.join(SRC, 'resocket.js'), 'ut
 const types = fs.readFileSync(path.join(SRC, 'resocket.d.ts'), 'utf8');
 
 // Loading at import, from the wasm beside the module.
-const fetchLoad = (wasm) => `instantiate(new URL('${wasm}', import.meta.url)).then(engineLoaded, (e) => engineLoaded(null, e));\n`;
+const fetchLoad = (wasm) => `instantiate(engineUrl(new URL('${wasm}', import.meta.url))).then(engineLoaded, (e) => engineLoaded(null, e));\n`;
 // `init()` / `initSync()` for the page to call (`wasm`: where `init()` fetches it by default).
 const webLoad = (wasm) => [
   'export default async function init(input) {',

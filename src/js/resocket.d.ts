@@ -180,7 +180,8 @@ export class ReSocket extends EventTarget {
   constructor(url: ReSocketUrl, options?: ReSocketOptions);
   /**
    * Resolves once the engine (the wasm) is loaded. Not needed to use the class: a socket
-   * constructed earlier connects at once and is handed over. After it, every bad argument
+   * constructed earlier connects at once and is handed over; its `open` and plain messages
+   * are dispatched before the engine is there (sends wait for it). After it, every bad argument
    * throws from the constructor; before it, a `secureOnly` or URL-function socket reports a
    * bad URL or subprotocol with an `error` event and ends `failed`.
    */

@@ -33,6 +33,21 @@ function engineLoaded(exports, error) {
   readyResolve();
 }
 
+// The bundler entry's URL of the wasm, once its fetch should start: after the task that
+// imported the package, and then, while sockets constructed meanwhile are in their handshake
+// (and none needs the engine to open), after those handshakes, for at most HEAD_START ms. Their
+// `open` and first messages go out without the engine (see `Core`), and a download beside a
+// handshake slows the handshake on a busy machine (measured in the bench: the first message
+// 10 ms later). Sends wait for the engine either way.
+const HEAD_START = 50;
+let handshakes = 0; // early sockets in their handshake
+let handshakesOver = null;
+const engineUrl = (url) => new Promise((go) => setTimeout(go, 0)).then(() => new Promise((go) => {
+  handshakesOver = go;
+  if (handshakes > 0) setTimeout(go, HEAD_START);
+  else go();
+})).then(() => url);
+
 // The engine's exports from what a page or a runtime hands over: a URL (fetched), a fetch
 // `Response`, the wasm's bytes or a compiled `WebAssembly.Module` (or a promise of one).
 // Compiled while it streams in where the server says `application/wasm`.
@@ -155,6 +170,9 @@ class Relay {
     // After the page's own close(), until a later task: the events held back (the socket is
     // CLOSING meanwhile, and its `close` event comes as a task of its own, as the browser's).
     this.held = null;
+    // Events dispatched before the engine was there (the early socket opened first), as
+    // [type, state]: the engine's own copies of them, when it gets there, are dropped.
+    this.ahead = null;
   }
 
   attach(ws, core) {
@@ -166,23 +184,45 @@ class Relay {
       core(undefined, event);
       return;
     }
-    const data = event.data;
-    // As js_payload_len: UTF-16 code units of a string, bytes of an ArrayBuffer.
+    // Else JSON.parse failed, a heartbeat or the size limit: the core's work.
+    if (this.direct(event)) return;
+    this.count(event.data);
+    core(undefined, event);
+  }
+
+  // Counts a message in; answers its length (as js_payload_len: UTF-16 code units of a
+  // string, bytes of an ArrayBuffer).
+  count(data) {
     const len = typeof data === 'string' ? data.length : data.byteLength;
     this.messagesIn++;
     this.bytesIn += len;
-    if (this.heartbeat || len > this.limit) {
-      core(undefined, event);
-      return;
-    }
+    return len;
+  }
+
+  // Counts and delivers a message that needs nothing of the core (no heartbeat, within the
+  // size limit, parsed); false, and nothing done, for one that does. (Also the early socket's
+  // path before the engine is there.)
+  direct(event) {
+    const data = event.data;
+    if (this.heartbeat || (typeof data === 'string' ? data.length : data.byteLength) > this.limit) return false;
     let value;
     try {
       value = this.value(data);
     } catch {
-      core(undefined, event); // JSON.parse failed: the core reports the decode error
-      return;
+      return false;
     }
+    this.count(data);
     this.deliver(event, data, value);
+    return true;
+  }
+
+  // Dispatches an event before the engine is there; the engine's copy will be dropped.
+  fireAhead(type, detail) {
+    const ahead = this.ahead ?? [];
+    this.ahead = null;
+    this.fire(type, detail);
+    ahead.push([type, detail?.state]);
+    this.ahead = ahead;
   }
 
   // What listeners get for a payload: parsed (JSON mode) or wrapped (a Blob for binaryType
@@ -249,6 +289,18 @@ class Relay {
   // anything else a CustomEvent with `a` as its detail. Never throws: listener exceptions are
   // reported by the browser, and an event that cannot be built is not sent.
   fire(type, a, b, c) {
+    const ahead = this.ahead;
+    if (ahead) {
+      // The engine's copy of an event dispatched before it: dropped. Once the engine goes
+      // another way (a close() meanwhile, say), everything from it goes out.
+      const [t, state] = ahead[0];
+      if (t === type && state === a?.state) {
+        ahead.shift();
+        if (!ahead.length) this.ahead = null;
+        return;
+      }
+      this.ahead = null;
+    }
     if (this.held) {
       this.held.push([type, a, b, c]);
       return;
@@ -752,6 +804,11 @@ class Core {
     this.o = o;
     this.C = o.WebSocket;
     this.source = source;
+    relay.heartbeat = !!o.heartbeat;
+    relay.resume = !!o.resume;
+    if (o.maxMessageBytes >= 0) relay.limit = o.maxMessageBytes;
+    // The early socket while it is open ahead of the engine (see ahead()).
+    this.lead = null;
     if (x) {
       this.boot(true);
       return;
@@ -775,13 +832,53 @@ class Core {
         // The browser's message repeats the URL, query string included: only its kind.
         throw dom(`invalid WebSocket URL or subprotocols (the runtime's ${err?.name ?? 'Error'})`, 'SyntaxError', 'InvalidUrl');
       }
-      const events = this.early.events;
+      const early = this.early;
+      const events = early.events;
       ws.onopen = ws.onmessage = ws.onclose = ws.onerror = (ev) => events.push(ev);
-      this.early.ws = ws;
+      early.ws = ws;
+      // Without a heartbeat or resume, what the engine would do with `open` and plain
+      // messages is known: they go out at once (the engine's first message would otherwise
+      // wait for the wasm's download). Anything after them waits for the engine, in order.
+      if (!relay.heartbeat && !relay.resume) {
+        handshakes++;
+        let shaking = true;
+        ws.onopen = ws.onclose = ws.onerror = (ev) => {
+          events.push(ev);
+          if (shaking) {
+            shaking = false;
+            if (!--handshakes) handshakesOver?.();
+          }
+          if (ev.type === 'open') this.ahead(early);
+        };
+        ws.onmessage = (ev) => {
+          if (this.lead !== ws || events.length > 1 || !relay.direct(ev)) events.push(ev);
+        };
+      }
+    }
+    if (!this.early.ws || relay.heartbeat || relay.resume) {
+      // This one needs the engine to connect or to open: the engine's fetch waits for no
+      // handshake.
+      handshakes = -Infinity;
+      handshakesOver?.();
     }
     if (loadError) queueMicrotask(() => this.boot());
     else booting.add(this);
   }
+
+  // The early socket opened before the engine is there: `open` is dispatched now, after the
+  // states the engine will go through for it (its copies are dropped when it gets there). A
+  // close() or free() in a listener stops the rest.
+  ahead(early) {
+    for (const detail of [{ state: 'connecting', attempt: 0 }, { state: 'open' }, undefined]) {
+      if (this.early !== early || early.close) return;
+      this.lead = early.ws;
+      this.r.fireAhead(detail ? 'statechange' : 'open', detail);
+    }
+  }
+
+  // Still ahead of the engine: the early socket is open and the engine (if there) has not
+  // taken its `open` yet.
+  get leading() { return this.lead && (!this.e || this.e.num(5) === 0) ? this.lead : null; }
 
   // A WebSocket of the configured class, binary messages as ArrayBuffers.
   socket(url, protocols) {
@@ -835,10 +932,7 @@ class Core {
     this.protocols = protocols;
     this.shouldRetry = o.shouldRetry;
     const relay = this.r;
-    relay.heartbeat = !!hb;
-    relay.resume = !!re;
     this.resume = !!re;
-    if (o.maxMessageBytes >= 0) relay.limit = o.maxMessageBytes;
     this.adopt = early?.ws; // handed to the engine's first attempt
     this.replay = early?.events;
     for (const [data, policy] of early?.sends ?? []) {
@@ -849,6 +943,7 @@ class Core {
       }
     }
     if (early?.close) {
+      this.lead = null;
       this.adopt?.close();
       this.adopt = null;
       this.close(...early.close);
@@ -863,6 +958,7 @@ class Core {
   // The engine could not be created (it did not load, or it refused the URL): the socket
   // fails with `error`.
   fail(error) {
+    this.lead = null;
     this.failed = error;
     this.r.fire('error', error.message, error);
     this.r.end(error);
@@ -978,7 +1074,11 @@ class Core {
       const send = ws.send;
       ws.send = (d) => send.call(ws, ArrayBuffer.isView(d) ? d.slice() : d);
     }
-    ws.onopen = () => { if (this.ws === ws) this.input(5, id, 0, 0, ws.protocol); };
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.lead = null;
+      this.input(5, id, 0, 0, ws.protocol);
+    };
     ws.onclose = (ev) => { if (this.ws === ws) this.closed(id, ev); };
     this.r.attach(ws, (_, ev) => { if (this.ws === ws) this.message(id, ev); });
     this.release();
@@ -1095,13 +1195,18 @@ class Core {
   get closing() { return !!this.early?.close; }
 
   get readyState() {
+    const lead = this.leading;
+    if (lead) return lead.readyState === 1 ? 1 : 0;
     if (!this.e) return this.failed ? 3 : 0;
     const state = this.e.num(5);
     if (state === 1) return this.ws && this.ws.readyState >= 2 ? 2 : 1;
     return state >= 5 ? 3 : 0;
   }
 
-  get state() { return this.e ? STATES[this.e.num(5)] : this.failed ? 'failed' : 'connecting'; }
+  get state() {
+    if (this.leading?.readyState === 1) return 'open';
+    return this.e ? STATES[this.e.num(5)] : this.failed ? 'failed' : 'connecting';
+  }
 
   get over() {
     if (!this.e) return this.failed;
@@ -1138,9 +1243,16 @@ class Core {
     return `${u.protocol}//${u.host}${u.pathname}`;
   }
 
-  get protocol() { return this.e?.num(5) === 1 && this.ws ? this.ws.protocol : ''; }
+  // The socket of the open state (the early one while it leads the engine).
+  get opened() {
+    const lead = this.leading;
+    if (lead) return lead.readyState === 1 ? lead : null;
+    return this.e?.num(5) === 1 ? this.ws : null;
+  }
 
-  get extensions() { return this.e?.num(5) === 1 && this.ws ? this.ws.extensions : ''; }
+  get protocol() { return this.opened?.protocol ?? ''; }
+
+  get extensions() { return this.opened?.extensions ?? ''; }
 
   get buffered() {
     if (!this.e) {
@@ -1176,6 +1288,7 @@ class Core {
       // The engine closes once it is there (the socket is CLOSING meanwhile); the early
       // socket closes now, as the browser's would.
       early.close = [code, reason];
+      this.lead = null;
       if (reason !== undefined) early.ws?.close(code || 1000, reason);
       else if (code) early.ws?.close(code);
       else early.ws?.close();
@@ -1197,6 +1310,7 @@ class Core {
 
   // Everything goes at once: listeners, timers, the socket, the wasm side.
   free() {
+    this.lead = null;
     if (this.early) {
       this.early.freed = true;
       this.early.ws?.close();
