@@ -28,12 +28,15 @@ pub trait Codec {
     fn decode<T: DeserializeOwned>(&self, message: &Message) -> Result<T>;
 }
 
-/// JSON through serde_json: encodes to text messages; decodes text and binary (UTF-8 JSON).
+/// JSON: encodes to text messages (through serde_json); decodes text and binary (UTF-8 JSON)
+/// with the crate's own reader, which accepts what serde_json accepts and reports what went
+/// wrong and where (line and column), never the values it met.
 ///
 /// ```
 /// use resocket::{Codec, Json, Message, Error};
 /// let err = Json.decode::<u32>(&Message::Text("{oops".into())).unwrap_err();
 /// assert!(matches!(err, Error::Decode { size: 5, kind: "text", .. }));
+/// assert_eq!(err.to_string(), "could not decode text message of 5 bytes: not valid JSON (line 1, column 2)");
 /// ```
 #[cfg(feature = "json")]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -42,25 +45,26 @@ pub struct Json;
 #[cfg(feature = "json")]
 impl Codec for Json {
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Message> {
+        // serde_json's message may quote the value; only the fact is kept.
         serde_json::to_string(value)
             .map(Message::Text)
-            .map_err(|e| Error::Encode {
-                message: json_error(&e, "the value cannot be written as JSON"),
+            .map_err(|_| Error::Encode {
+                message: "the value cannot be written as JSON".into(),
             })
     }
 
     fn decode<T: DeserializeOwned>(&self, message: &Message) -> Result<T> {
-        // One reader for both kinds of message: serde_json's parser is generic over its reader,
-        // and `from_slice` beside `from_str` would link a second copy of it for every `T`
-        // (about 2 KB gzip). A binary message is checked for UTF-8 first, as JSON must be.
+        // One reader for both kinds of message: a binary message is checked for UTF-8 first, as
+        // JSON must be.
         let text = match message {
             Message::Text(text) => Ok(text.as_str()),
-            Message::Binary(bytes) => core::str::from_utf8(bytes)
-                .map_err(|e| not_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default())),
+            Message::Binary(bytes) => core::str::from_utf8(bytes).map_err(|e| {
+                let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+                placed("not valid JSON", valid, valid.len())
+            }),
         };
         text.and_then(|text| {
-            serde_json::from_str(text)
-                .map_err(|e| json_error(&e, "the JSON does not match the expected type"))
+            crate::json::from_str(text).map_err(|e| placed(e.what(), text.as_bytes(), e.at))
         })
         .map_err(|reason| Error::Decode {
             message: reason,
@@ -70,48 +74,24 @@ impl Codec for Json {
     }
 }
 
-/// What went wrong, without serde_json's own message: that quotes the values it met (`invalid
-/// type: string "..."`), which may be secrets. `data` words a data error; the place (line and
-/// column) is kept where there is one.
-/// What serde_json says of bytes that are not UTF-8 (`valid`: the bytes before the first bad
-/// one): "not valid JSON" at the bad byte's line and column.
+/// `what` went wrong at byte `at` of `bytes`: with its line and column (1-based, the column in
+/// bytes), as serde_json places its errors.
 #[cfg(feature = "json")]
 #[cold]
-fn not_utf8(valid: &[u8]) -> alloc::string::String {
+fn placed(what: &str, bytes: &[u8], at: usize) -> alloc::string::String {
     use crate::text::{text, Piece::N, Piece::S};
-    let line_start = valid
+    let before = bytes.get(..at).unwrap_or(bytes);
+    let line_start = before
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |newline| newline + 1);
-    let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-    text(&[
-        S("not valid JSON (line "),
-        N(line as u64),
-        S(", column "),
-        N((valid.len() - line_start + 1) as u64),
-        S(")"),
-    ])
-}
-
-#[cfg(feature = "json")]
-fn json_error(e: &serde_json::Error, data: &str) -> alloc::string::String {
-    use crate::text::{text, Piece::N, Piece::S};
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Syntax => "not valid JSON",
-        Category::Eof => "the JSON ends too early",
-        Category::Io => "an I/O error",
-        Category::Data => data,
-    };
-    if e.line() == 0 {
-        return what.into();
-    }
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     text(&[
         S(what),
         S(" (line "),
-        N(e.line() as u64),
+        N(line as u64),
         S(", column "),
-        N(e.column() as u64),
+        N((before.len() - line_start + 1) as u64),
         S(")"),
     ])
 }

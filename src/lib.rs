@@ -69,6 +69,8 @@ mod codec;
 mod error;
 mod events;
 mod heartbeat;
+#[cfg(feature = "json")]
+mod json;
 // The machine's driver is wasm32-only; natively the tests and the simulator drive it.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod machine;
