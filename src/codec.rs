@@ -99,7 +99,7 @@ fn placed(what: &str, bytes: &[u8], at: usize) -> alloc::string::String {
 #[cfg(all(test, feature = "json"))]
 mod tests {
     use super::*;
-    use alloc::string::String;
+    use alloc::string::{String, ToString};
     use serde::Deserialize;
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -194,6 +194,20 @@ mod tests {
                 "{bytes:?}"
             );
         }
+    }
+
+    #[test]
+    fn hostile_keys_are_a_decode_error_not_a_panic() {
+        // serde_json 1.0.154 panics here (it reads the key from inside `é`): in a wasm app, a
+        // panic aborts the app, so one message from a hostile server would end it.
+        use alloc::collections::BTreeMap;
+        let err = Json
+            .decode::<BTreeMap<bool, u8>>(&Message::Text("{\"é\":1}".into()))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "could not decode text message of 8 bytes: the JSON does not match the expected type (line 1, column 2)"
+        );
     }
 
     #[test]

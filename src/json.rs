@@ -10,9 +10,15 @@
 //!
 //! It accepts what serde_json accepts (RFC 8259, arrays and objects nested at most 127 deep,
 //! whitespace around the value) and makes the same visitor calls: the tests read thousands of
-//! generated documents with both and compare. Where they differ, on purpose:
-//! - a string read as bytes must not hold a lone surrogate escape (serde_json passes WTF-8 on);
-//! - `i128`/`u128` asked of a value that is not a number is a data error, not a syntax error.
+//! generated documents with both and compare. They differ on purpose in two corners:
+//! - a string read as bytes must not hold a lone surrogate escape (serde_json passes it on as
+//!   WTF-8);
+//! - a number beyond `f64`'s range (`1e309`) where an integer or no number is asked for is a data
+//!   error, found without reading the float (serde_json reads it, and calls it a syntax error).
+//!
+//! And they
+//! place errors differently: serde_json after the last byte it read, this reader at the byte that
+//! is wrong (or one past the end, where the text ends too early).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -168,7 +174,9 @@ fn integer(digits: &str) -> Option<Number> {
     };
     let mut n: u64 = 0;
     for d in digits.bytes() {
-        n = n.checked_mul(10)?.checked_add(u64::from(d.wrapping_sub(b'0')))?;
+        n = n
+            .checked_mul(10)?
+            .checked_add(u64::from(d.wrapping_sub(b'0')))?;
     }
     if !negative {
         Some(Number::U(n))
@@ -238,19 +246,22 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn some_digits(&mut self) -> Result<()> {
+    /// Reads one digit or more. `eof`: what a number cut short is.
+    fn some_digits(&mut self, eof: Kind) -> Result<()> {
         match self.byte() {
             Some(b'0'..=b'9') => {
                 self.digits();
                 Ok(())
             }
             Some(_) => self.fail(Kind::Syntax),
-            None => self.fail(Kind::Eof),
+            None => self.fail(eof),
         }
     }
 
     /// Reads a number: its text, and whether it is an integer (no fraction, no exponent).
-    fn number(&mut self) -> Result<(&'a str, bool)> {
+    /// `eof`: what a number cut short by the end of the text is (serde_json calls it the end of
+    /// the text where it reads the number, a syntax error where it skips it).
+    fn number(&mut self, eof: Kind) -> Result<(&'a str, bool)> {
         let start = self.at;
         if self.byte() == Some(b'-') {
             self.at += 1;
@@ -264,13 +275,13 @@ impl<'a> Reader<'a> {
             }
             Some(b'1'..=b'9') => self.digits(),
             Some(_) => return self.fail(Kind::Syntax),
-            None => return self.fail(Kind::Eof),
+            None => return self.fail(eof),
         }
         let mut whole = true;
         if self.byte() == Some(b'.') {
             self.at += 1;
             whole = false;
-            self.some_digits()?;
+            self.some_digits(eof)?;
         }
         if let Some(b'e' | b'E') = self.byte() {
             self.at += 1;
@@ -278,7 +289,7 @@ impl<'a> Reader<'a> {
             if let Some(b'+' | b'-') = self.byte() {
                 self.at += 1;
             }
-            self.some_digits()?;
+            self.some_digits(eof)?;
         }
         Ok((self.text.get(start..self.at).unwrap_or_default(), whole))
     }
@@ -289,7 +300,7 @@ impl<'a> Reader<'a> {
     /// no integer visitor takes.
     fn integer(&mut self) -> Result<Number> {
         let start = self.at;
-        let (digits, whole) = self.number()?;
+        let (digits, whole) = self.number(Kind::Eof)?;
         match whole.then(|| integer(digits)).flatten() {
             Some(n) => Ok(n),
             None => Err(Error {
@@ -302,7 +313,7 @@ impl<'a> Reader<'a> {
     /// Reads a number where any number (or a float) is asked for.
     fn any_number(&mut self) -> Result<Number> {
         let start = self.at;
-        let (digits, whole) = self.number()?;
+        let (digits, whole) = self.number(Kind::Eof)?;
         if let Some(n) = whole.then(|| integer(digits)).flatten() {
             return Ok(n);
         }
@@ -315,17 +326,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Reads an integer of up to 128 bits (what `i128` and `u128` ask for).
+    /// Reads an integer of up to 128 bits (what `i128` and `u128` ask for). Anything else is a
+    /// syntax error, as serde_json has it.
     fn wide(&mut self, signed: bool) -> Result<(bool, u128)> {
         let start = self.at;
-        let (digits, whole) = self.number()?;
+        let (digits, whole) = self.number(Kind::Syntax)?;
         let (negative, digits) = match digits.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, digits),
         };
         let mut n: u128 = 0;
         for d in digits.bytes() {
-            match n.checked_mul(10).and_then(|n| n.checked_add(u128::from(d.wrapping_sub(b'0')))) {
+            match n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u128::from(d.wrapping_sub(b'0'))))
+            {
                 Some(next) if whole && (signed || !negative) => n = next,
                 _ => {
                     return Err(Error {
@@ -338,8 +353,13 @@ impl<'a> Reader<'a> {
         Ok((negative, n))
     }
 
-    /// Reads four hex digits.
+    /// Reads four hex digits (fewer than four bytes left is the end of the text, as serde_json
+    /// has it, whatever they are).
     fn hex4(&mut self) -> Result<u32> {
+        if self.text.len() - self.at < 4 {
+            self.at = self.text.len();
+            return self.fail(Kind::Eof);
+        }
         let mut n = 0;
         for _ in 0..4 {
             let Some(b) = self.byte() else {
@@ -472,7 +492,7 @@ impl<'a> Reader<'a> {
                 b'f' => self.word(b"false")?,
                 b'n' => self.word(b"null")?,
                 b'-' | b'0'..=b'9' => {
-                    self.number()?;
+                    self.number(Kind::Syntax)?;
                 }
                 _ => return self.fail(Kind::Syntax),
             }
@@ -502,12 +522,20 @@ impl<'a> Reader<'a> {
 
     /// The value ahead is not of the type asked for: a data error at its start, once it is
     /// known to be valid JSON. As serde_json, a string, number or literal is read through first
-    /// (`"abc` is the end of the text, `tru` not JSON); an array or object is not.
+    /// (`"abc` is the end of the text, `tru` not JSON), as a value is read where it is kept (a
+    /// lone surrogate escape is not JSON, `1e` ends too early); an array or object is not.
     #[cold]
     fn mismatch<T>(&mut self) -> Result<T> {
         let start = self.at;
-        if !matches!(self.byte(), Some(b'[' | b'{')) {
-            self.skip()?;
+        match self.byte() {
+            Some(b'"') => {
+                self.string(true)?;
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                self.number(Kind::Eof)?;
+            }
+            Some(b'[' | b'{') => {}
+            _ => self.skip()?,
         }
         Err(Error {
             kind: Kind::Data,
@@ -641,20 +669,34 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
                 };
                 visitor.visit_i128(n)
             }
-            _ => self.mismatch(),
+            // As serde_json: it reads a number, and this is none.
+            _ => self.fail(Kind::Syntax),
         }
     }
 
     fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.start()? {
             b'-' | b'0'..=b'9' => visitor.visit_u128(self.wide(false)?.1),
-            _ => self.mismatch(),
+            _ => self.fail(Kind::Syntax),
         }
     }
 
-    /// An `f64` that the visitor narrows, as serde_json reads an `f32`.
+    /// Read as an `f64` (which the visitor narrows); beyond `f32`'s range, an error (as
+    /// serde_json reads an `f32` exactly).
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_f64(visitor)
+        match self.start()? {
+            b'-' | b'0'..=b'9' => {
+                let start = self.at;
+                match self.any_number()? {
+                    Number::F(x) if (x as f32).is_infinite() => Err(Error {
+                        kind: Kind::Syntax,
+                        at: start,
+                    }),
+                    n => n.visit(visitor),
+                }
+            }
+            _ => self.mismatch(),
+        }
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -990,11 +1032,7 @@ impl<'de> de::VariantAccess<'de> for UnitVariant<'_, 'de> {
     fn tuple_variant<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value> {
         Err(Error::data())
     }
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value> {
+    fn struct_variant<V: Visitor<'de>>(self, _: &'static [&'static str], _: V) -> Result<V::Value> {
         Err(Error::data())
     }
 }
@@ -1007,7 +1045,12 @@ impl<'de> de::EnumAccess<'de> for Variant<'_, 'de> {
     type Variant = Self;
 
     fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Self)> {
-        let variant = seed.deserialize(&mut *self.0)?;
+        match self.0.ws() {
+            Some(b'"') => {}
+            Some(_) => return self.0.fail(Kind::Syntax),
+            None => return self.0.fail(Kind::Eof),
+        }
+        let variant = seed.deserialize(Key(&mut *self.0))?;
         self.0.expect(b':')?;
         Ok((variant, self))
     }
@@ -1033,3 +1076,6 @@ impl<'de> de::VariantAccess<'de> for Variant<'_, 'de> {
         de::Deserializer::deserialize_struct(self.0, "", fields, visitor)
     }
 }
+
+#[cfg(test)]
+mod tests;
