@@ -74,8 +74,8 @@ impl Codec for Json {
     }
 }
 
-/// `what` went wrong at byte `at` of `bytes`: with its line and column (1-based, the column in
-/// bytes), as serde_json places its errors.
+/// `what` went wrong at byte `at` of `bytes`: with the line and column (1-based, the column in
+/// bytes) of that byte.
 #[cfg(feature = "json")]
 #[cold]
 fn placed(what: &str, bytes: &[u8], at: usize) -> alloc::string::String {

@@ -12,7 +12,7 @@ mod common;
 
 use common::*;
 use futures::{SinkExt, StreamExt};
-use resocket::{ConnectOptions, Connection, Error, Json, Message, ReadyState, Typed};
+use resocket::{Codec, ConnectOptions, Connection, Error, Json, Message, ReadyState, Typed};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen_test::*;
 
@@ -80,6 +80,56 @@ async fn typed_json_round_trip() {
     assert_eq!(
         within(5000, "typed echo", typed.next()).await,
         Some(Ok(order))
+    );
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Side {
+    Buy,
+    Sell { limit: f64 },
+    Cancel(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Everything {
+    big: u64,
+    low: i64,
+    tiny: f64,
+    text: String,
+    sides: Vec<Side>,
+    book: std::collections::BTreeMap<u32, Option<(bool, char)>>,
+    nothing: Option<()>,
+}
+
+#[wasm_bindgen_test]
+async fn typed_json_of_every_kind_round_trips_through_the_server_as_text_and_binary() {
+    // serde_json writes, the server echoes, the crate's reader reads, in the browser.
+    let conn = open("echo", &client_id("typed-all")).await;
+    let mut typed: Typed<Everything, Everything, Json, Connection> = Typed::new(conn, Json);
+    let value = Everything {
+        big: u64::MAX,
+        low: i64::MIN,
+        tiny: -2.5e-308,
+        text: "quote \" backslash \\ tab \t nul \u{0} é 你好 🎉".into(),
+        sides: vec![Side::Buy, Side::Sell { limit: 0.1 }, Side::Cancel(7)],
+        book: [(1, Some((true, 'é'))), (4_000_000_000, None)].into(),
+        nothing: None,
+    };
+    typed.send(value.clone()).await.unwrap();
+    assert_eq!(
+        within(5000, "typed echo", typed.next()).await,
+        Some(Ok(value.clone()))
+    );
+    let Message::Text(text) = Json.encode(&value).unwrap() else {
+        panic!("json encodes to text")
+    };
+    typed
+        .get_ref()
+        .send_now(&Message::Binary(text.into_bytes()))
+        .unwrap();
+    assert_eq!(
+        within(5000, "binary echo", typed.next()).await,
+        Some(Ok(value))
     );
 }
 
