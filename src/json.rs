@@ -187,6 +187,35 @@ fn integer(digits: &str) -> Option<Number> {
     }
 }
 
+/// How many bytes of `bytes` come before the first quote, backslash or control character: eight
+/// at a time (a string's contents are mostly plain, and long).
+fn plain(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    // The high bit of each byte of `v` below `n` (exact up to the first such byte, which is all
+    // that is used).
+    let below = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut done = 0;
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        let found = below(v ^ (ONES * u64::from(b'"')), 1)
+            | below(v ^ (ONES * u64::from(b'\\')), 1)
+            | below(v, 0x20);
+        if found != 0 {
+            return done + (found.trailing_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    done + chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(chunks.remainder().len())
+}
+
 impl<'a> Reader<'a> {
     fn byte(&self) -> Option<u8> {
         self.text.as_bytes().get(self.at).copied()
@@ -241,9 +270,11 @@ impl<'a> Reader<'a> {
     }
 
     fn digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.byte() {
-            self.at += 1;
-        }
+        let rest = self.text.as_bytes().get(self.at..).unwrap_or_default();
+        self.at += rest
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(rest.len());
     }
 
     /// Reads one digit or more. `eof`: what a number cut short is.
@@ -447,7 +478,9 @@ impl<'a> Reader<'a> {
                     from = self.at;
                 }
                 Some(0..=0x1f) => return self.fail(Kind::Syntax),
-                Some(_) => self.at += 1,
+                Some(_) => {
+                    self.at += plain(self.text.as_bytes().get(self.at..).unwrap_or_default())
+                }
                 None => return self.fail(Kind::Eof),
             }
         }

@@ -747,3 +747,27 @@ fn errors_are_placed_at_the_wrong_byte() {
         assert_eq!((err.kind, place(doc, err.at)), (kind, at), "{doc:?}");
     }
 }
+
+#[test]
+fn plain_runs_end_at_the_first_quote_backslash_or_control_character() {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let kinds: [&[u8]; 4] = [
+        b"\"\\\x00\x1f\x01",
+        b"a !~\x20\x7f",
+        "é€😀".as_bytes(),
+        b"\x80\xff",
+    ];
+    for _ in 0..20_000 {
+        let len = rng.below(40);
+        let mut bytes = Vec::with_capacity(len);
+        for _ in 0..len {
+            let from = kinds[if rng.chance(5) { 0 } else { 1 + rng.below(3) }];
+            bytes.push(from[rng.below(from.len())]);
+        }
+        let want = bytes
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .unwrap_or(bytes.len());
+        assert_eq!(super::plain(&bytes), want, "{bytes:?}");
+    }
+}
