@@ -12,6 +12,9 @@
 # (bench/profile.mjs), on builds that keep wasm function names.
 #   6. node bench/resume-cost.mjs (before step 5): the per-message cost of resume mode (its
 #      section of bench/results.md, bench/resume-cost.json)
+#   7. bench/json-decode (after step 4), natively: `Json::decode` against serde_json per message
+#      (its section of bench/results.md)
+# `npm run bench -- json`: only step 7.
 # `npm run bench -- memory`: only step 5 (it needs the server and the npm package, rebuilt when
 # stale as in step 1; FLOOD_* variables: see bench/flood-memory.mjs).
 # `npm run bench -- resume`: only step 6 (the same needs; RESUME_* variables: see
@@ -19,6 +22,15 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_setup
+json_decode() {
+  echo "[bench] bench/json-decode (native, release): Json::decode against serde_json"
+  (cd "$ROOT/bench" && CARGO_TARGET_DIR="$ROOT/target/bench-native" \
+    cargo run -q --release -p bench-json-decode -- "$ROOT/bench/results.md")
+}
+if [ "${1:-}" = json ]; then
+  json_decode
+  exit
+fi
 if [ "${1:-}" = memory ] || [ "${1:-}" = resume ]; then
   echo "[bench] resocket-server (release)"
   cargo build -q --release -p resocket-server
@@ -59,5 +71,6 @@ if [ "${1:-}" = --profile ]; then
   exec node "$ROOT/bench/profile.mjs"
 fi
 node "$ROOT/bench/run.mjs"
+json_decode
 node "$ROOT/bench/resume-cost.mjs"
 exec node "$ROOT/bench/flood-memory.mjs"

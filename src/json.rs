@@ -165,25 +165,58 @@ impl Number {
     }
 }
 
-/// The integer `digits` (`-` and digits) holds, if it is one of 64 bits, read as serde_json
-/// reads it.
-fn integer(digits: &str) -> Option<Number> {
-    let (negative, digits) = match digits.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, digits),
-    };
-    let mut n: u64 = 0;
-    for d in digits.bytes() {
-        n = n
-            .checked_mul(10)?
-            .checked_add(u64::from(d.wrapping_sub(b'0')))?;
+/// A number as read: its text, and its digits as one integer with a power of ten.
+struct Scanned<'a> {
+    text: &'a str,
+    negative: bool,
+    /// No fraction and no exponent.
+    whole: bool,
+    /// The digits of the integer and fraction parts, as one integer (`None`: beyond 64 bits).
+    digits: Option<u64>,
+    /// The power of ten `digits` are multiplied by (the exponent less the fraction's digits).
+    exp: i32,
+}
+
+/// The powers of ten that are exact as `f64`s.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+impl Scanned<'_> {
+    /// The integer, if it is one of 64 bits, as serde_json reads it (`-0` is a float).
+    fn integer(&self) -> Option<Number> {
+        let n = self.digits.filter(|_| self.whole)?;
+        if !self.negative {
+            Some(Number::U(n))
+        } else if n == 0 || n > 1 << 63 {
+            None
+        } else {
+            Some(Number::I((n as i64).wrapping_neg()))
+        }
     }
-    if !negative {
-        Some(Number::U(n))
-    } else if n == 0 || n > 1 << 63 {
-        None
-    } else {
-        Some(Number::I((n as i64).wrapping_neg()))
+
+    /// The number as the nearest `f64`: at once where the digits and the power of ten are both
+    /// exact as `f64`s (one rounding, so the nearest; most numbers a server sends), else by
+    /// `core`'s parser (correctly rounded too).
+    fn float(&self) -> Option<f64> {
+        let x = match self.digits {
+            Some(d) if d <= 1 << 53 && self.exp.unsigned_abs() < 23 => {
+                let power = POW10[self.exp.unsigned_abs() as usize];
+                let x = if self.exp < 0 {
+                    d as f64 / power
+                } else {
+                    d as f64 * power
+                };
+                if self.negative {
+                    -x
+                } else {
+                    x
+                }
+            }
+            _ => self.text.parse::<f64>().ok()?,
+        };
+        x.is_finite().then_some(x)
     }
 }
 
@@ -269,34 +302,37 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn digits(&mut self) {
-        let rest = self.text.as_bytes().get(self.at..).unwrap_or_default();
-        self.at += rest
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .unwrap_or(rest.len());
+    /// Reads digits into `n` (`None` once beyond 64 bits); how many.
+    fn digits(&mut self, n: &mut Option<u64>) -> i32 {
+        let start = self.at;
+        while let Some(d @ b'0'..=b'9') = self.byte() {
+            *n = n
+                .and_then(|n| n.checked_mul(10))
+                .and_then(|n| n.checked_add(u64::from(d - b'0')));
+            self.at += 1;
+        }
+        i32::try_from(self.at - start).unwrap_or(i32::MAX)
     }
 
-    /// Reads one digit or more. `eof`: what a number cut short is.
-    fn some_digits(&mut self, eof: Kind) -> Result<()> {
+    /// Reads one digit or more (`digits`). `eof`: what a number cut short is.
+    fn some_digits(&mut self, n: &mut Option<u64>, eof: Kind) -> Result<i32> {
         match self.byte() {
-            Some(b'0'..=b'9') => {
-                self.digits();
-                Ok(())
-            }
+            Some(b'0'..=b'9') => Ok(self.digits(n)),
             Some(_) => self.fail(Kind::Syntax),
             None => self.fail(eof),
         }
     }
 
-    /// Reads a number: its text, and whether it is an integer (no fraction, no exponent).
-    /// `eof`: what a number cut short by the end of the text is (serde_json calls it the end of
-    /// the text where it reads the number, a syntax error where it skips it).
-    fn number(&mut self, eof: Kind) -> Result<(&'a str, bool)> {
+    /// Reads a number. `eof`: what a number cut short by the end of the text is (serde_json
+    /// calls it the end of the text where it reads the number, a syntax error where it skips
+    /// it).
+    fn number(&mut self, eof: Kind) -> Result<Scanned<'a>> {
         let start = self.at;
-        if self.byte() == Some(b'-') {
+        let negative = self.byte() == Some(b'-');
+        if negative {
             self.at += 1;
         }
+        let mut digits = Some(0);
         match self.byte() {
             Some(b'0') => {
                 self.at += 1;
@@ -304,25 +340,43 @@ impl<'a> Reader<'a> {
                     return self.fail(Kind::Syntax);
                 }
             }
-            Some(b'1'..=b'9') => self.digits(),
+            Some(b'1'..=b'9') => {
+                self.digits(&mut digits);
+            }
             Some(_) => return self.fail(Kind::Syntax),
             None => return self.fail(eof),
         }
         let mut whole = true;
+        let mut exp: i32 = 0;
         if self.byte() == Some(b'.') {
             self.at += 1;
             whole = false;
-            self.some_digits(eof)?;
+            exp = -self.some_digits(&mut digits, eof)?;
         }
         if let Some(b'e' | b'E') = self.byte() {
             self.at += 1;
             whole = false;
+            let minus = self.byte() == Some(b'-');
             if let Some(b'+' | b'-') = self.byte() {
                 self.at += 1;
             }
-            self.some_digits(eof)?;
+            // Only whether the exponent is small matters (else `core` reads the text).
+            let mut e = Some(0);
+            self.some_digits(&mut e, eof)?;
+            let e = e.and_then(|e| i32::try_from(e).ok()).unwrap_or(i32::MAX);
+            exp = if minus {
+                exp.saturating_sub(e)
+            } else {
+                exp.saturating_add(e)
+            };
         }
-        Ok((self.text.get(start..self.at).unwrap_or_default(), whole))
+        Ok(Scanned {
+            text: self.text.get(start..self.at).unwrap_or_default(),
+            negative,
+            whole,
+            digits,
+            exp,
+        })
     }
 
     /// Reads a number where an integer is asked for. A float (or an integer beyond 64 bits) is
@@ -331,8 +385,7 @@ impl<'a> Reader<'a> {
     /// no integer visitor takes.
     fn integer(&mut self) -> Result<Number> {
         let start = self.at;
-        let (digits, whole) = self.number(Kind::Eof)?;
-        match whole.then(|| integer(digits)).flatten() {
+        match self.number(Kind::Eof)?.integer() {
             Some(n) => Ok(n),
             None => Err(Error {
                 kind: Kind::Data,
@@ -344,13 +397,13 @@ impl<'a> Reader<'a> {
     /// Reads a number where any number (or a float) is asked for.
     fn any_number(&mut self) -> Result<Number> {
         let start = self.at;
-        let (digits, whole) = self.number(Kind::Eof)?;
-        if let Some(n) = whole.then(|| integer(digits)).flatten() {
+        let number = self.number(Kind::Eof)?;
+        if let Some(n) = number.integer() {
             return Ok(n);
         }
-        match digits.parse::<f64>() {
-            Ok(x) if x.is_finite() => Ok(Number::F(x)),
-            _ => Err(Error {
+        match number.float() {
+            Some(x) => Ok(Number::F(x)),
+            None => Err(Error {
                 kind: Kind::Syntax,
                 at: start,
             }),
@@ -361,13 +414,14 @@ impl<'a> Reader<'a> {
     /// syntax error, as serde_json has it.
     fn wide(&mut self, signed: bool) -> Result<(bool, u128)> {
         let start = self.at;
-        let (digits, whole) = self.number(Kind::Syntax)?;
-        let (negative, digits) = match digits.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, digits),
-        };
+        let Scanned {
+            text,
+            negative,
+            whole,
+            ..
+        } = self.number(Kind::Syntax)?;
         let mut n: u128 = 0;
-        for d in digits.bytes() {
+        for d in text.trim_start_matches('-').bytes() {
             match n
                 .checked_mul(10)
                 .and_then(|n| n.checked_add(u128::from(d.wrapping_sub(b'0'))))

@@ -771,3 +771,44 @@ fn plain_runs_end_at_the_first_quote_backslash_or_control_character() {
         assert_eq!(super::plain(&bytes), want, "{bytes:?}");
     }
 }
+
+#[test]
+fn floats_are_the_nearest_f64_as_core_reads_them() {
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let mut fast = 0;
+    for _ in 0..50_000 {
+        let mut text = String::new();
+        if rng.chance(30) {
+            text.push('-');
+        }
+        let int_digits = 1 + rng.below(18);
+        for i in 0..int_digits {
+            let d = if i == 0 && int_digits > 1 {
+                1 + rng.below(9)
+            } else {
+                rng.below(10)
+            };
+            text.push(char::from(b'0' + d as u8));
+        }
+        if rng.chance(70) {
+            text.push('.');
+            for _ in 0..1 + rng.below(12) {
+                text.push(char::from(b'0' + rng.below(10) as u8));
+            }
+        }
+        if rng.chance(50) {
+            text.push_str(rng.pick(&["e", "E", "e+", "e-", "E-"]));
+            text.push_str(&format!("{}", rng.below(40)));
+        }
+        let want: f64 = text.parse().unwrap();
+        let got = from_str::<f64>(&text);
+        if want.is_finite() {
+            let got = got.unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "{text}");
+            fast += usize::from(text.len() < 16);
+        } else {
+            assert_eq!(got.unwrap_err().kind, Kind::Syntax, "{text}");
+        }
+    }
+    assert!(fast > 10_000, "{fast}");
+}
