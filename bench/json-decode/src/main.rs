@@ -65,7 +65,10 @@ fn main() {
         (0..1000)
             .map(|i| {
                 let head = format!("{{\"seq\":{},\"v\":\"", 10_000_000 + i);
-                format!("{head}{}\"}}", "x".repeat(size.saturating_sub(head.len() + 2)))
+                format!(
+                    "{head}{}\"}}",
+                    "x".repeat(size.saturating_sub(head.len() + 2))
+                )
             })
             .collect()
     };
@@ -81,14 +84,37 @@ fn main() {
             )
         })
         .collect();
-    let values: Vec<String> = ticks.iter().map(|t| format!("[{t},{t},null,true]")).collect();
+    let values: Vec<String> = ticks
+        .iter()
+        .map(|t| format!("[{t},{t},null,true]"))
+        .collect();
     type Case = (&'static str, Vec<String>, fn(&[String], usize, bool) -> f64);
     let cases: Vec<Case> = vec![
-        ("flood message, 64 B, as `Item`", flood(64), per_message::<Item>),
-        ("flood message, 256 B, as `Item`", flood(256), per_message::<Item>),
-        ("flood message, 4 KB, as `Item`", flood(4096), per_message::<Item>),
-        ("dashboard tick (floats, enum, escapes, map), as a struct", ticks, per_message::<Tick>),
-        ("two ticks in an array, as `serde_json::Value`", values, per_message::<serde_json::Value>),
+        (
+            "flood message, 64 B, as `Item`",
+            flood(64),
+            per_message::<Item>,
+        ),
+        (
+            "flood message, 256 B, as `Item`",
+            flood(256),
+            per_message::<Item>,
+        ),
+        (
+            "flood message, 4 KB, as `Item`",
+            flood(4096),
+            per_message::<Item>,
+        ),
+        (
+            "dashboard tick (floats, enum, escapes, map), as a struct",
+            ticks,
+            per_message::<Tick>,
+        ),
+        (
+            "two ticks in an array, as `serde_json::Value`",
+            values,
+            per_message::<serde_json::Value>,
+        ),
     ];
     let mut rows = Vec::new();
     for (name, texts, run) in cases {
@@ -113,10 +139,17 @@ fn main() {
     );
     if let Some(file) = std::env::args().nth(1) {
         let old = std::fs::read_to_string(&file).unwrap_or_default();
-        let next = match (old.find("<!-- json-decode:start"), old.find("<!-- json-decode:end -->")) {
+        let next = match (
+            old.find("<!-- json-decode:start"),
+            old.find("<!-- json-decode:end -->"),
+        ) {
             (Some(a), Some(b)) if a < b => {
                 let end = b + "<!-- json-decode:end -->\n".len();
-                format!("{}{section}{}", &old[..a], old.get(end..).unwrap_or_default())
+                format!(
+                    "{}{section}{}",
+                    &old[..a],
+                    old.get(end..).unwrap_or_default()
+                )
             }
             _ => format!("{}\n\n{section}", old.trim_end()),
         };
