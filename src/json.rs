@@ -6,7 +6,7 @@
 //! be secrets); and it links float-parsing tables into apps that never read a float. This reader
 //! reports an error as a kind and a byte offset, reads a float only where a float is asked for
 //! (with the standard library's correctly rounded parser), and links neither: the bench's minimal
-//! Rust consumer is about 7 KB gzip smaller with it.
+//! Rust consumer is 13 KB gzip smaller with it (46.1 to 32.8 KB).
 //!
 //! It accepts what serde_json accepts (RFC 8259, arrays and objects nested at most 127 deep,
 //! whitespace around the value) and makes the same visitor calls: the tests read thousands of
