@@ -34,9 +34,12 @@ pub trait Codec {
 ///
 /// ```
 /// use resocket::{Codec, Json, Message, Error};
-/// let err = Json.decode::<u32>(&Message::Text("{oops".into())).unwrap_err();
-/// assert!(matches!(err, Error::Decode { size: 5, kind: "text", .. }));
-/// assert_eq!(err.to_string(), "could not decode text message of 5 bytes: not valid JSON (line 1, column 2)");
+/// let err = Json.decode::<Vec<u32>>(&Message::Text("[1, x]".into())).unwrap_err();
+/// assert!(matches!(err, Error::Decode { size: 6, kind: "text", .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     "could not decode text message of 6 bytes: not valid JSON (line 1, column 5)"
+/// );
 /// ```
 #[cfg(feature = "json")]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
