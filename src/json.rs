@@ -291,7 +291,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads `byte` after whitespace.
-    fn expect(&mut self, byte: u8) -> Result<()> {
+    fn require(&mut self, byte: u8) -> Result<()> {
         match self.ws() {
             Some(b) if b == byte => {
                 self.at += 1;
@@ -548,7 +548,7 @@ impl<'a> Reader<'a> {
             None => return self.fail(Kind::Eof),
         }
         self.string(false)?;
-        self.expect(b':')
+        self.require(b':')
     }
 
     /// Reads through one value, checking its syntax, building nothing. Not recursive, and its
@@ -647,7 +647,7 @@ impl<'a> Reader<'a> {
             first: true,
         })?;
         self.depth += 1;
-        self.expect(b']')?;
+        self.require(b']')?;
         Ok(value)
     }
 
@@ -658,7 +658,7 @@ impl<'a> Reader<'a> {
             first: true,
         })?;
         self.depth += 1;
-        self.expect(b'}')?;
+        self.require(b'}')?;
         Ok(value)
     }
 
@@ -668,6 +668,16 @@ impl<'a> Reader<'a> {
             Text::Owned(s) => visitor.visit_string(s),
         }
     }
+}
+
+/// Methods that read as `$to` reads (serde asks for each width and kind by name; JSON reads
+/// them alike).
+macro_rules! forward {
+    ($to:ident: $($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            self.$to(visitor)
+        }
+    )*};
 }
 
 impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
@@ -716,27 +726,8 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         }
     }
 
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_i64(visitor)
-    }
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_i64(visitor)
-    }
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_i64(visitor)
-    }
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_i64(visitor)
-    }
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_i64(visitor)
-    }
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_i64(visitor)
-    }
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_i64(visitor)
-    }
+    forward!(deserialize_i64: deserialize_i8 deserialize_i16 deserialize_i32 deserialize_u8
+        deserialize_u16 deserialize_u32 deserialize_u64);
 
     fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.start()? {
@@ -800,15 +791,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         }
     }
 
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_str(visitor)
-    }
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_str(visitor)
-    }
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_str(visitor)
-    }
+    forward!(deserialize_str: deserialize_char deserialize_string deserialize_identifier);
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.start()? {
@@ -821,9 +804,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         }
     }
 
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_bytes(visitor)
-    }
+    forward!(deserialize_bytes: deserialize_byte_buf);
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.ws() {
@@ -915,7 +896,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
                 self.enter()?;
                 let value = visitor.visit_enum(Variant(&mut *self))?;
                 self.depth += 1;
-                self.expect(b'}')?;
+                self.require(b'}')?;
                 Ok(value)
             }
             _ => self.fail(Kind::Syntax),
@@ -981,7 +962,7 @@ impl<'de> de::MapAccess<'de> for Map<'_, 'de> {
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value> {
-        self.reader.expect(b':')?;
+        self.reader.require(b':')?;
         seed.deserialize(&mut *self.reader)
     }
 }
@@ -1014,14 +995,6 @@ impl Key<'_, '_> {
     }
 }
 
-macro_rules! integer_keys {
-    ($($method:ident)*) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-            self.number(true)?.visit(visitor)
-        }
-    )*};
-}
-
 impl<'de> de::Deserializer<'de> for Key<'_, 'de> {
     type Error = Error;
 
@@ -1029,12 +1002,13 @@ impl<'de> de::Deserializer<'de> for Key<'_, 'de> {
         self.0.str(visitor)
     }
 
-    integer_keys!(deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
-        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64);
-
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_f64(visitor)
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.number(true)?.visit(visitor)
     }
+
+    forward!(deserialize_i64: deserialize_i8 deserialize_i16 deserialize_i32 deserialize_u8
+        deserialize_u16 deserialize_u32 deserialize_u64);
+    forward!(deserialize_f64: deserialize_f32);
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.number(false)?.visit(visitor)
@@ -1084,9 +1058,7 @@ impl<'de> de::Deserializer<'de> for Key<'_, 'de> {
         de::Deserializer::deserialize_bytes(self.0, visitor)
     }
 
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        de::Deserializer::deserialize_bytes(self.0, visitor)
-    }
+    forward!(deserialize_bytes: deserialize_byte_buf);
 
     serde::forward_to_deserialize_any! {
         i128 u128 char str string unit unit_struct seq tuple tuple_struct map struct
@@ -1138,7 +1110,7 @@ impl<'de> de::EnumAccess<'de> for Variant<'_, 'de> {
             None => return self.0.fail(Kind::Eof),
         }
         let variant = seed.deserialize(Key(&mut *self.0))?;
-        self.0.expect(b':')?;
+        self.0.require(b':')?;
         Ok((variant, self))
     }
 }

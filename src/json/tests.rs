@@ -548,6 +548,40 @@ fn string(rng: &mut Rng, out: &mut String) {
     out.push('"');
 }
 
+/// `open`, fewer than `most` items (each written by `item`) with commas between, `close`.
+fn list(
+    rng: &mut Rng,
+    out: &mut String,
+    [open, close]: [char; 2],
+    most: usize,
+    mut item: impl FnMut(&mut Rng, &mut String),
+) {
+    out.push(open);
+    for i in 0..rng.below(most) {
+        if i > 0 {
+            out.push(',');
+        }
+        item(rng, out);
+    }
+    out.push(close);
+}
+
+/// `"key":` (a key of `KEYS`), with whitespace around where `spaced`.
+fn key(rng: &mut Rng, out: &mut String, spaced: bool) -> &'static str {
+    if spaced {
+        space(rng, out);
+    }
+    let key = rng.pick(KEYS);
+    out.push('"');
+    out.push_str(key);
+    out.push('"');
+    if spaced {
+        space(rng, out);
+    }
+    out.push(':');
+    key
+}
+
 /// A random JSON value, nested at most `depth` deep.
 fn value(rng: &mut Rng, depth: usize, out: &mut String) {
     space(rng, out);
@@ -555,32 +589,13 @@ fn value(rng: &mut Rng, depth: usize, out: &mut String) {
         0 => out.push_str(rng.pick(&["null", "true", "false"])),
         1 => out.push_str(rng.pick(NUMBERS)),
         2 | 3 => string(rng, out),
-        4 => {
-            out.push('[');
-            for i in 0..rng.below(4) {
-                if i > 0 {
-                    out.push(',');
-                }
-                value(rng, depth - 1, out);
-            }
-            out.push(']');
-        }
-        _ => {
-            out.push('{');
-            for i in 0..rng.below(4) {
-                if i > 0 {
-                    out.push(',');
-                }
-                space(rng, out);
-                out.push('"');
-                out.push_str(rng.pick(KEYS));
-                out.push('"');
-                space(rng, out);
-                out.push(':');
-                value(rng, depth - 1, out);
-            }
-            out.push('}');
-        }
+        4 => list(rng, out, ['[', ']'], 4, |rng, out| {
+            value(rng, depth - 1, out)
+        }),
+        _ => list(rng, out, ['{', '}'], 4, |rng, out| {
+            key(rng, out, true);
+            value(rng, depth - 1, out);
+        }),
     }
     space(rng, out);
 }
@@ -589,28 +604,21 @@ fn value(rng: &mut Rng, depth: usize, out: &mut String) {
 fn shaped(rng: &mut Rng, depth: usize, out: &mut String) {
     match rng.below(8) {
         0 => value(rng, depth, out),
-        1 => {
-            // As `Vec<E>`.
-            out.push('[');
-            for i in 0..rng.below(4) {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(rng.pick(&[
-                    "\"Unit\"",
-                    "{\"New\":5}",
-                    "{\"Tup\":[1,-1]}",
-                    "{\"Struct\":{\"x\":9}}",
-                    "{\"Unit\":null}",
-                    "{\"New\":70000}",
-                    "\"Nope\"",
-                    "{\"Struct\":[3]}",
-                ]));
-            }
-            out.push(']');
-        }
+        // As `Vec<E>`.
+        1 => list(rng, out, ['[', ']'], 4, |rng, out| {
+            out.push_str(rng.pick(&[
+                "\"Unit\"",
+                "{\"New\":5}",
+                "{\"Tup\":[1,-1]}",
+                "{\"Struct\":{\"x\":9}}",
+                "{\"Unit\":null}",
+                "{\"New\":70000}",
+                "\"Nope\"",
+                "{\"Struct\":[3]}",
+            ]))
+        }),
+        // As the tuple.
         2 => {
-            // As the tuple.
             out.push('[');
             out.push_str(rng.pick(NUMBERS));
             out.push(',');
@@ -623,55 +631,34 @@ fn shaped(rng: &mut Rng, depth: usize, out: &mut String) {
             out.push_str(rng.pick(NUMBERS));
             out.push(']');
         }
-        _ => {
-            // As `All` (or, with a `type`, a map of `Tagged`).
-            out.push('{');
-            for i in 0..rng.below(6) {
-                if i > 0 {
+        // As `All` (or, with a `type`, a map of `Tagged`).
+        _ => list(rng, out, ['{', '}'], 6, |rng, out| {
+            match (key(rng, out, true), rng.chance(80)) {
+                ("a" | "b" | "c" | "d" | "e" | "f" | "x" | "y", true) => {
+                    out.push_str(rng.pick(NUMBERS))
+                }
+                ("g", true) => out.push_str(rng.pick(&["true", "false"])),
+                ("h" | "i" | "s", true) => string(rng, out),
+                ("j" | "k", true) => {
+                    out.push('[');
+                    out.push_str(rng.pick(NUMBERS));
                     out.push(',');
-                }
-                space(rng, out);
-                let key = rng.pick(KEYS);
-                out.push('"');
-                out.push_str(key);
-                out.push_str("\":");
-                match (key, rng.chance(80)) {
-                    ("a" | "b" | "c" | "d" | "e" | "f" | "x" | "y", true) => {
-                        out.push_str(rng.pick(NUMBERS))
-                    }
-                    ("g", true) => out.push_str(rng.pick(&["true", "false"])),
-                    ("h" | "i" | "s", true) => string(rng, out),
-                    ("j" | "k", true) => {
-                        out.push('[');
+                    if rng.chance(50) {
+                        string(rng, out);
+                    } else {
                         out.push_str(rng.pick(NUMBERS));
-                        out.push(',');
-                        if rng.chance(50) {
-                            string(rng, out);
-                        } else {
-                            out.push_str(rng.pick(NUMBERS));
-                        }
-                        out.push(']');
                     }
-                    ("l" | "m" | "n" | "u", true) => {
-                        out.push('{');
-                        for i in 0..rng.below(3) {
-                            if i > 0 {
-                                out.push(',');
-                            }
-                            out.push('"');
-                            out.push_str(rng.pick(KEYS));
-                            out.push_str("\":");
-                            out.push_str(rng.pick(&["1", "true", "-2.5", "300", "false"]));
-                        }
-                        out.push('}');
-                    }
-                    ("t" | "w", true) if depth > 0 => shaped(rng, depth - 1, out),
-                    ("type", true) => out.push_str(rng.pick(&["\"A\"", "\"B\"", "\"C\""])),
-                    _ => value(rng, depth.min(2), out),
+                    out.push(']');
                 }
+                ("l" | "m" | "n" | "u", true) => list(rng, out, ['{', '}'], 3, |rng, out| {
+                    key(rng, out, false);
+                    out.push_str(rng.pick(&["1", "true", "-2.5", "300", "false"]));
+                }),
+                ("t" | "w", true) if depth > 0 => shaped(rng, depth - 1, out),
+                ("type", true) => out.push_str(rng.pick(&["\"A\"", "\"B\"", "\"C\""])),
+                _ => value(rng, depth.min(2), out),
             }
-            out.push('}');
-        }
+        }),
     }
 }
 
